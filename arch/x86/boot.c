@@ -1,0 +1,291 @@
+/*
+ * x86 kernel loading: format sniffing and dispatch, the e820 map, the parts
+ * of the zero page every loader shares, and the boot page tables and GDT.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "boot.h"
+#include "layout.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * Shared by boot.c, bzimage.c and elf.c. Each of the three files repeats
+ * these declarations until they move into a header.
+ */
+int bzimage_load(struct guest_mem *m, const struct boot_input *in,
+		 struct boot_entry *out);
+enum kernel_format elf_detect(const uint8_t *buf, size_t len);
+int elf_load(struct guest_mem *m, const struct boot_input *in,
+	     enum kernel_format fmt, struct boot_entry *out);
+int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
+		       uint64_t max_len);
+int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
+		      uint64_t kernel_start, uint64_t kernel_end,
+		      uint64_t limit, uint64_t *gpa);
+int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
+			 struct boot_params *bp, uint64_t initrd_gpa);
+
+#define E820_TYPE_RAM		1
+#define E820_TYPE_RESERVED	2
+#define EBDA_END		0xa0000ULL
+
+/*
+ * Boot GDT (BOOT_GDT_ADDR, 4 entries). Selector 0x08 holds a flat 32-bit
+ * code segment used only for PVH entry; 0x10 is 64-bit code, 0x18 flat
+ * data for both modes. Linux's 64-bit boot protocol wants exactly
+ * __BOOT_CS = 0x10 and __BOOT_DS = 0x18.
+ */
+#define GDT_CODE32	0x00cf9b000000ffffULL	/* G, D, P, S, exec/read, accessed */
+#define GDT_CODE64	0x00af9b000000ffffULL	/* G, L, P, S, exec/read, accessed */
+#define GDT_DATA	0x00cf93000000ffffULL	/* G, B, P, S, read/write, accessed */
+
+#define PTE_PRESENT	(1ULL << 0)
+#define PTE_WRITE	(1ULL << 1)
+#define PTE_HUGE	(1ULL << 7)
+
+static const uint8_t bzimage_magic[4] = { 'H', 'd', 'r', 'S' };
+
+static uint64_t mib_up(uint64_t bytes)
+{
+	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
+}
+
+enum kernel_format kernel_detect(const uint8_t *buf, size_t len)
+{
+	if (len >= 4 && !memcmp(buf, "\177ELF", 4))
+		return elf_detect(buf, len);
+	/* boot_flag at 0x1fe, "HdrS" at 0x202 */
+	if (len >= 0x206 && buf[0x1fe] == 0x55 && buf[0x1ff] == 0xaa &&
+	    !memcmp(buf + 0x202, bzimage_magic, sizeof(bzimage_magic)))
+		return KFMT_BZIMAGE;
+	return KFMT_UNKNOWN;
+}
+
+const char *kernel_format_name(enum kernel_format f)
+{
+	switch (f) {
+	case KFMT_BZIMAGE:
+		return "bzImage";
+	case KFMT_ELF64:
+		return "ELF64";
+	case KFMT_ELF_PVH:
+		return "PVH ELF";
+	case KFMT_FIRMWARE:
+		return "kvmini firmware";
+	case KFMT_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+int x86_load_kernel(struct guest_mem *m, const struct boot_input *in,
+		    struct boot_entry *out)
+{
+	enum kernel_format fmt;
+
+	memset(out, 0, sizeof(*out));
+	if (in->kernel_len == 0) {
+		kv_err("kernel %s is empty; pass a bzImage or an x86-64 vmlinux",
+		       in->kernel_path);
+		return -EINVAL;
+	}
+	if (in->initrd_path && in->initrd_len == 0) {
+		kv_err("initrd %s is empty; pass a cpio archive or drop --initrd",
+		       in->initrd_path);
+		return -EINVAL;
+	}
+	fmt = kernel_detect(in->kernel, in->kernel_len);
+	switch (fmt) {
+	case KFMT_BZIMAGE:
+		return bzimage_load(m, in, out);
+	case KFMT_ELF64:
+	case KFMT_ELF_PVH:
+	case KFMT_FIRMWARE:
+		return elf_load(m, in, fmt, out);
+	case KFMT_UNKNOWN:
+		break;
+	}
+	kv_err("kernel %s is neither a Linux bzImage nor an ELF kernel; pass e.g. arch/x86/boot/bzImage or vmlinux",
+	       in->kernel_path);
+	return -ENOEXEC;
+}
+
+static unsigned int e820_add(struct boot_e820_entry *tbl, unsigned int n,
+			     unsigned int max, uint64_t start, uint64_t end,
+			     uint32_t type)
+{
+	unsigned int i;
+
+	if (start >= end || n >= max)
+		return n;
+	/* Keep the table sorted: a handful of entries, insertion is fine. */
+	for (i = n; i > 0 && tbl[i - 1].addr > start; i--)
+		tbl[i] = tbl[i - 1];
+	tbl[i].addr = start;
+	tbl[i].size = end - start;
+	tbl[i].type = type;
+	return n + 1;
+}
+
+unsigned int x86_build_e820(const struct guest_mem *m,
+			    struct boot_e820_entry *tbl, unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	n = e820_add(tbl, n, max, EBDA_START, EBDA_END, E820_TYPE_RESERVED);
+	n = e820_add(tbl, n, max, ACPI_TABLES_ADDR, ACPI_TABLES_END,
+		     E820_TYPE_RESERVED);
+	for (i = 0; i < m->nr_regions; i++) {
+		uint64_t start = m->regions[i].gpa;
+		uint64_t end = start + m->regions[i].size;
+
+		if (end < start)	/* never from guest_mem_layout */
+			end = UINT64_MAX;
+		/* [EBDA_START, 1 MiB) is never RAM for the guest */
+		if (start < EBDA_START)
+			n = e820_add(tbl, n, max, start,
+				     end < EBDA_START ? end : EBDA_START,
+				     E820_TYPE_RAM);
+		if (end > HIMEM_START)
+			n = e820_add(tbl, n, max,
+				     start > HIMEM_START ? start : HIMEM_START,
+				     end, E820_TYPE_RAM);
+	}
+	return n;
+}
+
+int x86_build_boot_pagetables(struct guest_mem *m)
+{
+	uint64_t *pml4 = guest_ptr(m, BOOT_PML4_ADDR, 0x1000);
+	uint64_t *pdpt = guest_ptr(m, BOOT_PDPT_ADDR, 0x1000);
+	uint64_t *pd = guest_ptr(m, BOOT_PD_ADDR, 4 * 0x1000);
+	uint64_t *gdt = guest_ptr(m, BOOT_GDT_ADDR, 4 * sizeof(uint64_t));
+	unsigned int i;
+
+	if (!pml4 || !pdpt || !pd || !gdt)
+		return -EFAULT;
+	memset(pml4, 0, 0x1000);
+	memset(pdpt, 0, 0x1000);
+	pml4[0] = BOOT_PDPT_ADDR | PTE_PRESENT | PTE_WRITE;
+	for (i = 0; i < 4; i++)
+		pdpt[i] = (BOOT_PD_ADDR + i * 0x1000ULL) | PTE_PRESENT | PTE_WRITE;
+	/* 2048 entries of 2 MiB: the four PD pages are contiguous */
+	for (i = 0; i < 4 * 512; i++)
+		pd[i] = ((uint64_t)i << 21) | PTE_PRESENT | PTE_WRITE | PTE_HUGE;
+
+	gdt[0] = 0;
+	gdt[1] = GDT_CODE32;
+	gdt[2] = GDT_CODE64;
+	gdt[3] = GDT_DATA;
+	return 0;
+}
+
+/*
+ * Copy the command line to CMDLINE_ADDR. @max_len is the longest string
+ * the kernel accepts, without the NUL.
+ */
+int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
+		       uint64_t max_len)
+{
+	const char *s = in->cmdline ? in->cmdline : "";
+	size_t len = strlen(s);
+	char *dst;
+
+	if (max_len > CMDLINE_MAX - 1)
+		max_len = CMDLINE_MAX - 1;
+	if (len > max_len) {
+		kv_err("kernel command line is %zu bytes but kernel %s accepts at most %llu; shorten the command line",
+		       len, in->kernel_path, (unsigned long long)max_len);
+		return -E2BIG;
+	}
+	dst = guest_ptr(m, CMDLINE_ADDR, len + 1);
+	if (!dst) {
+		kv_err("--memory %lluM leaves no room for the kernel command line at 0x%llx; raise --memory",
+		       (unsigned long long)(m->ram_size >> 20),
+		       (unsigned long long)CMDLINE_ADDR);
+		return -ENOMEM;
+	}
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+/*
+ * Place the initrd page-aligned as high as possible in low RAM, below
+ * @limit (exclusive) and at or above @kernel_end, and copy it there.
+ * No initrd: *gpa = 0.
+ */
+int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
+		      uint64_t kernel_start, uint64_t kernel_end,
+		      uint64_t limit, uint64_t *gpa)
+{
+	uint64_t low_end = guest_mem_low_end(m);
+	uint64_t top = limit < low_end ? limit : low_end;
+	uint64_t lowest = ALIGN_UP(kernel_end, 0x1000);
+	uint64_t size = in->initrd_len;
+	uint64_t addr;
+	void *dst;
+
+	*gpa = 0;
+	if (!in->initrd_path)
+		return 0;
+	if (lowest < kernel_end || top < size || ALIGN_DOWN(top - size, 0x1000) < lowest) {
+		if (top == low_end)
+			kv_err("kernel %s (%llu MiB) and initrd %s (%llu MiB) do not fit in --memory %lluM; raise --memory",
+			       in->kernel_path,
+			       (unsigned long long)mib_up(kernel_end - kernel_start),
+			       in->initrd_path, (unsigned long long)mib_up(size),
+			       (unsigned long long)(m->ram_size >> 20));
+		else
+			kv_err("initrd %s (%llu MiB) does not fit between kernel %s (ends at 0x%llx) and the kernel's initrd limit 0x%llx; use a smaller initrd",
+			       in->initrd_path, (unsigned long long)mib_up(size),
+			       in->kernel_path, (unsigned long long)kernel_end,
+			       (unsigned long long)limit);
+		return -ENOMEM;
+	}
+	addr = ALIGN_DOWN(top - size, 0x1000);
+	dst = guest_ptr(m, addr, size);
+	if (!dst) {	/* top <= low_end, so this means a broken layout */
+		kv_err("initrd %s: no guest RAM at 0x%llx; raise --memory",
+		       in->initrd_path, (unsigned long long)addr);
+		return -EFAULT;
+	}
+	memcpy(dst, in->initrd, size);
+	*gpa = addr;
+	return 0;
+}
+
+/*
+ * Fill the fields every loader sets (loader type, command line, initrd,
+ * e820, RSDP) in @bp and copy it to ZERO_PAGE_ADDR. The caller has put
+ * the kernel's setup header, if any, into @bp->hdr already.
+ */
+int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
+			 struct boot_params *bp, uint64_t initrd_gpa)
+{
+	void *dst = guest_ptr(m, ZERO_PAGE_ADDR, sizeof(*bp));
+
+	if (!dst) {
+		kv_err("--memory %lluM leaves no room for the zero page at 0x%llx; raise --memory",
+		       (unsigned long long)(m->ram_size >> 20),
+		       (unsigned long long)ZERO_PAGE_ADDR);
+		return -ENOMEM;
+	}
+	bp->hdr.type_of_loader = 0xff;	/* undefined loader id */
+	bp->hdr.cmd_line_ptr = (uint32_t)CMDLINE_ADDR;
+	bp->ext_cmd_line_ptr = (uint32_t)(CMDLINE_ADDR >> 32);
+	if (initrd_gpa) {
+		uint64_t size = in->initrd_len;
+
+		bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
+		bp->ext_ramdisk_image = (uint32_t)(initrd_gpa >> 32);
+		bp->hdr.ramdisk_size = (uint32_t)size;
+		bp->ext_ramdisk_size = (uint32_t)(size >> 32);
+	}
+	bp->acpi_rsdp_addr = in->rsdp_gpa;
+	bp->e820_entries = x86_build_e820(m, bp->e820_table,
+					  E820_MAX_ENTRIES_ZEROPAGE);
+	memcpy(dst, bp, sizeof(*bp));
+	return 0;
+}

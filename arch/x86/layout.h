@@ -1,0 +1,47 @@
+/* The x86 guest physical address map and legacy port numbers kvmini uses. */
+#ifndef KVMINI_X86_LAYOUT_H
+#define KVMINI_X86_LAYOUT_H
+
+/* Low memory (below 1 MiB) */
+#define BOOT_GDT_ADDR		0x0500ULL	/* 4 entries: null, null, code64, data */
+#define BOOT_IDT_ADDR		0x0520ULL	/* empty IDT limit 0 */
+#define PVH_START_INFO_ADDR	0x6000ULL	/* hvm_start_info + modlist + memmap */
+#define ZERO_PAGE_ADDR		0x7000ULL	/* struct boot_params */
+#define BOOT_PML4_ADDR		0x9000ULL
+#define BOOT_PDPT_ADDR		0xA000ULL
+#define BOOT_PD_ADDR		0xB000ULL	/* 4 pages: identity map 0..4 GiB, 2 MiB pages */
+#define BOOT_STACK_TOP		0x8ff0ULL	/* initial RSP for 64-bit ELF entry */
+#define CMDLINE_ADDR		0x20000ULL
+#define CMDLINE_MAX		0x10000ULL	/* bytes, including the NUL */
+#define EBDA_START		0x9fc00ULL	/* RAM below this is usable */
+#define ACPI_TABLES_ADDR	0xe0000ULL	/* RSDP first (BIOS scan area) */
+#define ACPI_TABLES_END		0x100000ULL	/* [0xe0000, 1 MiB) is reserved in e820 */
+#define HIMEM_START		0x100000ULL
+#define KERNEL_LOAD_DEFAULT	0x1000000ULL	/* bzImage pref_address when unset */
+
+/* The 32-bit MMIO hole: RAM at or above this moves to 4 GiB. */
+#define MMIO_HOLE_START		0xc0000000ULL
+#define FOUR_GIB		0x100000000ULL
+#define IOAPIC_ADDR		0xfec00000ULL
+#define LAPIC_ADDR		0xfee00000ULL
+#define KVM_IDENTITY_MAP_ADDR	0xfeffc000ULL	/* KVM_SET_IDENTITY_MAP_ADDR (1 page) */
+#define KVM_TSS_ADDR		0xfeffd000ULL	/* KVM_SET_TSS_ADDR (3 pages) */
+
+/* Port I/O */
+#define I8042_DATA_PORT		0x60
+#define I8042_CMD_PORT		0x64		/* write 0xfe: reset */
+#define I8042_CMD_RESET		0xfe
+#define COM1_PORT		0x3f8
+#define COM1_IRQ		4
+#define ACPI_PM_BASE		0x600
+#define ACPI_PM1A_EVT_PORT	0x600		/* 4 bytes: status(2) + enable(2) */
+#define ACPI_PM1A_CNT_PORT	0x604		/* 2 bytes */
+#define ACPI_PM_TMR_PORT	0x608		/* 4 bytes, 3.579545 MHz */
+#define ACPI_PM_LEN		0x0c
+#define ACPI_SCI_IRQ		9
+#define ACPI_S5_SLP_TYP		5		/* \_S5 package value; SLP_TYP field of PM1a_CNT */
+#define ACPI_PM1_CNT_SCI_EN	(1u << 0)
+#define ACPI_PM1_CNT_SLP_TYP_SHIFT 10
+#define ACPI_PM1_CNT_SLP_EN	(1u << 13)
+
+#endif

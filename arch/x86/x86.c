@@ -1,0 +1,205 @@
+/* x86 side of the VM: irqchip and PIT, firmware tables, kernel, per-vCPU state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+
+#include "acpi.h"
+#include "arch.h"
+#include "boot.h"
+#include "cpu.h"
+#include "layout.h"
+#include "log.h"
+#include "vm.h"
+
+struct x86_vm {
+	struct boot_entry entry;
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, shared by all vCPUs */
+};
+
+uint64_t arch_mmio_hole_start(void)
+{
+	return MMIO_HOLE_START;
+}
+
+static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
+{
+	unsigned int n;
+
+	for (n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+
+		if (!c)
+			return NULL;
+		c->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		free(c);
+		if (errno != E2BIG)
+			return NULL;
+	}
+	return NULL;
+}
+
+static int vm_ioctl(struct vm *vm, unsigned long req, unsigned long arg, const char *what)
+{
+	if (ioctl(vm->vm_fd, req, arg) < 0) {
+		kv_err("%s failed: %s; run 'kvmini check'", what, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+	struct x86_vm *x;
+	int ret;
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	vm->arch = x;
+	x->cpuid = get_supported_cpuid(vm->kvm_fd);
+	if (!x->cpuid) {
+		kv_err("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+		return -EIO;
+	}
+	/* Intel needs these three pages below 4 GiB; harmless elsewhere. */
+	ret = vm_ioctl(vm, KVM_SET_TSS_ADDR, KVM_TSS_ADDR, "KVM_SET_TSS_ADDR");
+	if (ret)
+		return ret;
+	ret = vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, (unsigned long)&idmap,
+		       "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ret)
+		return ret;
+	ret = vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+	if (ret)
+		return ret;
+	return vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
+}
+
+void arch_vm_free(struct vm *vm)
+{
+	struct x86_vm *x = vm->arch;
+
+	if (!x)
+		return;
+	free(x->cpuid);
+	free(x);
+	vm->arch = NULL;
+}
+
+int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
+{
+	struct x86_vm *x = vm->arch;
+	struct boot_input in = {
+		.kernel_path = k->kernel_path,
+		.kernel = k->kernel,
+		.kernel_len = k->kernel_len,
+		.initrd_path = k->initrd_path,
+		.initrd = k->initrd,
+		.initrd_len = k->initrd_len,
+		.cmdline = k->cmdline,
+	};
+	int ret;
+
+	ret = acpi_build(&vm->mem, vm->nr_vcpus, &in.rsdp_gpa);
+	if (ret) {
+		kv_err("cannot build ACPI tables for %u vCPUs: %s", vm->nr_vcpus,
+		       strerror(-ret));
+		return ret;
+	}
+	ret = x86_build_boot_pagetables(&vm->mem);
+	if (ret) {
+		kv_err("cannot build boot page tables: %s", strerror(-ret));
+		return ret;
+	}
+	ret = x86_load_kernel(&vm->mem, &in, &x->entry);
+	if (ret)
+		return ret;
+	kv_debug("kernel %s: %s, entry 0x%llx%s", k->kernel_path,
+		 kernel_format_name(x->entry.fmt), (unsigned long long)x->entry.entry,
+		 x->entry.mode32 ? " (32-bit)" : "");
+	return 0;
+}
+
+/* LINT0 as ExtINT and LINT1 as NMI: the PC wiring guests expect. */
+static int set_lapic_lints(int fd)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t *lvt0, *lvt1;
+
+	if (ioctl(fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	lvt0 = (uint32_t *)&lapic.regs[0x350];
+	lvt1 = (uint32_t *)&lapic.regs[0x360];
+	*lvt0 = (*lvt0 & ~0x700u) | 0x700u;	/* delivery mode ExtINT */
+	*lvt1 = (*lvt1 & ~0x700u) | 0x400u;	/* delivery mode NMI */
+	if (ioctl(fd, KVM_SET_LAPIC, &lapic) < 0)
+		return -errno;
+	return 0;
+}
+
+int arch_vcpu_init(struct vm *vm, struct vcpu *v)
+{
+	struct x86_vm *x = vm->arch;
+	int ret;
+
+	ret = x86_vcpu_set_cpuid(v->fd, x->cpuid, v->index, vm->nr_vcpus);
+	if (ret) {
+		kv_err("KVM_SET_CPUID2 on vCPU %u failed: %s", v->index, strerror(-ret));
+		return ret;
+	}
+	ret = x86_vcpu_init_msrs(v->fd);
+	if (ret) {
+		kv_err("KVM_SET_MSRS on vCPU %u failed: %s", v->index, strerror(-ret));
+		return ret;
+	}
+	ret = set_lapic_lints(v->fd);
+	if (ret) {
+		kv_err("KVM_SET_LAPIC on vCPU %u failed: %s", v->index, strerror(-ret));
+		return ret;
+	}
+	if (v->index != 0)
+		return 0;	/* APs wait in the in-kernel LAPIC for INIT/SIPI */
+	ret = x86_vcpu_set_boot_regs(v->fd, &x->entry);
+	if (ret)
+		kv_err("cannot set the boot registers of vCPU 0: %s", strerror(-ret));
+	return ret;
+}
+
+void arch_vcpu_dump(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		kv_err("vCPU %u: registers unavailable: %s", v->index, strerror(errno));
+		return;
+	}
+	fprintf(stderr,
+		"kvmini: vCPU %u registers:\n"
+		"  RIP %016llx RSP %016llx RFLAGS %016llx\n"
+		"  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n"
+		"  RSI %016llx RDI %016llx RBP %016llx\n"
+		"  R8  %016llx R9  %016llx R10 %016llx R11 %016llx\n"
+		"  R12 %016llx R13 %016llx R14 %016llx R15 %016llx\n"
+		"  CS %04x base %llx  CR0 %llx CR2 %llx CR3 %llx CR4 %llx EFER %llx\n",
+		v->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
+		r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
+		s.cs.selector, s.cs.base, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+	if (v->run && v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
+		unsigned int i, n = v->run->internal.ndata;
+
+		if (n > 16)
+			n = 16;
+		fprintf(stderr, "  internal error data:");
+		for (i = 0; i < n; i++)
+			fprintf(stderr, " %llx", v->run->internal.data[i]);
+		fprintf(stderr, "\n");
+	}
+}

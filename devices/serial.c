@@ -1,0 +1,515 @@
+/*
+ * 16550A UART at COM1 (0x3f8, IRQ 4): the guest console. Output goes to
+ * stdout through a bounded buffer drained by the event loop; stdin feeds
+ * the receive FIFO. Ctrl-A x quits when stdin is a terminal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "evloop.h"
+#include "layout.h"
+#include "log.h"
+#include "term.h"
+#include "vm.h"
+
+/* Registers (offset from the base port) */
+#define UART_RBR 0	/* read, DLAB=0 */
+#define UART_THR 0	/* write, DLAB=0 */
+#define UART_IER 1
+#define UART_IIR 2	/* read */
+#define UART_FCR 2	/* write */
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_MSR 6
+#define UART_SCR 7
+
+#define IER_RDI		0x01
+#define IER_THRI	0x02
+#define IER_RLSI	0x04
+#define IER_MSI		0x08
+#define IIR_NO_INT	0x01
+#define IIR_MSI		0x00
+#define IIR_THRI	0x02
+#define IIR_RDI		0x04
+#define IIR_FIFO_BITS	0xc0
+#define FCR_FIFO_EN	0x01
+#define FCR_CLEAR_RX	0x02
+#define LCR_DLAB	0x80
+#define MCR_DTR		0x01
+#define MCR_RTS		0x02
+#define MCR_OUT1	0x04
+#define MCR_OUT2	0x08
+#define MCR_LOOP	0x10
+#define LSR_DR		0x01
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+#define MSR_DCTS	0x01
+#define MSR_DDSR	0x02
+#define MSR_CTS		0x10
+#define MSR_DSR		0x20
+#define MSR_RI		0x40
+#define MSR_DCD		0x80
+
+#define RX_SIZE		1024
+#define TX_SIZE		(64 * 1024)
+#define CTRL_A		0x01
+
+struct serial {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	uint8_t ier, iir_fifo, lcr, mcr, msr, scr, dll, dlm;
+	bool thr_pending;	/* THRE interrupt owed to the guest */
+	bool irq_level;
+
+	uint8_t rx[RX_SIZE];
+	unsigned int rx_head, rx_count;
+	bool rx_paused;		/* stdin not polled while the FIFO is full */
+
+	uint8_t tx[TX_SIZE];
+	unsigned int tx_head, tx_count;
+	bool tx_full_waiting;	/* guest saw THRE clear; owe THRE when drained */
+	bool out_closed;	/* stdout gone: drop output, never block the guest */
+
+	int in_fd, out_fd;
+	int wake_fd;		/* vCPU -> loop: output to drain / room for input */
+	bool out_pollable;	/* regular files are not: they never block */
+	bool out_polling;
+	bool in_tty, in_registered;
+	bool escape;		/* previous input byte was Ctrl-A */
+};
+
+static struct serial *the_serial;
+
+static void update_irq(struct serial *s)
+{
+	bool level = false;
+
+	if ((s->ier & IER_RDI) && s->rx_count)
+		level = true;
+	else if ((s->ier & IER_THRI) && s->thr_pending)
+		level = true;
+	if (!(s->mcr & MCR_OUT2) && !(s->mcr & MCR_LOOP))
+		level = false;	/* OUT2 gates the interrupt line on PC UARTs */
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		vm_irq_line(s->vm, COM1_IRQ, level);
+	}
+}
+
+static uint8_t read_iir(struct serial *s)
+{
+	uint8_t iir = IIR_NO_INT;
+
+	if ((s->ier & IER_RDI) && s->rx_count) {
+		iir = IIR_RDI;
+	} else if ((s->ier & IER_THRI) && s->thr_pending) {
+		iir = IIR_THRI;
+		s->thr_pending = false;	/* reading IIR acknowledges THRE */
+	} else if ((s->ier & IER_MSI) && (s->msr & 0x0f)) {
+		iir = IIR_MSI;
+	}
+	return iir | s->iir_fifo;
+}
+
+static void wake_loop(struct serial *s)
+{
+	uint64_t one = 1;
+
+	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+		/* saturated counter: the loop is awake anyway */
+	}
+}
+
+static void rx_push(struct serial *s, uint8_t c)
+{
+	if (s->rx_count == RX_SIZE)
+		return;
+	s->rx[(s->rx_head + s->rx_count) % RX_SIZE] = c;
+	s->rx_count++;
+}
+
+static void tx_push(struct serial *s, uint8_t c)
+{
+	if (s->mcr & MCR_LOOP) {
+		rx_push(s, c);
+		return;
+	}
+	if (s->out_closed)
+		return;
+	if (s->tx_count == TX_SIZE)
+		return;	/* guest ignored LSR.THRE: drop, as a real UART would */
+	s->tx[(s->tx_head + s->tx_count) % TX_SIZE] = c;
+	if (s->tx_count++ == 0)
+		wake_loop(s);
+}
+
+static uint8_t loopback_msr(uint8_t mcr)
+{
+	uint8_t m = 0;
+
+	if (mcr & MCR_RTS)
+		m |= MSR_CTS;
+	if (mcr & MCR_DTR)
+		m |= MSR_DSR;
+	if (mcr & MCR_OUT1)
+		m |= MSR_RI;
+	if (mcr & MCR_OUT2)
+		m |= MSR_DCD;
+	return m;
+}
+
+static void serial_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct serial *s = opaque;
+	uint8_t v = 0;
+
+	(void)len;	/* byte registers: wider reads see the first byte */
+	pthread_mutex_lock(&s->lock);
+	switch (off) {
+	case UART_RBR:
+		if (s->lcr & LCR_DLAB) {
+			v = s->dll;
+		} else if (s->rx_count) {
+			v = s->rx[s->rx_head];
+			s->rx_head = (s->rx_head + 1) % RX_SIZE;
+			s->rx_count--;
+			if (s->rx_paused && s->rx_count == 0)
+				wake_loop(s);	/* resume reading stdin */
+		}
+		break;
+	case UART_IER:
+		v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+		break;
+	case UART_IIR:
+		v = read_iir(s);
+		break;
+	case UART_LCR:
+		v = s->lcr;
+		break;
+	case UART_MCR:
+		v = s->mcr;
+		break;
+	case UART_LSR:
+		if (s->rx_count)
+			v |= LSR_DR;
+		if (s->tx_count < TX_SIZE || s->out_closed)
+			v |= LSR_THRE | (s->tx_count ? 0 : LSR_TEMT);
+		else
+			s->tx_full_waiting = true;
+		break;
+	case UART_MSR:
+		if (s->mcr & MCR_LOOP) {
+			v = loopback_msr(s->mcr);
+		} else {
+			v = s->msr;
+			s->msr &= 0xf0;	/* reading clears the delta bits */
+		}
+		break;
+	case UART_SCR:
+		v = s->scr;
+		break;
+	}
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	data[0] = v;
+}
+
+static void serial_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct serial *s = opaque;
+	uint8_t v = data[0];
+
+	(void)len;
+	pthread_mutex_lock(&s->lock);
+	switch (off) {
+	case UART_THR:
+		if (s->lcr & LCR_DLAB) {
+			s->dll = v;
+			break;
+		}
+		tx_push(s, v);
+		/* transmission is instant unless the buffer is full */
+		s->thr_pending = s->tx_count < TX_SIZE || s->out_closed;
+		if (!s->thr_pending)
+			s->tx_full_waiting = true;
+		break;
+	case UART_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+			break;
+		}
+		/* enabling THRI with an empty holding register raises THRE at once */
+		if (!(s->ier & IER_THRI) && (v & IER_THRI) &&
+		    (s->tx_count < TX_SIZE || s->out_closed))
+			s->thr_pending = true;
+		s->ier = v & 0x0f;
+		break;
+	case UART_FCR:
+		s->iir_fifo = (v & FCR_FIFO_EN) ? IIR_FIFO_BITS : 0;
+		if (v & FCR_CLEAR_RX)
+			s->rx_count = 0;
+		break;
+	case UART_LCR:
+		s->lcr = v;
+		break;
+	case UART_MCR:
+		s->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		s->scr = v;
+		break;
+	default:
+		break;	/* LSR and MSR are read-only */
+	}
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct bus_ops serial_ops = {
+	.read = serial_read,
+	.write = serial_write,
+};
+
+/* Write what the buffer holds without blocking. Called with the lock held. */
+static void drain_tx(struct serial *s)
+{
+	while (s->tx_count && !s->out_closed) {
+		unsigned int chunk = s->tx_count;
+		ssize_t n;
+
+		if (s->tx_head + chunk > TX_SIZE)
+			chunk = TX_SIZE - s->tx_head;
+		n = write(s->out_fd, s->tx + s->tx_head, chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			s->out_closed = true;	/* EPIPE, EIO...: stop writing */
+			s->tx_count = 0;
+			break;
+		}
+		s->tx_head = (s->tx_head + (unsigned int)n) % TX_SIZE;
+		s->tx_count -= (unsigned int)n;
+	}
+	if (s->tx_full_waiting && (s->tx_count < TX_SIZE || s->out_closed)) {
+		s->tx_full_waiting = false;
+		if (s->ier & IER_THRI)
+			s->thr_pending = true;
+		update_irq(s);
+	}
+}
+
+static void set_out_polling(struct serial *s, bool on)
+{
+	if (!s->out_pollable || on == s->out_polling)
+		return;
+	if (evloop_mod(s->vm->loop, s->out_fd, on ? EPOLLOUT : 0) == 0)
+		s->out_polling = on;
+}
+
+static void wake_ready(int fd, uint32_t events, void *opaque);
+
+static void stdout_ready(int fd, uint32_t events, void *opaque)
+{
+	struct serial *s = opaque;
+
+	(void)fd;
+	(void)events;
+	wake_ready(s->wake_fd, 0, s);
+}
+
+static void handle_input(struct serial *s, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t c = buf[i];
+
+		if (s->in_tty && s->escape) {
+			s->escape = false;
+			if (c == 'x' || c == 'X') {
+				vm_request_stop(s->vm, STOP_USER_QUIT, EXIT_POWEROFF);
+				return;
+			}
+			if (c != CTRL_A)
+				rx_push(s, CTRL_A);
+		} else if (s->in_tty && c == CTRL_A) {
+			s->escape = true;
+			continue;
+		}
+		rx_push(s, c);
+	}
+}
+
+static void pause_input(struct serial *s, bool pause)
+{
+	if (!s->in_registered || pause == s->rx_paused)
+		return;
+	s->rx_paused = pause;
+	evloop_mod(s->vm->loop, s->in_fd, pause ? 0 : EPOLLIN);
+}
+
+static void stdin_ready(int fd, uint32_t events, void *opaque)
+{
+	struct serial *s = opaque;
+	uint8_t buf[256];
+	size_t room;
+	ssize_t n;
+
+	(void)events;
+	pthread_mutex_lock(&s->lock);
+	room = RX_SIZE - s->rx_count;
+	if (room < 2) {	/* Ctrl-A Ctrl-A may need 2 */
+		pause_input(s, true);
+		goto out;
+	}
+	if (room > sizeof(buf))
+		room = sizeof(buf);
+	n = read(fd, buf, room / 2 ? room / 2 : 1);
+	if (n <= 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			goto out;
+		evloop_del(s->vm->loop, fd);	/* EOF: the guest keeps running */
+		s->in_registered = false;
+		goto out;
+	}
+	handle_input(s, buf, (size_t)n);
+	update_irq(s);
+out:
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void wake_ready(int fd, uint32_t events, void *opaque)
+{
+	struct serial *s = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing new */
+	}
+	pthread_mutex_lock(&s->lock);
+	drain_tx(s);
+	set_out_polling(s, s->tx_count && !s->out_closed);
+	if (s->rx_paused && s->rx_count < RX_SIZE / 2)
+		pause_input(s, false);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int serial_init(struct vm *vm)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+	int fl, ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->vm = vm;
+	s->in_fd = STDIN_FILENO;
+	s->out_fd = STDOUT_FILENO;
+	s->lcr = 0x03;
+	s->mcr = MCR_OUT2;
+	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
+	pthread_mutex_init(&s->lock, NULL);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = evloop_add(vm->loop, s->wake_fd, EPOLLIN, wake_ready, s);
+	if (ret)
+		goto err;
+
+	/* Output: non-blocking, so a stalled reader never stalls the loop. */
+	term_save_fl(s->out_fd);
+	fl = fcntl(s->out_fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(s->out_fd, F_SETFL, fl | O_NONBLOCK);
+
+	if (evloop_add(vm->loop, s->out_fd, 0, stdout_ready, s) == 0)
+		s->out_pollable = true;
+
+	s->in_tty = isatty(s->in_fd);
+	if (s->in_tty && term_raw(s->in_fd) < 0)
+		kv_warn("cannot set the terminal to raw mode: %s", strerror(errno));
+	/* regular files and /dev/null cannot be polled: no console input then */
+	if (evloop_add(vm->loop, s->in_fd, EPOLLIN, stdin_ready, s) == 0)
+		s->in_registered = true;
+
+	ret = bus_register(&vm->pio, COM1_PORT, 8, &serial_ops, s);
+	if (ret) {
+		kv_err("cannot register the UART at 0x%x: %s", COM1_PORT, strerror(-ret));
+		goto err;
+	}
+	the_serial = s;
+	return 0;
+err:
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	free(s);
+	return ret;
+}
+
+#define QUIESCE_WAIT_MS 5000
+
+/*
+ * Last chance to deliver guest output. A reader that takes nothing for
+ * QUIESCE_WAIT_MS loses the rest rather than hang kvmini's exit.
+ */
+static void serial_quiesce(struct vm *vm)
+{
+	struct serial *s = the_serial;
+	struct pollfd pfd;
+
+	(void)vm;
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		drain_tx(s);
+		if (!s->tx_count || s->out_closed)
+			break;
+		pfd = (struct pollfd){ .fd = s->out_fd, .events = POLLOUT };
+		if (poll(&pfd, 1, QUIESCE_WAIT_MS) <= 0) {
+			kv_warn("stdout accepts no more output; %u bytes of guest output dropped",
+				s->tx_count);
+			break;
+		}
+	}
+	set_out_polling(s, false);
+	pthread_mutex_unlock(&s->lock);
+	term_restore();
+}
+
+static void serial_exit(struct vm *vm)
+{
+	struct serial *s = the_serial;
+
+	(void)vm;
+	if (!s)
+		return;
+	serial_quiesce(vm);
+	close(s->wake_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	the_serial = NULL;
+}
+
+static struct device_desc serial_device = {
+	.name = "serial",
+	.phase = PHASE_BASE,
+	.init = serial_init,
+	.exit = serial_exit,
+	.quiesce = serial_quiesce,
+};
+DEVICE_REGISTER(serial_device);

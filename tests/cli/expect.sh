@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run kvmini and check its exit status and the message on stderr.
+# usage: expect.sh STATUS STDERR-SUBSTRING [--root] [--wrap CMD...] -- KVMINI ARGS...
+# --root: skip (77) unless run as root (for namespace tricks).
+set -u
+want_status=$1 want_msg=$2
+shift 2
+wrap=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+	case $1 in
+	--root) [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; } ;;
+	--wrap) shift; while [ "$1" != "--" ]; do wrap+=("$1"); shift; done; continue ;;
+	esac
+	shift
+done
+shift	# --
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+timeout --kill-after=5 60 "${wrap[@]}" "$@" >"$out" 2>"$err" </dev/null
+status=$?
+fail=0
+if [ "$status" != "$want_status" ]; then
+	echo "FAIL: exit status $status, expected $want_status"
+	fail=1
+fi
+if ! grep -qF -- "$want_msg" "$err"; then
+	echo "FAIL: stderr lacks: $want_msg"
+	fail=1
+fi
+# a crash would leave a sanitizer report or a signal status
+if grep -q -e 'Sanitizer' -e 'runtime error' "$err"; then
+	echo "FAIL: sanitizer report"
+	fail=1
+fi
+if [ $fail = 1 ]; then
+	echo "command: $*"
+	echo "--- stderr (tail) ---"; tail -n 20 "$err"
+	echo "--- stdout (tail) ---"; tail -n 20 "$out"
+	exit 1
+fi
+echo "ok: status $status, stderr: $(head -n 1 "$err")"
+exit 0

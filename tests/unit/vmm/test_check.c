@@ -1,0 +1,350 @@
+/* `kvmini check`: cpuinfo parsing, the verdict for each host, the report's shape. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "check.h"
+#include "run.h"
+
+/* A host with hardware KVM and every device present. */
+static struct check_probe good_host(void)
+{
+	struct check_probe p;
+
+	memset(&p, 0, sizeof(p));
+	p.api_version = 12;
+	for (unsigned int i = 0; i < CHECK_NR_CAPS; i++)
+		p.caps[i] = 1;
+	p.caps[CHECK_CAP_NR_VCPUS] = 2;
+	p.caps[CHECK_CAP_MAX_VCPUS] = 1024;
+	p.caps[CHECK_CAP_NR_MEMSLOTS] = 32764;
+	p.cpu_virt = CPU_VIRT_VMX;
+	return p;
+}
+
+/* This machine: software KVM (kvm_pvm), no vhost-net. */
+static struct check_probe pvm_host(void)
+{
+	struct check_probe p = good_host();
+
+	p.cpu_virt = CPU_VIRT_NONE;
+	p.kvm_pvm = true;
+	p.vhost_net_errno = ENOENT;
+	return p;
+}
+
+static bool has_hint(const struct check_result *r, const char *text)
+{
+	for (unsigned int i = 0; i < r->nr_hints; i++)
+		if (strstr(r->hints[i], text))
+			return true;
+	return false;
+}
+
+static void test_parse_cpu_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(check_parse_cpu_flags("flags\t\t: fpu vme vmx sse2\n"), CPU_VIRT_VMX);
+	assert_int_equal(check_parse_cpu_flags("flags\t\t: fpu svm lm\n"), CPU_VIRT_SVM);
+	assert_int_equal(check_parse_cpu_flags("flags: vmx"), CPU_VIRT_VMX);
+	assert_int_equal(check_parse_cpu_flags("flags\t\t: svm"), CPU_VIRT_SVM);
+	/* whole words only */
+	assert_int_equal(check_parse_cpu_flags("flags\t\t: vmxe xsvm svm_lock\n"), CPU_VIRT_NONE);
+	assert_int_equal(check_parse_cpu_flags("flags\t\t: fpu x2apic\n"), CPU_VIRT_NONE);
+	/* only the "flags" key counts */
+	assert_int_equal(check_parse_cpu_flags("vmx flags\t: vnmi ept\n"), CPU_VIRT_NONE);
+	assert_int_equal(check_parse_cpu_flags("model name\t: vmx svm\n"), CPU_VIRT_NONE);
+	assert_int_equal(check_parse_cpu_flags("flags vmx\n"), CPU_VIRT_NONE);
+	assert_int_equal(check_parse_cpu_flags("flags\t\t:\n"), CPU_VIRT_NONE);
+	assert_int_equal(check_parse_cpu_flags(""), CPU_VIRT_NONE);
+}
+
+static void test_cap_table(void **state)
+{
+	(void)state;
+	assert_string_equal(check_cap_name(CHECK_CAP_IRQCHIP), "KVM_CAP_IRQCHIP");
+	assert_string_equal(check_cap_name(CHECK_CAP_MAX_VCPUS), "KVM_CAP_MAX_VCPUS");
+	assert_true(check_cap_required(CHECK_CAP_IRQCHIP));
+	assert_true(check_cap_required(CHECK_CAP_USER_MEMORY));
+	assert_true(check_cap_required(CHECK_CAP_IOEVENTFD));
+	assert_false(check_cap_required(CHECK_CAP_SIGNAL_MSI));
+	assert_false(check_cap_required(CHECK_CAP_NR_VCPUS));
+	for (unsigned int i = 0; i < CHECK_NR_CAPS; i++)
+		assert_memory_equal(check_cap_name(i), "KVM_CAP_", 8);
+}
+
+static void test_hardware_kvm_ready(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+	assert_non_null(strstr(r.verdict, "ready"));
+	assert_non_null(strstr(r.verdict, "VT-x"));
+	assert_int_equal(r.nr_hints, 0);
+
+	p.cpu_virt = CPU_VIRT_SVM;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+	assert_non_null(strstr(r.verdict, "AMD-V"));
+}
+
+static void test_software_kvm_pvm(void **state)
+{
+	struct check_probe p = pvm_host();
+	struct check_result r;
+
+	(void)state;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "software KVM only"));
+	assert_non_null(strstr(r.verdict, "kvm_pvm"));
+	assert_non_null(strstr(r.verdict, "firmware/"));
+	assert_non_null(strstr(r.verdict, "stock Linux kernels cannot boot"));
+	assert_non_null(strstr(r.verdict, "without vhost-net"));
+	assert_true(has_hint(&r, "nested test bed"));
+	assert_true(has_hint(&r, "VT-x or AMD-V"));
+	assert_true(has_hint(&r, "modprobe vhost_net"));
+	assert_false(has_hint(&r, "modprobe tun"));
+}
+
+static void test_no_virt_flags_without_pvm(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.cpu_virt = CPU_VIRT_NONE;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "no VT-x/AMD-V"));
+	assert_null(strstr(r.verdict, "kvm_pvm"));
+	assert_true(has_hint(&r, "nested test bed"));
+}
+
+static void test_no_dev_kvm(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.kvm_errno = ENOENT;
+	p.cpu_virt = CPU_VIRT_NONE;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "/dev/kvm does not exist"));
+	assert_true(has_hint(&r, "modprobe kvm_intel or kvm_amd"));
+	assert_true(has_hint(&r, "enable virtualization"));
+
+	/* The CPU flag names the right module. */
+	p.cpu_virt = CPU_VIRT_VMX;
+	check_decide(&p, &r);
+	assert_true(has_hint(&r, "modprobe kvm_intel"));
+	assert_false(has_hint(&r, "kvm_amd"));
+	p.cpu_virt = CPU_VIRT_SVM;
+	check_decide(&p, &r);
+	assert_true(has_hint(&r, "modprobe kvm_amd"));
+	assert_false(has_hint(&r, "kvm_intel"));
+}
+
+static void test_dev_kvm_permission(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.kvm_errno = EACCES;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "no permission"));
+	assert_true(has_hint(&r, "add your user to group kvm: "
+			     "sudo usermod -aG kvm $USER, then log in again"));
+
+	p.kvm_errno = EIO;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, strerror(EIO)));
+}
+
+static void test_api_version(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.api_version = 11;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "API version 11"));
+
+	p.api_version = -ENOTTY;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "KVM_GET_API_VERSION"));
+}
+
+static void test_missing_caps(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.caps[CHECK_CAP_IRQCHIP] = 0;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "KVM_CAP_IRQCHIP"));
+	assert_null(strstr(r.verdict, "KVM_CAP_IRQFD"));
+
+	p.caps[CHECK_CAP_IRQFD] = 0;
+	check_decide(&p, &r);
+	assert_non_null(strstr(r.verdict, "KVM_CAP_IRQCHIP, "));
+	assert_non_null(strstr(r.verdict, "KVM_CAP_IRQFD"));
+
+	/* optional ones do not block */
+	p = good_host();
+	p.caps[CHECK_CAP_SIGNAL_MSI] = 0;
+	p.caps[CHECK_CAP_IMMEDIATE_EXIT] = 0;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+}
+
+static void test_create_vm_fails(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.create_vm_errno = EBUSY;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_non_null(strstr(r.verdict, "KVM_CREATE_VM"));
+	assert_true(has_hint(&r, "another hypervisor"));
+}
+
+static void test_networking_never_blocks(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.tun_errno = ENOENT;
+	p.vhost_net_errno = ENOENT;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+	assert_true(has_hint(&r, "modprobe tun"));
+	assert_true(has_hint(&r, "modprobe vhost_net"));
+	assert_non_null(strstr(r.verdict, "no networking"));
+
+	p.tun_errno = EACCES;
+	p.vhost_net_errno = 0;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+	assert_true(has_hint(&r, "mode 0666"));
+}
+
+/* Run check_report into a string. */
+static char *report(const struct check_probe *p, int *status)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	*status = check_report(f, p);
+	fclose(f);
+	return buf;
+}
+
+static void test_report_shape(void **state)
+{
+	struct check_probe p = pvm_host();
+	int status, value_col = -1;
+	char *out, *line, *save, *last = NULL;
+	bool seen_verdict = false;
+
+	(void)state;
+	out = report(&p, &status);
+	assert_int_equal(status, CHECK_LIMITED);
+	assert_non_null(strstr(out, "KVM_CAP_MAX_VCPUS"));
+	assert_non_null(strstr(out, " 1024\n"));
+	assert_non_null(strstr(out, "/dev/vhost-net"));
+
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		assert_false(seen_verdict);	/* nothing after the verdict */
+		if (!strncmp(line, "verdict: ", 9))
+			seen_verdict = true;
+		if (!strncmp(line, "  ", 2)) {
+			/* "  item ... value": values line up */
+			char *dots = strstr(line + 2, " ..");
+			char *value;
+
+			assert_non_null(dots);
+			value = dots + 1 + strspn(dots + 1, ".");
+			assert_int_equal(*value, ' ');
+			if (value_col < 0)
+				value_col = (int)(value - line);
+			assert_int_equal(value - line, value_col);
+		}
+		last = line;
+	}
+	assert_true(seen_verdict);
+	assert_non_null(last);
+	assert_memory_equal(last, "verdict: software KVM only", 26);
+	free(out);
+}
+
+static void test_report_without_kvm(void **state)
+{
+	struct check_probe p = good_host();
+	int status;
+	char *out;
+
+	(void)state;
+	p.kvm_errno = EACCES;
+	out = report(&p, &status);
+	assert_int_equal(status, CHECK_LIMITED);
+	assert_null(strstr(out, "KVM_CAP_IRQCHIP"));	/* not probed */
+	assert_non_null(strstr(out, "hint: add your user to group kvm"));
+	free(out);
+}
+
+static void test_cmd_check_arguments(void **state)
+{
+	char *help[] = { "check", "--help", NULL };
+	char *bad[] = { "check", "--frobnicate", NULL };
+
+	(void)state;
+	assert_int_equal(cmd_check(2, help), 0);
+	assert_int_equal(cmd_check(2, bad), CHECK_USAGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_cpu_flags),
+		cmocka_unit_test(test_cap_table),
+		cmocka_unit_test(test_hardware_kvm_ready),
+		cmocka_unit_test(test_software_kvm_pvm),
+		cmocka_unit_test(test_no_virt_flags_without_pvm),
+		cmocka_unit_test(test_no_dev_kvm),
+		cmocka_unit_test(test_dev_kvm_permission),
+		cmocka_unit_test(test_api_version),
+		cmocka_unit_test(test_missing_caps),
+		cmocka_unit_test(test_create_vm_fails),
+		cmocka_unit_test(test_networking_never_blocks),
+		cmocka_unit_test(test_report_shape),
+		cmocka_unit_test(test_report_without_kvm),
+		cmocka_unit_test(test_cmd_check_arguments),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

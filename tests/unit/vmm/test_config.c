@@ -1,0 +1,90 @@
+/* `kvmini run` option parsing: defaults, accepted values, rejections. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#define ARGS(...) (char *[]){ "run", __VA_ARGS__, NULL }
+#define PARSE(cfg, ...) \
+	config_parse_run(cfg, (int)(sizeof((char *[]){ "run", __VA_ARGS__ }) / sizeof(char *)), \
+			 ARGS(__VA_ARGS__))
+
+static void test_defaults(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_string_equal(c.kernel, "k");
+	assert_null(c.initrd);
+	assert_null(c.cmdline_extra);
+	assert_true(c.memory == 256ULL << 20);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(c.on_reboot, ON_REBOOT_EXIT);
+}
+
+static void test_all_options(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "bz", "--initrd", "ird", "--cmdline",
+			       "quiet root=/dev/vda", "--memory", "2G", "--cpus", "4",
+			       "--on-reboot", "restart", "--verbose"), 0);
+	assert_string_equal(c.initrd, "ird");
+	assert_string_equal(c.cmdline_extra, "quiet root=/dev/vda");
+	assert_true(c.memory == 2ULL << 30);
+	assert_int_equal(c.cpus, 4);
+	assert_int_equal(c.on_reboot, ON_REBOOT_RESTART);
+	assert_true(c.verbose);
+	/* --opt=value form */
+	assert_int_equal(PARSE(&c, "--kernel=x", "--memory=512M"), 0);
+	assert_true(c.memory == 512ULL << 20);
+}
+
+static void test_rejections(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "12Q"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "-1"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "0"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "1M"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "4097K"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--cpus", "0"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--cpus", "99999"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--cpus", "two"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--on-reboot", "panic"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--frobnicate"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "-z"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "extra"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--memory", "256M"), -EINVAL);	/* no kernel */
+	assert_int_equal(PARSE(&c, "--kernel"), -EINVAL);		/* missing value */
+}
+
+static void test_help(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--help"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_help),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

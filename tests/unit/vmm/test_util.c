@@ -1,0 +1,78 @@
+/* Size and integer parsing used by --memory and --cpus. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void size_ok(const char *s, uint64_t want)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(parse_size(s, &v), 0);
+	assert_true(v == want);
+}
+
+static void test_sizes_accepted(void **state)
+{
+	(void)state;
+	size_ok("256M", 256ULL << 20);
+	size_ok("256m", 256ULL << 20);
+	size_ok("2G", 2ULL << 30);
+	size_ok("2GiB", 2ULL << 30);
+	size_ok("2GB", 2ULL << 30);
+	size_ok("512K", 512ULL << 10);
+	size_ok("1T", 1ULL << 40);
+	size_ok("4096", 4096);
+	size_ok("4096B", 4096);
+}
+
+static void test_sizes_rejected(void **state)
+{
+	uint64_t v = 77;
+
+	(void)state;
+	assert_int_equal(parse_size("12Q", &v), -EINVAL);
+	assert_int_equal(parse_size("-1", &v), -EINVAL);
+	assert_int_equal(parse_size("0", &v), -EINVAL);
+	assert_int_equal(parse_size("0M", &v), -EINVAL);
+	assert_int_equal(parse_size("", &v), -EINVAL);
+	assert_int_equal(parse_size(NULL, &v), -EINVAL);
+	assert_int_equal(parse_size("M", &v), -EINVAL);
+	assert_int_equal(parse_size(" 1M", &v), -EINVAL);
+	assert_int_equal(parse_size("1M ", &v), -EINVAL);
+	assert_int_equal(parse_size("1MM", &v), -EINVAL);
+	assert_int_equal(parse_size("1.5G", &v), -EINVAL);
+	assert_int_equal(parse_size("99999999999999999999999", &v), -ERANGE);
+	assert_int_equal(parse_size("16777216T", &v), -ERANGE);
+	assert_true(v == 77);	/* untouched on error */
+}
+
+static void test_uint(void **state)
+{
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(parse_uint("4", 1, 8, &v), 0);
+	assert_true(v == 4);
+	assert_int_equal(parse_uint("0", 1, 8, &v), -ERANGE);
+	assert_int_equal(parse_uint("9", 1, 8, &v), -ERANGE);
+	assert_int_equal(parse_uint("-1", 1, 8, &v), -EINVAL);
+	assert_int_equal(parse_uint("2x", 1, 8, &v), -EINVAL);
+	assert_int_equal(parse_uint("", 1, 8, &v), -EINVAL);
+	assert_int_equal(parse_uint("184467440737095516160", 0, UINT64_MAX, &v), -ERANGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes_accepted),
+		cmocka_unit_test(test_sizes_rejected),
+		cmocka_unit_test(test_uint),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,469 @@
+/*
+ * `kvmini check`: probe /dev/kvm, CPU virtualization and the networking
+ * devices, then print a report that ends in a one-line verdict.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "check.h"
+#include "log.h"
+#include "run.h"
+#include "util.h"
+
+#define CHECK_KVM_API	12
+#define CHECK_COLUMN	36	/* where values start in the report */
+
+#define HINT_KVM_GROUP \
+	"add your user to group kvm: sudo usermod -aG kvm $USER, then log in again"
+#define HINT_DMESG "look for KVM errors in the kernel log (dmesg)"
+#define HINT_NESTED \
+	"for Linux guests use a host with VT-x or AMD-V enabled, or the nested " \
+	"test bed (an L1 Linux in qemu-system-x86_64 -accel tcg -cpu max,+svm)"
+
+struct check_cap_info {
+	const char *name;
+	unsigned int kvm_cap;
+	bool required;		/* kvmini cannot start a VM without it */
+	bool count;		/* the answer is a number, not yes/no */
+};
+
+#define CAP(id, required, count) \
+	[CHECK_CAP_##id] = { "KVM_CAP_" #id, KVM_CAP_##id, required, count }
+
+static const struct check_cap_info check_caps[CHECK_NR_CAPS] = {
+	CAP(USER_MEMORY, true, false),
+	CAP(IRQCHIP, true, false),
+	CAP(PIT2, true, false),
+	CAP(IRQFD, true, false),
+	CAP(IOEVENTFD, true, false),
+	CAP(SET_TSS_ADDR, true, false),
+	CAP(SET_IDENTITY_MAP_ADDR, true, false),
+	CAP(EXT_CPUID, true, false),
+	CAP(IMMEDIATE_EXIT, false, false),
+	CAP(IRQ_ROUTING, false, false),
+	CAP(SIGNAL_MSI, false, false),
+	CAP(NR_VCPUS, false, true),
+	CAP(MAX_VCPUS, false, true),
+	CAP(NR_MEMSLOTS, false, true),
+};
+
+#undef CAP
+
+const char *check_cap_name(enum check_cap cap)
+{
+	return cap < CHECK_NR_CAPS ? check_caps[cap].name : "?";
+}
+
+bool check_cap_required(enum check_cap cap)
+{
+	return cap < CHECK_NR_CAPS && check_caps[cap].required;
+}
+
+enum check_cpu_virt check_parse_cpu_flags(const char *line)
+{
+	enum check_cpu_virt v = CPU_VIRT_NONE;
+	const char *colon = strchr(line, ':');
+	const char *p = line, *key_end;
+
+	if (!colon)
+		return CPU_VIRT_NONE;
+	/* The key must be exactly "flags" (not "vmx flags", "bugs", ...). */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	key_end = colon;
+	while (key_end > p && (key_end[-1] == ' ' || key_end[-1] == '\t'))
+		key_end--;
+	if (key_end - p != 5 || strncmp(p, "flags", 5))
+		return CPU_VIRT_NONE;
+
+	for (p = colon + 1; *p; ) {
+		size_t n;
+
+		p += strspn(p, " \t\n");
+		n = strcspn(p, " \t\n");
+		if (n == 3 && !strncmp(p, "vmx", 3))
+			return CPU_VIRT_VMX;
+		if (n == 3 && !strncmp(p, "svm", 3))
+			v = CPU_VIRT_SVM;
+		p += n;
+	}
+	return v;
+}
+
+static void check_set_verdict(struct check_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check_set_verdict(struct check_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->verdict, sizeof(r->verdict), fmt, ap);
+	va_end(ap);
+}
+
+static void check_add_hint(struct check_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check_add_hint(struct check_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->nr_hints >= CHECK_MAX_HINTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->hints[r->nr_hints++], CHECK_TEXT_MAX, fmt, ap);
+	va_end(ap);
+}
+
+static void check_append_verdict(struct check_result *r, const char *text)
+{
+	size_t len = strlen(r->verdict);
+
+	snprintf(r->verdict + len, sizeof(r->verdict) - len, "%s", text);
+}
+
+static bool check_errno_missing(int err)
+{
+	return err == ENOENT || err == ENODEV || err == ENXIO;
+}
+
+static void check_decide_no_kvm(const struct check_probe *p,
+				struct check_result *r)
+{
+	if (check_errno_missing(p->kvm_errno)) {
+		check_set_verdict(r, "cannot run guests: /dev/kvm does not exist");
+		if (p->cpu_virt == CPU_VIRT_VMX)
+			check_add_hint(r, "load the module: modprobe kvm_intel");
+		else if (p->cpu_virt == CPU_VIRT_SVM)
+			check_add_hint(r, "load the module: modprobe kvm_amd");
+		else
+			check_add_hint(r, "load the module: modprobe kvm_intel or kvm_amd; "
+				       "enable virtualization (VT-x/AMD-V) in firmware");
+	} else if (p->kvm_errno == EACCES || p->kvm_errno == EPERM) {
+		check_set_verdict(r, "cannot run guests: no permission to open "
+				  "/dev/kvm read-write");
+		check_add_hint(r, HINT_KVM_GROUP);
+	} else {
+		check_set_verdict(r, "cannot run guests: cannot open /dev/kvm: %s",
+				  strerror(p->kvm_errno));
+		check_add_hint(r, HINT_DMESG);
+	}
+}
+
+/* Names of missing required capabilities, comma-separated; false if none. */
+static bool check_missing_caps(const struct check_probe *p, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < CHECK_NR_CAPS; i++) {
+		if (!check_caps[i].required || p->caps[i] > 0)
+			continue;
+		if (len < size)
+			len += snprintf(buf + len, size - len, "%s%s",
+					len ? ", " : "", check_caps[i].name);
+	}
+	return buf[0] != '\0';
+}
+
+static void check_decide_software(const struct check_probe *p,
+				  struct check_result *r)
+{
+	if (p->kvm_pvm) {
+		check_set_verdict(r, "software KVM only (kvm_pvm, no VT-x/AMD-V): "
+				  "small guests such as the firmware/ images run; "
+				  "stock Linux kernels cannot boot here");
+		check_add_hint(r, "kvm_pvm emulates guest kernel code one instruction "
+			       "at a time: a Linux kernel crawls, then stops with "
+			       "KVM_EXIT_INTERNAL_ERROR");
+	} else {
+		check_set_verdict(r, "no VT-x/AMD-V (no vmx/svm flag in /proc/cpuinfo): "
+				  "/dev/kvm is not hardware-backed; expect only small "
+				  "guests such as the firmware/ images to run");
+	}
+	check_add_hint(r, HINT_NESTED);
+}
+
+/* Returns whether KVM itself is usable (even if only in software). */
+static bool check_decide_kvm(const struct check_probe *p, struct check_result *r)
+{
+	char missing[CHECK_TEXT_MAX - 64];
+
+	if (p->api_version < 0) {
+		check_set_verdict(r, "cannot run guests: KVM_GET_API_VERSION failed: %s",
+				  strerror(-p->api_version));
+		check_add_hint(r, HINT_DMESG);
+		return false;
+	}
+	if (p->api_version != CHECK_KVM_API) {
+		check_set_verdict(r, "cannot run guests: KVM API version %d, kvmini needs %d",
+				  p->api_version, CHECK_KVM_API);
+		check_add_hint(r, "use a host kernel with the stable KVM API "
+			       "(Linux 2.6.22 or later)");
+		return false;
+	}
+	if (check_missing_caps(p, missing, sizeof(missing))) {
+		check_set_verdict(r, "cannot run guests: KVM lacks %s", missing);
+		check_add_hint(r, "use a newer host kernel (in-kernel irqchip, PIT, "
+			       "irqfd and ioeventfd)");
+		return false;
+	}
+	if (p->create_vm_errno) {
+		check_set_verdict(r, "cannot run guests: KVM_CREATE_VM failed: %s",
+				  strerror(p->create_vm_errno));
+		check_add_hint(r, "another hypervisor (VirtualBox, VMware) may hold "
+			       "VT-x/AMD-V: stop it; else " HINT_DMESG);
+		return false;
+	}
+	if (p->cpu_virt == CPU_VIRT_NONE) {
+		check_decide_software(p, r);
+		return true;
+	}
+	r->status = CHECK_READY;
+	check_set_verdict(r, "ready: hardware KVM (%s) works; kvmini can boot Linux guests",
+			  p->cpu_virt == CPU_VIRT_VMX ? "VT-x" : "AMD-V");
+	return true;
+}
+
+/* Networking is optional: it adds hints and notes, never changes the status. */
+static void check_decide_net(const struct check_probe *p, struct check_result *r,
+			     bool kvm_usable)
+{
+	if (check_errno_missing(p->tun_errno)) {
+		check_add_hint(r, "networking: /dev/net/tun is missing: modprobe tun");
+	} else if (p->tun_errno) {
+		check_add_hint(r, "networking: cannot open /dev/net/tun (%s): run kvmini "
+			       "as root, or give the device its usual mode 0666",
+			       strerror(p->tun_errno));
+	}
+	if (check_errno_missing(p->vhost_net_errno)) {
+		check_add_hint(r, "faster networking: /dev/vhost-net is missing: "
+			       "modprobe vhost_net");
+	} else if (p->vhost_net_errno) {
+		check_add_hint(r, "faster networking: cannot open /dev/vhost-net (%s): "
+			       "run kvmini as root or add your user to the device's group",
+			       strerror(p->vhost_net_errno));
+	}
+	if (!kvm_usable)
+		return;
+	if (p->tun_errno)
+		check_append_verdict(r, "; no networking (/dev/net/tun)");
+	else if (p->vhost_net_errno)
+		check_append_verdict(r, "; networking without vhost-net");
+}
+
+void check_decide(const struct check_probe *p, struct check_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = CHECK_LIMITED;	/* until proven ready */
+	if (p->kvm_errno) {
+		check_decide_no_kvm(p, r);
+		check_decide_net(p, r, false);
+		return;
+	}
+	check_decide_net(p, r, check_decide_kvm(p, r));
+}
+
+static void check_line(FILE *out, const char *item, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check_line(FILE *out, const char *item, const char *fmt, ...)
+{
+	size_t n = strlen(item) + 3;	/* "  item " */
+	va_list ap;
+
+	fprintf(out, "  %s ", item);
+	do {
+		fputc('.', out);
+	} while (++n < CHECK_COLUMN - 1);
+	fputc(' ', out);
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+}
+
+static void check_report_dev(FILE *out, const char *path, int err)
+{
+	if (!err)
+		check_line(out, path, "ok");
+	else if (check_errno_missing(err))
+		check_line(out, path, "missing");
+	else
+		check_line(out, path, "cannot open: %s", strerror(err));
+}
+
+static void check_report_caps(FILE *out, const struct check_probe *p)
+{
+	for (unsigned int i = 0; i < CHECK_NR_CAPS; i++) {
+		const struct check_cap_info *c = &check_caps[i];
+		const char *need = c->required && p->caps[i] <= 0 ? " (required)" : "";
+
+		if (c->count && p->caps[i] > 0)
+			check_line(out, c->name, "%d", p->caps[i]);
+		else
+			check_line(out, c->name, "%s%s", p->caps[i] > 0 ? "yes" : "no", need);
+	}
+}
+
+enum check_status check_report(FILE *out, const struct check_probe *p)
+{
+	static const char *const virt_names[] = {
+		[CPU_VIRT_NONE] = "none (no vmx/svm flag in /proc/cpuinfo)",
+		[CPU_VIRT_VMX] = "VT-x (vmx)",
+		[CPU_VIRT_SVM] = "AMD-V (svm)",
+	};
+	struct check_result r;
+
+	check_decide(p, &r);
+	fprintf(out, "kvmini check: can this host run kvmini guests?\n");
+	check_report_dev(out, "/dev/kvm", p->kvm_errno);
+	if (!p->kvm_errno) {
+		if (p->api_version < 0)
+			check_line(out, "KVM API version", "error: %s", strerror(-p->api_version));
+		else
+			check_line(out, "KVM API version", "%d", p->api_version);
+		check_report_caps(out, p);
+		if (p->create_vm_errno)
+			check_line(out, "KVM_CREATE_VM", "failed: %s",
+				   strerror(p->create_vm_errno));
+		else
+			check_line(out, "KVM_CREATE_VM", "ok");
+	} else {
+		check_line(out, "KVM capabilities", "not probed");
+	}
+	check_line(out, "hardware virtualization", "%s",
+		   p->cpu_virt < ARRAY_SIZE(virt_names) ? virt_names[p->cpu_virt] : "?");
+	check_line(out, "software KVM (kvm_pvm)", "%s", p->kvm_pvm ? "loaded" : "no");
+	check_report_dev(out, "/dev/net/tun", p->tun_errno);
+	check_report_dev(out, "/dev/vhost-net", p->vhost_net_errno);
+	for (unsigned int i = 0; i < r.nr_hints; i++)
+		fprintf(out, "hint: %s\n", r.hints[i]);
+	fprintf(out, "verdict: %s\n", r.verdict);
+	return r.status;
+}
+
+static int check_open(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static void check_probe_kvm(struct check_probe *p)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm;
+
+	if (fd < 0) {
+		p->kvm_errno = errno;
+		return;
+	}
+	p->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (p->api_version < 0)
+		p->api_version = -errno;
+	for (unsigned int i = 0; i < CHECK_NR_CAPS; i++) {
+		int ret = ioctl(fd, KVM_CHECK_EXTENSION, check_caps[i].kvm_cap);
+
+		p->caps[i] = ret > 0 ? ret : 0;
+	}
+	/* Fails if, say, another hypervisor holds VT-x/AMD-V. */
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		p->create_vm_errno = errno;
+	else
+		close(vm);
+	close(fd);
+}
+
+static enum check_cpu_virt check_probe_cpu(void)
+{
+	enum check_cpu_virt v = CPU_VIRT_NONE;
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return CPU_VIRT_NONE;
+	/* The first CPU's flags line speaks for all of them. */
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		v = check_parse_cpu_flags(line);
+		break;
+	}
+	free(line);
+	fclose(f);
+	return v;
+}
+
+static bool check_probe_pvm(void)
+{
+	FILE *f;
+	char line[256];
+	bool found = false;
+
+	if (access("/sys/module/kvm_pvm", F_OK) == 0)
+		return true;
+	f = fopen("/proc/modules", "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "kvm_pvm ", 8);
+	fclose(f);
+	return found;
+}
+
+void check_probe_host(struct check_probe *p)
+{
+	memset(p, 0, sizeof(*p));
+	check_probe_kvm(p);
+	p->cpu_virt = check_probe_cpu();
+	p->kvm_pvm = check_probe_pvm();
+	p->tun_errno = check_open("/dev/net/tun");
+	p->vhost_net_errno = check_open("/dev/vhost-net");
+}
+
+static void check_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kvmini check [--help]\n"
+		"\n"
+		"Report whether this host can run kvmini guests: access to /dev/kvm,\n"
+		"the KVM API version and capabilities, CPU virtualization (VT-x/AMD-V),\n"
+		"and the networking devices. The last line is the verdict.\n"
+		"\n"
+		"Exit status:\n"
+		"  0  hardware KVM works: Linux guests can boot\n"
+		"  1  software KVM only (small guests such as the firmware/ images),\n"
+		"     or something kvmini needs is missing: follow the hints\n"
+		"  2  bad arguments\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_probe p;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			check_usage(stdout);
+			return 0;
+		}
+		kv_err("check: unknown argument '%s'; usage: kvmini check [--help]", argv[i]);
+		return CHECK_USAGE;
+	}
+	check_probe_host(&p);
+	return check_report(stdout, &p);
+}

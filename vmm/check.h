@@ -1,0 +1,84 @@
+/*
+ * `kvmini check`: can this host run kvmini guests, and if not, what to do.
+ * Probing the host is separate from deciding, so the decision is testable.
+ */
+#ifndef KVMINI_CHECK_H
+#define KVMINI_CHECK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* KVM capabilities the report shows, in report order. */
+enum check_cap {
+	CHECK_CAP_USER_MEMORY,
+	CHECK_CAP_IRQCHIP,
+	CHECK_CAP_PIT2,
+	CHECK_CAP_IRQFD,
+	CHECK_CAP_IOEVENTFD,
+	CHECK_CAP_SET_TSS_ADDR,
+	CHECK_CAP_SET_IDENTITY_MAP_ADDR,
+	CHECK_CAP_EXT_CPUID,
+	CHECK_CAP_IMMEDIATE_EXIT,
+	CHECK_CAP_IRQ_ROUTING,
+	CHECK_CAP_SIGNAL_MSI,
+	CHECK_CAP_NR_VCPUS,
+	CHECK_CAP_MAX_VCPUS,
+	CHECK_CAP_NR_MEMSLOTS,
+	CHECK_NR_CAPS,
+};
+
+enum check_cpu_virt {
+	CPU_VIRT_NONE,		/* neither vmx nor svm in /proc/cpuinfo */
+	CPU_VIRT_VMX,		/* Intel VT-x */
+	CPU_VIRT_SVM,		/* AMD-V */
+};
+
+/* What the host probes found. Tests fill this by hand. */
+struct check_probe {
+	int kvm_errno;		/* 0: /dev/kvm opened O_RDWR; else errno of open() */
+	int api_version;	/* KVM_GET_API_VERSION, or -errno */
+	int caps[CHECK_NR_CAPS];	/* KVM_CHECK_EXTENSION results, 0 = absent */
+	int create_vm_errno;	/* 0: KVM_CREATE_VM worked; else errno */
+	enum check_cpu_virt cpu_virt;
+	bool kvm_pvm;		/* the software KVM module kvm_pvm is loaded */
+	int tun_errno;		/* 0: /dev/net/tun opened; else errno */
+	int vhost_net_errno;	/* 0: /dev/vhost-net opened; else errno */
+};
+
+#define CHECK_MAX_HINTS 6
+#define CHECK_TEXT_MAX 256
+
+enum check_status {
+	CHECK_READY = 0,	/* hardware KVM: Linux guests boot */
+	CHECK_LIMITED = 1,	/* software KVM only, or something needed is missing */
+	CHECK_USAGE = 2,	/* bad command line */
+};
+
+struct check_result {
+	enum check_status status;
+	char verdict[CHECK_TEXT_MAX];
+	unsigned int nr_hints;
+	char hints[CHECK_MAX_HINTS][CHECK_TEXT_MAX];
+};
+
+/* "KVM_CAP_IRQCHIP", ... */
+const char *check_cap_name(enum check_cap cap);
+/* Whether kvmini cannot run any guest without @cap. */
+bool check_cap_required(enum check_cap cap);
+
+/* vmx/svm from one "flags : ..." line of /proc/cpuinfo (whole words). */
+enum check_cpu_virt check_parse_cpu_flags(const char *line);
+
+/* The verdict, its exit status and the hints for @p. Pure. */
+void check_decide(const struct check_probe *p, struct check_result *r);
+
+/*
+ * Print the report for @p to @out: "  item ..... value" lines, then one
+ * "hint: " line per hint, then "verdict: ..." last. Returns the status.
+ */
+enum check_status check_report(FILE *out, const struct check_probe *p);
+
+/* Fill @p from this host: /dev/kvm, /proc/cpuinfo, /sys/module, tun, vhost. */
+void check_probe_host(struct check_probe *p);
+
+#endif

@@ -1,0 +1,160 @@
+/* `kvmini run` option parsing into struct vm_config. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#define MIN_MEMORY (2ULL << 20)
+#define MAX_CPUS_PARSE 4096	/* the real cap is KVM's, checked at VM creation */
+
+enum {
+	OPT_KERNEL = 0x100,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_ON_REBOOT,
+	OPT_VERBOSE,
+	OPT_STATS,
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void config_usage(FILE *f)
+{
+	fputs("usage: kvmini run --kernel FILE [options]\n"
+	      "       kvmini check\n"
+	      "       kvmini help | version\n"
+	      "\n"
+	      "run options:\n"
+	      "  --kernel FILE        bzImage, ELF vmlinux (PVH or 64-bit entry) or firmware ELF\n"
+	      "  --initrd FILE        initial ramdisk\n"
+	      "  --cmdline STR        appended to the default kernel command line\n"
+	      "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M)\n"
+	      "  --cpus N             number of vCPUs (default 1)\n"
+	      "  --on-reboot ACTION   exit (default, status 4) or restart\n"
+	      "  --verbose            log VM setup and exits to stderr\n"
+	      "  --stats              print kvmini's memory use on exit (stderr)\n"
+	      "  --help               this text\n"
+	      "\n"
+	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
+	      "             8 KVM failure, 128+N signal N. See kvmini(1).\n", f);
+}
+
+static int bad_size(const char *opt, const char *val, int err)
+{
+	if (err == -ERANGE)
+		kv_err("%s %s: size too large", opt, val);
+	else
+		kv_err("%s %s: not a size; use a positive number with an optional "
+		       "K, M, G or T suffix, e.g. 256M", opt, val);
+	return -EINVAL;
+}
+
+int config_parse_run(struct vm_config *cfg, int argc, char **argv)
+{
+	uint64_t v;
+	int c, ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->memory = DEFAULT_MEMORY;
+	cfg->cpus = 1;
+	cfg->on_reboot = ON_REBOOT_EXIT;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			cfg->cmdline_extra = optarg;
+			break;
+		case OPT_MEMORY:
+			ret = parse_size(optarg, &v);
+			if (ret)
+				return bad_size("--memory", optarg, ret);
+			if (v < MIN_MEMORY) {
+				kv_err("--memory %s: too small; kvmini needs at least 2M", optarg);
+				return -EINVAL;
+			}
+			if (v & 0xfff) {
+				kv_err("--memory %s: not a multiple of 4K; use e.g. 256M", optarg);
+				return -EINVAL;
+			}
+			cfg->memory = v;
+			break;
+		case OPT_CPUS:
+			ret = parse_uint(optarg, 1, MAX_CPUS_PARSE, &v);
+			if (ret) {
+				kv_err("--cpus %s: need a whole number from 1 to the host's KVM "
+				       "maximum (see kvmini check)", optarg);
+				return -EINVAL;
+			}
+			cfg->cpus = (unsigned int)v;
+			break;
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "exit")) {
+				cfg->on_reboot = ON_REBOOT_EXIT;
+			} else if (!strcmp(optarg, "restart")) {
+				cfg->on_reboot = ON_REBOOT_RESTART;
+			} else {
+				kv_err("--on-reboot %s: use exit or restart", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_VERBOSE:
+			cfg->verbose = true;
+			break;
+		case OPT_STATS:
+			cfg->stats = true;
+			break;
+		case OPT_HELP:
+		case 'h':
+			config_usage(stdout);
+			return 1;
+		case ':':
+			kv_err("option %s needs a value", argv[optind - 1]);
+			config_usage(stderr);
+			return -EINVAL;
+		default:
+			if (optopt)
+				kv_err("unknown option '-%c'", optopt);
+			else
+				kv_err("unknown option '%s'", argv[optind - 1]);
+			config_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		kv_err("unexpected argument '%s'", argv[optind]);
+		config_usage(stderr);
+		return -EINVAL;
+	}
+	if (!cfg->kernel) {
+		kv_err("no kernel given; use --kernel FILE");
+		config_usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}

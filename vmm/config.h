@@ -1,0 +1,35 @@
+/* The parsed command line: one struct that the rest of kvmini reads. */
+#ifndef KVMINI_CONFIG_H
+#define KVMINI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DEFAULT_MEMORY (256ULL << 20)
+#define DEFAULT_CMDLINE \
+	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.nopnp " \
+	"i8042.dumbkbd 8250.nr_uarts=1 tsc=reliable no_timer_check"
+
+enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline_extra;	/* appended to DEFAULT_CMDLINE */
+	uint64_t memory;		/* bytes */
+	unsigned int cpus;
+	enum on_reboot on_reboot;
+	bool verbose;
+	bool stats;		/* print memory figures on exit */
+};
+
+/*
+ * Parse "kvmini run" arguments (argv[0] is "run"). Returns 0, or a
+ * negative errno after printing what was wrong (and usage for unknown
+ * options).
+ */
+int config_parse_run(struct vm_config *cfg, int argc, char **argv);
+void config_usage(FILE *f);
+
+#endif

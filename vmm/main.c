@@ -1,0 +1,37 @@
+/* kvmini: a small KVM virtual machine monitor. Subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "run.h"
+#include "vm.h"
+
+#ifndef KVMINI_VERSION
+#define KVMINI_VERSION "0.1.0"
+#endif
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		config_usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		config_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("kvmini %s\n", KVMINI_VERSION);
+		return 0;
+	}
+	kv_err("unknown command '%s'", cmd);
+	config_usage(stderr);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,251 @@
+/* `kvmini run`: read the inputs, build the VM, run it, and map how it stopped to a status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "arch.h"
+#include "config.h"
+#include "device.h"
+#include "evloop.h"
+#include "log.h"
+#include "run.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#define MAX_KERNEL_SIZE (512ULL << 20)
+
+/* fds 0-2 closed by a parent would be reused by /dev/kvm and friends. */
+static void ensure_std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR);
+
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
+static int load_input(const char *what, const char *opt, const char *path,
+		      uint64_t max, uint8_t **buf, size_t *len)
+{
+	int ret = read_file(path, max, buf, len);
+
+	switch (ret) {
+	case 0:
+		if (*len == 0) {
+			kv_err("%s '%s' is empty; check %s", what, path, opt);
+			free(*buf);
+			*buf = NULL;
+			return -EINVAL;
+		}
+		return 0;
+	case -EISDIR:
+		kv_err("%s '%s' is a directory; %s needs a file", what, path, opt);
+		break;
+	case -EFBIG:
+		kv_err("%s '%s' is larger than %llu MiB; check %s", what, path,
+		       (unsigned long long)(max >> 20), opt);
+		break;
+	case -EINVAL:
+		kv_err("%s '%s' is not a regular file; check %s", what, path, opt);
+		break;
+	default:
+		kv_err("cannot read %s '%s': %s; check %s", what, path, strerror(-ret), opt);
+		break;
+	}
+	return ret;
+}
+
+static int open_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int version;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			kv_err("/dev/kvm does not exist; load KVM (modprobe kvm_intel or "
+			       "kvm_amd) and enable virtualization in the firmware; "
+			       "'kvmini check' tells more");
+		else if (errno == EACCES || errno == EPERM)
+			kv_err("no permission to open /dev/kvm; add your user to group kvm "
+			       "(sudo usermod -aG kvm $USER, then log in again)");
+		else
+			kv_err("cannot open /dev/kvm: %s; run 'kvmini check'", strerror(errno));
+		return -1;
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		kv_err("/dev/kvm speaks KVM API %d, kvmini needs %d", version, KVM_API_VERSION);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int check_host_memory(const struct vm_config *cfg)
+{
+	struct sysinfo si;
+	uint64_t host;
+
+	if (sysinfo(&si) < 0)
+		return 0;
+	host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+	if (cfg->memory > host) {
+		kv_err("--memory %lluM is more than this host's %lluM of RAM and swap; "
+		       "lower --memory", (unsigned long long)(cfg->memory >> 20),
+		       (unsigned long long)(host >> 20));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static char *build_cmdline(const struct vm_config *cfg)
+{
+	size_t n = strlen(DEFAULT_CMDLINE) + 2 +
+		   (cfg->cmdline_extra ? strlen(cfg->cmdline_extra) : 0);
+	char *s = malloc(n);
+
+	if (!s)
+		return NULL;
+	snprintf(s, n, "%s%s%s", DEFAULT_CMDLINE, cfg->cmdline_extra ? " " : "",
+		 cfg->cmdline_extra ? cfg->cmdline_extra : "");
+	return s;
+}
+
+static void on_signal(int fd, uint32_t events, void *opaque)
+{
+	struct signalfd_siginfo si;
+	struct vm *vm = opaque;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	kv_debug("stopping on signal %u", si.ssi_signo);
+	vm_request_stop(vm, STOP_SIGNAL, EXIT_SIGNAL_BASE + (int)si.ssi_signo);
+}
+
+/* One boot of the guest; returns the stop reason, status in *status. */
+static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
+				 const struct kernel_blobs *blobs, int *status)
+{
+	enum stop_reason reason = STOP_ERROR;
+	struct vm *vm;
+
+	*status = EXIT_ERROR;
+	vm = vm_create(cfg, kvm_fd);
+	if (!vm)
+		return STOP_ERROR;
+	if (arch_vm_load(vm, blobs))
+		goto out;
+	if (devices_init(vm))
+		goto out;
+	if (evloop_add(vm->loop, sig_fd, EPOLLIN, on_signal, vm))
+		goto out_devices;
+	if (vm_create_vcpus(vm))
+		goto out_devices;
+	if (vm_start_vcpus(vm)) {
+		vm_stop_vcpus(vm);
+		goto out_devices;
+	}
+	evloop_run(vm->loop);
+	vm_stop_vcpus(vm);
+	devices_quiesce(vm);
+	if (cfg->stats)
+		vm_report_stats(vm);
+	reason = vm->stop_reason;
+	*status = vm->exit_status;
+out_devices:
+	devices_exit(vm);
+out:
+	vm_destroy(vm);
+	return reason;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct kernel_blobs blobs = { 0 };
+	uint8_t *kernel = NULL, *initrd = NULL;
+	struct vm_config cfg;
+	enum stop_reason reason;
+	char *cmdline = NULL;
+	int status = EXIT_ERROR;
+	int kvm_fd = -1, sig_fd = -1;
+	sigset_t sigs;
+	int ret;
+
+	ensure_std_fds();
+	ret = config_parse_run(&cfg, argc, argv);
+	if (ret > 0)
+		return 0;	/* --help */
+	if (ret < 0)
+		return EXIT_ERROR;
+	kv_verbose = cfg.verbose || getenv("KVMINI_DEBUG");
+
+	if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &kernel,
+		       &blobs.kernel_len))
+		goto out;
+	if (cfg.initrd && load_input("initrd", "--initrd", cfg.initrd, cfg.memory, &initrd,
+				     &blobs.initrd_len))
+		goto out;
+	if (check_host_memory(&cfg))
+		goto out;
+	cmdline = build_cmdline(&cfg);
+	if (!cmdline)
+		goto out;
+	blobs.kernel_path = cfg.kernel;
+	blobs.kernel = kernel;
+	blobs.initrd_path = cfg.initrd;
+	blobs.initrd = initrd;
+	blobs.cmdline = cmdline;
+
+	kvm_fd = open_kvm();
+	if (kvm_fd < 0)
+		goto out;
+
+	/* Signals go to the event loop; every thread inherits this mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0) {
+		kv_err("signalfd failed: %s", strerror(errno));
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	vcpu_signals_init();
+
+	do {
+		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs, &status);
+		if (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART)
+			kv_debug("guest rebooted: restarting");
+	} while (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART);
+	if (reason == STOP_SIGNAL)
+		kv_warn("stopped by signal %d", status - EXIT_SIGNAL_BASE);
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (kvm_fd >= 0)
+		close(kvm_fd);
+	free(cmdline);
+	free(initrd);
+	free(kernel);
+	return status;
+}

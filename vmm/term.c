@@ -1,0 +1,75 @@
+/* Terminal raw mode with restoration on normal exit and on fatal signals. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "term.h"
+
+static struct termios saved_tio;
+static int saved_tio_fd = -1;
+static int saved_fl_fd = -1;
+static int saved_fl;
+
+/* Async-signal-safe: only tcsetattr and fcntl. */
+void term_restore(void)
+{
+	if (saved_tio_fd >= 0)
+		tcsetattr(saved_tio_fd, TCSAFLUSH, &saved_tio);
+	if (saved_fl_fd >= 0)
+		fcntl(saved_fl_fd, F_SETFL, saved_fl);
+}
+
+static void fatal_signal(int sig)
+{
+	term_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_handlers(void)
+{
+	static bool done;
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa;
+	unsigned int i;
+
+	if (done)
+		return;
+	done = true;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	atexit(term_restore);
+}
+
+void term_save_fl(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return;
+	saved_fl = fl;
+	saved_fl_fd = fd;
+	install_handlers();
+}
+
+int term_raw(int fd)
+{
+	struct termios tio;
+
+	if (tcgetattr(fd, &saved_tio) < 0)
+		return -1;
+	saved_tio_fd = fd;
+	install_handlers();
+	tio = saved_tio;
+	cfmakeraw(&tio);
+	tio.c_cc[VMIN] = 1;
+	tio.c_cc[VTIME] = 0;
+	return tcsetattr(fd, TCSAFLUSH, &tio);
+}

@@ -1,0 +1,222 @@
+/* VM lifecycle: create the KVM VM, map RAM, create vCPUs, stop them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "arch.h"
+#include "evloop.h"
+#include "log.h"
+#include "vcpu.h"
+#include "vm.h"
+
+void vm_request_stop(struct vm *vm, enum stop_reason reason, int status)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason == STOP_NONE) {
+		vm->stop_reason = reason;
+		vm->exit_status = status;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	atomic_store(&vm->stopping, true);
+	evloop_stop(vm->loop);
+}
+
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}
+
+static int map_memory(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	ret = guest_mem_alloc(&vm->mem, vm->cfg->memory, arch_mmio_hole_start());
+	if (ret) {
+		kv_err("cannot allocate %llu MiB of guest memory: %s; lower --memory",
+		       (unsigned long long)(vm->cfg->memory >> 20), strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < vm->mem.nr_regions; i++) {
+		const struct guest_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+			ret = -errno;
+			kv_err("KVM_SET_USER_MEMORY_REGION for %llu MiB at 0x%llx failed: %s; "
+			       "lower --memory",
+			       (unsigned long long)(r->size >> 20),
+			       (unsigned long long)r->gpa, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm) {
+		kv_err("out of memory");
+		return NULL;
+	}
+	vm->cfg = cfg;
+	vm->kvm_fd = kvm_fd;
+	vm->vm_fd = -1;
+	vm->nr_vcpus = cfg->cpus;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+
+	vm->loop = evloop_create();
+	if (!vm->loop) {
+		kv_err("cannot create the event loop: %s", strerror(errno));
+		goto err;
+	}
+	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		kv_err("KVM_CREATE_VM failed: %s; run 'kvmini check'", strerror(errno));
+		goto err;
+	}
+	if (arch_vm_init(vm))
+		goto err;
+	if (map_memory(vm))
+		goto err;
+	return vm;
+err:
+	vm_destroy(vm);
+	return NULL;
+}
+
+int vm_create_vcpus(struct vm *vm)
+{
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	unsigned int i;
+	int ret;
+
+	if (max <= 0)
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4;	/* the API's documented floor */
+	if (vm->nr_vcpus > (unsigned int)max) {
+		kv_err("--cpus %u: this host's KVM allows at most %d vCPUs", vm->nr_vcpus, max);
+		return -EINVAL;
+	}
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_start_vcpus(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	unsigned int i;
+
+	atomic_store(&vm->stopping, true);
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	if (!vm)
+		return;
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	arch_vm_free(vm);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	guest_mem_free(&vm->mem);
+	evloop_destroy(vm->loop);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm);
+}
+
+static unsigned long status_kib(const char *key)
+{
+	char line[256];
+	unsigned long v = 0;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Guest pages resident in host memory, by mincore() over each region. */
+static unsigned long guest_resident_kib(const struct guest_mem *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned long kib = 0;
+	unsigned int i;
+
+	for (i = 0; i < m->nr_regions; i++) {
+		size_t pages = (m->regions[i].size + page - 1) / page, j;
+		unsigned char *vec = malloc(pages);
+
+		if (!vec)
+			return 0;
+		if (mincore(m->regions[i].hva, m->regions[i].size, vec) == 0)
+			for (j = 0; j < pages; j++)
+				if (vec[j] & 1)
+					kib += page / 1024;
+		free(vec);
+	}
+	return kib;
+}
+
+void vm_report_stats(struct vm *vm)
+{
+	unsigned long hwm = status_kib("VmHWM"), rss = status_kib("VmRSS");
+	unsigned long guest = guest_resident_kib(&vm->mem);
+
+	fprintf(stderr, "kvmini: stats: peak_rss_kib=%lu rss_kib=%lu guest_resident_kib=%lu "
+		"vmm_overhead_kib=%lu\n", hwm, rss, guest, rss > guest ? rss - guest : 0);
+}

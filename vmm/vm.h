@@ -1,0 +1,88 @@
+/* The VM: KVM handles, guest memory, buses, vCPUs, and how it stops. */
+#ifndef KVMINI_VM_H
+#define KVMINI_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "mem.h"
+
+struct evloop;
+struct kvm_run;
+
+/* Exit statuses of `kvmini run` (README and docs/kvmini.1 list them). */
+enum {
+	EXIT_POWEROFF = 0,	/* guest powered off, or Ctrl-A x */
+	EXIT_ERROR = 2,		/* kvmini could not start or run the VM */
+	EXIT_REBOOT = 4,	/* guest rebooted with --on-reboot=exit */
+	EXIT_CRASH = 6,		/* triple fault (KVM_EXIT_SHUTDOWN) */
+	EXIT_KVM_FAIL = 8,	/* KVM internal error, emulation or entry failure */
+	EXIT_SIGNAL_BASE = 128,	/* + signal number for SIGINT/SIGTERM/SIGHUP */
+};
+
+/* Why the VM stopped. The first reason recorded wins. */
+enum stop_reason {
+	STOP_NONE,
+	STOP_POWEROFF,
+	STOP_REBOOT,
+	STOP_CRASH,
+	STOP_KVM_FAIL,
+	STOP_SIGNAL,
+	STOP_ERROR,
+	STOP_USER_QUIT,
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct evloop *loop;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+	void *arch;		/* arch/ private state (boot entry, CPUID table) */
+
+	pthread_mutex_t stop_lock;
+	enum stop_reason stop_reason;
+	int exit_status;
+	atomic_bool stopping;
+};
+
+/*
+ * Record that the VM should stop with @reason and process status
+ * @status, and wake the event loop. Callable from any thread; only the
+ * first call counts.
+ */
+void vm_request_stop(struct vm *vm, enum stop_reason reason, int status);
+
+struct vm *vm_create(const struct vm_config *cfg, int kvm_fd);
+void vm_destroy(struct vm *vm);
+int vm_create_vcpus(struct vm *vm);
+/* Start one thread per vCPU; returns 0 or -errno (threads already started keep running). */
+int vm_start_vcpus(struct vm *vm);
+/* Kick every vCPU out of KVM_RUN and join its thread. */
+void vm_stop_vcpus(struct vm *vm);
+
+/* --stats: kvmini's resident memory beyond the guest RAM it touched, to stderr. */
+void vm_report_stats(struct vm *vm);
+
+/* Assert or deassert an interrupt line of the in-kernel irqchip. */
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
+
+#endif
