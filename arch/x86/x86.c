@@ -52,6 +52,52 @@ static int vm_ioctl(struct vm *vm, unsigned long req, unsigned long arg, const c
 	return 0;
 }
 
+#define IOAPIC_PINS 24
+
+/*
+ * PC interrupt wiring: ISA IRQs 0-15 reach the 8259 pair and the IOAPIC,
+ * with IRQ0 (the PIT) on IOAPIC pin 2 as the MADT's override says.
+ */
+static int set_gsi_routing(struct vm *vm)
+{
+	struct kvm_irq_routing *r;
+	unsigned int gsi, n = 0;
+	int ret = 0;
+
+	r = calloc(1, sizeof(*r) + 40 * sizeof(r->entries[0]));
+	if (!r)
+		return -ENOMEM;
+	for (gsi = 0; gsi < 16; gsi++) {
+		if (gsi == 2)
+			continue;	/* the cascade */
+		r->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = {
+				.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				.pin = gsi % 8,
+			},
+		};
+	}
+	for (gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+		r->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = {
+				.irqchip = KVM_IRQCHIP_IOAPIC,
+				.pin = gsi == 0 ? 2 : gsi,
+			},
+		};
+	}
+	r->nr = n;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0) {
+		ret = -errno;
+		kv_err("KVM_SET_GSI_ROUTING failed: %s", strerror(errno));
+	}
+	free(r);
+	return ret;
+}
+
 int arch_vm_init(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
@@ -77,6 +123,9 @@ int arch_vm_init(struct vm *vm)
 	if (ret)
 		return ret;
 	ret = vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+	if (ret)
+		return ret;
+	ret = set_gsi_routing(vm);
 	if (ret)
 		return ret;
 	return vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
