@@ -82,6 +82,7 @@ struct serial {
 
 	int in_fd, out_fd;
 	int wake_fd;		/* vCPU -> loop: output to drain / room for input */
+	bool out_nonblock;	/* writes cannot block: vCPUs may write directly */
 	bool out_pollable;	/* regular files are not: they never block */
 	bool out_polling;
 	bool in_tty, in_registered;
@@ -146,6 +147,17 @@ static void tx_push(struct serial *s, uint8_t c)
 	}
 	if (s->out_closed)
 		return;
+	if (s->tx_count == 0 && s->out_nonblock) {
+		/* fast path: straight out, no thread hop; never blocks */
+		ssize_t n = write(s->out_fd, &c, 1);
+
+		if (n == 1)
+			return;
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			s->out_closed = true;
+			return;
+		}
+	}
 	if (s->tx_count == TX_SIZE)
 		return;	/* guest ignored LSR.THRE: drop, as a real UART would */
 	s->tx[(s->tx_head + s->tx_count) % TX_SIZE] = c;
@@ -433,8 +445,8 @@ static int serial_init(struct vm *vm)
 	/* Output: non-blocking, so a stalled reader never stalls the loop. */
 	term_save_fl(s->out_fd);
 	fl = fcntl(s->out_fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(s->out_fd, F_SETFL, fl | O_NONBLOCK);
+	/* regular files ignore O_NONBLOCK, but their writes do not stall for long */
+	s->out_nonblock = fl >= 0 && fcntl(s->out_fd, F_SETFL, fl | O_NONBLOCK) == 0;
 
 	if (evloop_add(vm->loop, s->out_fd, 0, stdout_ready, s) == 0)
 		s->out_pollable = true;
