@@ -1,7 +1,9 @@
 /* `kvmini run` option parsing into struct vm_config. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -20,6 +22,7 @@ enum {
 	OPT_ON_REBOOT,
 	OPT_VERBOSE,
 	OPT_STATS,
+	OPT_EXIT_PORT,
 	OPT_HELP,
 };
 
@@ -32,6 +35,7 @@ static const struct option run_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "exit-port", required_argument, NULL, OPT_EXIT_PORT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -51,10 +55,12 @@ void config_usage(FILE *f)
 	      "  --on-reboot ACTION   exit (default, status 4) or restart\n"
 	      "  --verbose            log VM setup and exits to stderr\n"
 	      "  --stats              print kvmini's memory use on exit (stderr)\n"
+	      "  --exit-port PORT     guest exit device port (default 0xf4), or none\n"
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
-	      "             8 KVM failure, 128+N signal N. See kvmini(1).\n", f);
+	      "             8 KVM failure, 128+N signal N, odd: (V << 1) | 1 after\n"
+	      "             the guest wrote V to the exit port. See kvmini(1).\n", f);
 }
 
 static int bad_size(const char *opt, const char *val, int err)
@@ -67,6 +73,25 @@ static int bad_size(const char *opt, const char *val, int err)
 	return -EINVAL;
 }
 
+static int parse_exit_port(const char *s, int *port)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strcmp(s, "none")) {
+		*port = -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (!isdigit((unsigned char)s[0]) || *end || errno || v > 0xfffc) {
+		kv_err("--exit-port %s: use none or an I/O port number such as 0xf4", s);
+		return -EINVAL;
+	}
+	*port = (int)v;
+	return 0;
+}
+
 int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 {
 	uint64_t v;
@@ -76,6 +101,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	cfg->memory = DEFAULT_MEMORY;
 	cfg->cpus = 1;
 	cfg->on_reboot = ON_REBOOT_EXIT;
+	cfg->exit_port = DEFAULT_EXIT_PORT;
 
 	optind = 1;
 	opterr = 0;
@@ -128,6 +154,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			break;
 		case OPT_STATS:
 			cfg->stats = true;
+			break;
+		case OPT_EXIT_PORT:
+			if (parse_exit_port(optarg, &cfg->exit_port))
+				return -EINVAL;
 			break;
 		case OPT_HELP:
 		case 'h':

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #define DEFAULT_MEMORY (256ULL << 20)
+#define DEFAULT_EXIT_PORT 0xf4
 #define DEFAULT_CMDLINE \
 	"console=ttyS0 reboot=k panic=1 i8042.noaux i8042.nomux i8042.nopnp " \
 	"i8042.dumbkbd 8250.nr_uarts=1 tsc=reliable no_timer_check"
@@ -22,6 +23,7 @@ struct vm_config {
 	enum on_reboot on_reboot;
 	bool verbose;
 	bool stats;		/* print memory figures on exit */
+	int exit_port;		/* isa-debug-exit compatible port, -1: none */
 };
 
 /*

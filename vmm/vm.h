@@ -34,6 +34,7 @@ enum stop_reason {
 	STOP_SIGNAL,
 	STOP_ERROR,
 	STOP_USER_QUIT,
+	STOP_GUEST_EXIT,	/* the guest wrote to the exit device */
 };
 
 struct vcpu {

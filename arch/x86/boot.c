@@ -9,23 +9,7 @@
 #include "layout.h"
 #include "log.h"
 #include "util.h"
-
-/*
- * Shared by boot.c, bzimage.c and elf.c. Each of the three files repeats
- * these declarations until they move into a header.
- */
-int bzimage_load(struct guest_mem *m, const struct boot_input *in,
-		 struct boot_entry *out);
-enum kernel_format elf_detect(const uint8_t *buf, size_t len);
-int elf_load(struct guest_mem *m, const struct boot_input *in,
-	     enum kernel_format fmt, struct boot_entry *out);
-int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
-		       uint64_t max_len);
-int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
-		      uint64_t kernel_start, uint64_t kernel_end,
-		      uint64_t limit, uint64_t *gpa);
-int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
-			 struct boot_params *bp, uint64_t initrd_gpa);
+#include "loader.h"
 
 #define E820_TYPE_RAM		1
 #define E820_TYPE_RESERVED	2
@@ -196,7 +180,7 @@ int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
 	if (max_len > CMDLINE_MAX - 1)
 		max_len = CMDLINE_MAX - 1;
 	if (len > max_len) {
-		kv_err("kernel command line is %zu bytes but kernel %s accepts at most %llu; shorten the command line",
+		kv_err("kernel command line is %zu bytes but kernel %s accepts at most %llu; shorten --cmdline",
 		       len, in->kernel_path, (unsigned long long)max_len);
 		return -E2BIG;
 	}
@@ -265,6 +249,7 @@ int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
 			 struct boot_params *bp, uint64_t initrd_gpa)
 {
 	void *dst = guest_ptr(m, ZERO_PAGE_ADDR, sizeof(*bp));
+	uint64_t size;
 
 	if (!dst) {
 		kv_err("--memory %lluM leaves no room for the zero page at 0x%llx; raise --memory",
@@ -275,14 +260,13 @@ int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
 	bp->hdr.type_of_loader = 0xff;	/* undefined loader id */
 	bp->hdr.cmd_line_ptr = (uint32_t)CMDLINE_ADDR;
 	bp->ext_cmd_line_ptr = (uint32_t)(CMDLINE_ADDR >> 32);
-	if (initrd_gpa) {
-		uint64_t size = in->initrd_len;
-
-		bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
-		bp->ext_ramdisk_image = (uint32_t)(initrd_gpa >> 32);
-		bp->hdr.ramdisk_size = (uint32_t)size;
-		bp->ext_ramdisk_size = (uint32_t)(size >> 32);
-	}
+	/* whatever the image's header said, these describe what we loaded */
+	size = initrd_gpa ? in->initrd_len : 0;
+	bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
+	bp->ext_ramdisk_image = (uint32_t)(initrd_gpa >> 32);
+	bp->hdr.ramdisk_size = (uint32_t)size;
+	bp->ext_ramdisk_size = (uint32_t)(size >> 32);
+	bp->hdr.setup_data = 0;		/* no setup_data list */
 	bp->acpi_rsdp_addr = in->rsdp_gpa;
 	bp->e820_entries = x86_build_e820(m, bp->e820_table,
 					  E820_MAX_ENTRIES_ZEROPAGE);

@@ -9,17 +9,7 @@
 #include "layout.h"
 #include "log.h"
 #include "util.h"
-
-/* Shared with boot.c and elf.c; see boot.c. */
-int bzimage_load(struct guest_mem *m, const struct boot_input *in,
-		 struct boot_entry *out);
-int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
-		       uint64_t max_len);
-int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
-		      uint64_t kernel_start, uint64_t kernel_end,
-		      uint64_t limit, uint64_t *gpa);
-int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
-			 struct boot_params *bp, uint64_t initrd_gpa);
+#include "loader.h"
 
 #define SETUP_HDR_OFFSET	0x1f1
 #define SETUP_HDR_MAGIC		0x53726448	/* "HdrS" */

@@ -11,18 +11,7 @@
 #include "layout.h"
 #include "log.h"
 #include "util.h"
-
-/* Shared with boot.c and bzimage.c; see boot.c. */
-enum kernel_format elf_detect(const uint8_t *buf, size_t len);
-int elf_load(struct guest_mem *m, const struct boot_input *in,
-	     enum kernel_format fmt, struct boot_entry *out);
-int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
-		       uint64_t max_len);
-int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
-		      uint64_t kernel_start, uint64_t kernel_end,
-		      uint64_t limit, uint64_t *gpa);
-int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
-			 struct boot_params *bp, uint64_t initrd_gpa);
+#include "loader.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY	18
 #define HVM_START_MAGIC			0x336ec578

@@ -3,7 +3,7 @@
 #define KVMINI_X86_LAYOUT_H
 
 /* Low memory (below 1 MiB) */
-#define BOOT_GDT_ADDR		0x0500ULL	/* 4 entries: null, null, code64, data */
+#define BOOT_GDT_ADDR		0x0500ULL	/* null, code32 (PVH, 0x08), code64 (0x10), data (0x18) */
 #define BOOT_IDT_ADDR		0x0520ULL	/* empty IDT limit 0 */
 #define PVH_START_INFO_ADDR	0x6000ULL	/* hvm_start_info + modlist + memmap */
 #define ZERO_PAGE_ADDR		0x7000ULL	/* struct boot_params */

@@ -244,12 +244,21 @@ static void test_bzimage_header_end(void **state)
 	make_bzimage();
 	bz[0x201] = 0x66;		/* ends at 0x268: no kernel_info_offset */
 	bz_hdr()->kernel_info_offset = 0xdeadbeef;
+	/* loader-owned fields are not taken from the image */
+	bz_hdr()->ramdisk_image = 0x1234000;
+	bz_hdr()->ramdisk_size = 0x5000;
+	bz_hdr()->setup_data = 0x9000;
+	bz_hdr()->cmd_line_ptr = 0x4444;
+	bz_hdr()->type_of_loader = 0x12;
 	in = input(bz, sizeof(bz), false);
 	assert_int_equal(x86_load_kernel(&mem, &in, &e), 0);
 	assert_int_equal(zero_page()->hdr.kernel_info_offset, 0);
 	assert_int_equal(zero_page()->hdr.ramdisk_image, 0);
 	assert_int_equal(zero_page()->hdr.ramdisk_size, 0);
 	assert_int_equal(zero_page()->hdr.init_size, BZ_INIT_SIZE);
+	assert_int_equal(zero_page()->hdr.setup_data, 0);
+	assert_int_equal(zero_page()->hdr.cmd_line_ptr, CMDLINE_ADDR);
+	assert_int_equal(zero_page()->hdr.type_of_loader, 0xff);
 
 	/* a header end past struct setup_header is clipped to it */
 	make_bzimage();

@@ -1,0 +1,23 @@
+/* Pieces the x86 loaders share (boot.c, bzimage.c, elf.c); not for the core. */
+#ifndef KVMINI_X86_LOADER_H
+#define KVMINI_X86_LOADER_H
+
+#include "boot.h"
+
+int bzimage_load(struct guest_mem *m, const struct boot_input *in,
+		 struct boot_entry *out);
+enum kernel_format elf_detect(const uint8_t *buf, size_t len);
+int elf_load(struct guest_mem *m, const struct boot_input *in,
+	     enum kernel_format fmt, struct boot_entry *out);
+/* Copy the command line to CMDLINE_ADDR (at most @max_len chars). */
+int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
+		       uint64_t max_len);
+/* Place the initrd page-aligned, as high as possible in [kernel_end, limit). */
+int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
+		      uint64_t kernel_start, uint64_t kernel_end,
+		      uint64_t limit, uint64_t *gpa);
+/* Fill the loader-independent zero page fields and copy it to ZERO_PAGE_ADDR. */
+int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
+			 struct boot_params *bp, uint64_t initrd_gpa);
+
+#endif

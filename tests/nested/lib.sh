@@ -1,0 +1,112 @@
+# Nested test bed, host side (bash, sourced): build the L1 initramfs, boot L1 under QEMU TCG
+# with emulated SVM, parse its serial log. Used by tests/nested/run.sh and tools/bench/boot.
+
+NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KVMINI_SRC=$(cd "$NESTED_DIR/../.." && pwd)
+L1_MODULES="irqbypass kvm kvm-amd tun tap vhost_iotlb vhost vhost_net"
+L0_QEMU=${L0_QEMU:-qemu-system-x86_64}
+
+nested_log() { echo "nested: $*" >&2; }
+
+# True when this host has hardware KVM: the tests can run without nesting.
+nested_have_hw_kvm() {
+	grep -qw -e vmx -e svm /proc/cpuinfo 2>/dev/null || return 1
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	# PVM (software KVM) hosts hide vmx/svm; a kvm_intel or kvm_amd module means real KVM.
+	grep -qw -e kvm_intel -e kvm_amd /proc/modules 2>/dev/null ||
+		[ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]
+}
+
+# l1_add_binary ROOT BIN [DEST]: copies BIN and the shared libraries ldd lists (loader included)
+# to the same absolute paths under ROOT.
+l1_add_binary() {
+	local root=$1 bin=$2 dest=${3:-/usr/local/bin/$(basename "$2")} lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$bin" "$root$dest"
+	ldd "$bin" >/dev/null 2>&1 || return 0	# static
+	for lib in $(ldd "$bin" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+# l1_build OUT GUEST_DIR PAYLOAD ENVFILE [BIN...]: writes the L1 initramfs (uncompressed newc:
+# TCG would spend seconds in gunzip). The L1 kernel is GUEST_DIR's 6.1 kernel. Each BIN is
+# copied to /usr/local/bin with its libraries; "qemu" adds qemu-system-x86_64 and its ROMs.
+# NESTED_WITH_PVH=0 leaves the 52 MB PVH vmlinux out.
+l1_build() {
+	local out=$1 guests=$2 payload=$3 envfile=$4 root bb m src v f
+	shift 4
+	root=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-l1.XXXXXX")
+	bb=$(readlink -f "$(command -v busybox)")
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,proc,sys,dev,tmp,lib/modules,nested}
+	cp "$bb" "$root/bin/busybox"
+	for f in $("$bb" --list-full); do
+		[ -e "$root/$f" ] || ln -s /bin/busybox "$root/$f"
+	done
+	mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+	cp "$NESTED_DIR/l1-init" "$root/init"
+	chmod 755 "$root/init"
+	: >"$root/lib/modules/order"
+	for m in $L1_MODULES; do
+		src=$(find "$guests/kernel/6.1/modules/kernel" \( -name "$m.ko" -o -name "$m.ko.xz" \
+			-o -name "$m.ko.zst" \) -print -quit)
+		[ -n "$src" ] || continue	# built in
+		case "$src" in
+		*.xz) xz -dc "$src" >"$root/lib/modules/$m.ko" ;;
+		*.zst) zstd -qdc "$src" >"$root/lib/modules/$m.ko" ;;
+		*) cp "$src" "$root/lib/modules/$m.ko" ;;
+		esac
+		echo "$m" >>"$root/lib/modules/order"
+	done
+	cp "$NESTED_DIR/tests.sh" "$root/nested/tests.sh"
+	cp "$payload" "$root/nested/payload"
+	cp "$envfile" "$root/nested/env"
+	for v in 6.1 6.12; do
+		mkdir -p "$root/guest/kernel/$v" "$root/guest/guest/$v"
+		cp "$guests/kernel/$v/vmlinuz" "$guests/kernel/$v/release" "$root/guest/kernel/$v/"
+		cp "$guests/guest/$v/initramfs.cpio" "$root/guest/guest/$v/"
+	done
+	if [ "${NESTED_WITH_PVH:-1}" = 1 ] && [ -f "$guests/kernel/6.1/vmlinux" ]; then
+		cp "$guests/kernel/6.1/vmlinux" "$root/guest/kernel/6.1/"
+	fi
+	for f in "$@"; do
+		if [ "$f" = qemu ]; then
+			l1_add_binary "$root" "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+			mkdir -p "$root/usr/share/qemu"
+			for m in bios-microvm.bin qboot.rom linuxboot_dma.bin pvh.bin kvmvapic.bin; do
+				cp -L "/usr/share/qemu/$m" "$root/usr/share/qemu/$m"
+			done
+		else
+			l1_add_binary "$root" "$f"
+		fi
+	done
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp" &&
+		mv "$out.tmp" "$out"
+	local rc=$?
+	rm -rf "$root"
+	return $rc
+}
+
+# l1_boot KERNEL INITRD LOG TIMEOUT SMP: boots L1 (TCG, emulated SVM), serial to LOG.
+# Returns QEMU's status (137: killed at TIMEOUT seconds).
+l1_boot() {
+	local kernel=$1 initrd=$2 log=$3 tmo=$4 smp=$5
+	timeout -s KILL "$tmo" "$L0_QEMU" -accel tcg,thread=multi -cpu max,+svm -M q35 -m 2048 \
+		-smp "$smp" -nodefaults -no-user-config -display none -serial stdio -monitor none \
+		-no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet" </dev/null >"$log" 2>&1
+}
+
+# nested_parse LOG RESULTS OUTDIR: NESTED-RESULT lines of LOG to RESULTS ("name VERDICT secs
+# reason"), each test's log to OUTDIR/<name>.log (unless OUTDIR is empty).
+nested_parse() {
+	local log=$1 results=$2 outdir=$3
+	tr -d '\r' <"$log" | sed -n 's/^.*NESTED-RESULT //p' >"$results"
+	[ -n "$outdir" ] || return 0
+	tr -d '\r' <"$log" | awk -v dir="$outdir" '
+		/NESTED-LOG-BEGIN / { name = $NF; file = dir "/" name ".log"; printf "" > file; next }
+		/NESTED-LOG-END / { close(file); file = ""; next }
+		file != "" { print >> file }'
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Linux boot tests on real KVM, all in ONE nested L1 boot (or directly on a hardware-KVM host).
+# Usage: tests/nested/run.sh [options] KVMINI_BINARY     (see --help)
+set -u
+
+usage() {
+	cat <<'EOF'
+Usage: tests/nested/run.sh [options] KVMINI_BINARY
+       tests/nested/run.sh [options] --vmm-kind qemu     (validate the bed: QEMU microvm as L2 VMM)
+
+Runs tests/nested/tests.sh against the VMM: directly when this host has hardware KVM,
+otherwise inside an L1 Linux booted under QEMU TCG with emulated SVM (one boot for all tests).
+Prints "name: PASS|FAIL|SKIP" per test and exits 0 only if none failed (77 if the bed
+cannot run at all). Results: RESULTS_DIR/results ("name VERDICT seconds reason" per line),
+RESULTS_DIR/<name>.log, RESULTS_DIR/l1-serial.log.
+
+Options:
+  --results DIR    results directory (default: $KVMINI_CACHE/nested-results)
+  --only 'A B'     run only these tests (names: tests/nested/tests.sh --list)
+  --mode M         auto (default), nested or direct
+  --vmm-kind K     kvmini (default) or qemu
+  --smp N          L1 vCPUs (default 2)
+  --timeout S      host-side limit for the whole L1 run (default 1200)
+  --l2-timeout S   limit for one guest run (default 120)
+Environment: KVMINI_CACHE (tools/mkguest cache), L0_QEMU (QEMU binary for L1).
+EOF
+}
+
+. "$(dirname "$0")/lib.sh"
+
+cache=${KVMINI_CACHE:-$HOME/.cache/kvmini}
+results_dir=$cache/nested-results
+only= mode=auto kind=kvmini smp=2 l1_timeout=1200 l2_timeout=120 vmm=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	--results) results_dir=$2; shift ;;
+	--only) only=$2; shift ;;
+	--mode) mode=$2; shift ;;
+	--vmm-kind) kind=$2; shift ;;
+	--smp) smp=$2; shift ;;
+	--timeout) l1_timeout=$2; shift ;;
+	--l2-timeout) l2_timeout=$2; shift ;;
+	-*) usage >&2; exit 2 ;;
+	*) vmm=$1 ;;
+	esac
+	shift
+done
+if [ "$kind" = qemu ]; then
+	vmm=$(command -v qemu-system-x86_64) || { echo "run.sh: no qemu-system-x86_64" >&2; exit 2; }
+fi
+[ -n "$vmm" ] || { usage >&2; exit 2; }
+[ -x "$vmm" ] || { echo "run.sh: $vmm is not an executable" >&2; exit 2; }
+vmm=$(readlink -f "$vmm")
+
+if [ "$mode" = auto ]; then
+	if nested_have_hw_kvm; then
+		mode=direct
+	elif command -v "$L0_QEMU" >/dev/null; then
+		mode=nested
+	else
+		echo "run.sh: no hardware KVM and no $L0_QEMU for the nested bed: skipped"
+		exit 77
+	fi
+fi
+
+mkdir -p "$results_dir"
+rm -f "$results_dir"/*.log "$results_dir/results" "$results_dir/timings"
+t_start=$SECONDS
+
+t0=$SECONDS
+guests_env=$(KVMINI_CACHE=$cache "$KVMINI_SRC/tools/mkguest" --quiet) ||
+	{ echo "run.sh: tools/mkguest failed"; exit 1; }
+echo "mkguest $((SECONDS - t0))s" >>"$results_dir/timings"
+
+names=${only:-$(sh "$NESTED_DIR/tests.sh" --list)}
+serial=$results_dir/l1-serial.log
+
+if [ "$mode" = direct ]; then
+	nested_log "hardware KVM: running the tests directly ($kind: $vmm)"
+	VMM=$vmm VMM_KIND=$kind GUEST_DIR=$cache OUT_DIR=$results_dir L2_TIMEOUT=$l2_timeout \
+		ONLY=$only sh "$NESTED_DIR/tests.sh" 2>&1 | tee "$serial"
+else
+	envfile=$(mktemp) payload=$(mktemp) initrd=$cache/l1-initramfs.cpio
+	cat >"$envfile" <<-EOF
+		VMM=/usr/local/bin/$(basename "$vmm")
+		VMM_KIND=$kind
+		GUEST_DIR=/guest
+		OUT_DIR=/tmp/nested
+		L2_TIMEOUT=$l2_timeout
+		ONLY='$only'
+		LOG_TO_CONSOLE=1
+	EOF
+	[ "$kind" = qemu ] && sed -i 's|^VMM=.*|VMM=/usr/bin/qemu-system-x86_64|' "$envfile"
+	echo 'sh /nested/tests.sh' >"$payload"
+	bins=("$vmm")
+	[ "$kind" = qemu ] && bins=(qemu)
+	case " ${only:-linux-pvh} " in
+	*" linux-pvh "*) NESTED_WITH_PVH=1 ;;
+	*) NESTED_WITH_PVH=0 ;;
+	esac
+	t0=$SECONDS
+	NESTED_WITH_PVH=$NESTED_WITH_PVH l1_build "$initrd" "$cache" "$payload" "$envfile" "${bins[@]}" ||
+		{ echo "run.sh: building the L1 initramfs failed"; exit 1; }
+	rm -f "$envfile" "$payload"
+	echo "l1-build $((SECONDS - t0))s $(du -m "$initrd" | cut -f1)MB" >>"$results_dir/timings"
+	nested_log "booting L1 (TCG, -smp $smp, limit ${l1_timeout}s); serial log: $serial"
+	t0=$SECONDS
+	l1_boot "$cache/kernel/6.1/vmlinuz" "$initrd" "$serial" "$l1_timeout" "$smp"
+	l1_status=$?
+	echo "l1-run $((SECONDS - t0))s status $l1_status" >>"$results_dir/timings"
+	[ "$l1_status" = 137 ] && nested_log "L1 killed after ${l1_timeout}s"
+	grep -a 'NESTED-L1-' "$serial" | tr -d '\r' >&2
+fi
+
+if [ "$mode" = direct ]; then
+	nested_parse "$serial" "$results_dir/results" ""
+else
+	nested_parse "$serial" "$results_dir/results" "$results_dir"
+fi
+echo "total $((SECONDS - t_start))s" >>"$results_dir/timings"
+
+failed=0
+for name in $names; do
+	line=$(awk -v n="$name" '$1 == n' "$results_dir/results" | head -n 1)
+	if [ -z "$line" ]; then
+		echo "$name FAIL 0 no result: the run ended before this test" >>"$results_dir/results"
+		line="$name FAIL 0 no result: the run ended before this test"
+	fi
+	set -- $line
+	verdict=$2 secs=$3
+	shift 3
+	reason=$*
+	echo "$name: $verdict (${secs}s)${reason:+ - $reason}"
+	[ "$verdict" = FAIL ] && failed=$((failed + 1))
+done
+if [ "$failed" -gt 0 ]; then
+	for name in $names; do
+		if [ -s "$results_dir/$name.log" ] && awk -v n="$name" '$1 == n && $2 == "FAIL"' \
+			"$results_dir/results" | grep -q .; then
+			echo "---- $name: log tail ($results_dir/$name.log)"
+			tail -n 30 "$results_dir/$name.log"
+		fi
+	done
+	if ! grep -aq NESTED-L1-DONE "$serial" && [ "$mode" = nested ]; then
+		echo "---- L1 serial log tail ($serial)"
+		tail -n 40 "$serial" | tr -d '\r'
+	fi
+fi
+sed 's/^/timing: /' "$results_dir/timings"
+[ "$failed" = 0 ]
