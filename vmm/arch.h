@@ -8,14 +8,24 @@
 struct vm;
 struct vcpu;
 
+/* --initrd files: one for Linux, several (modules) for multiboot. */
+#define MAX_INITRDS 16
+
+/* One input file read into memory. */
+struct file_blob {
+	const char *path;	/* for messages */
+	const uint8_t *data;
+	size_t len;
+};
+
 struct kernel_blobs {
 	const char *kernel_path;
 	const uint8_t *kernel;
 	size_t kernel_len;
-	const char *initrd_path;
-	const uint8_t *initrd;
-	size_t initrd_len;
-	const char *cmdline;
+	const struct file_blob *initrds;	/* --initrd files, in order */
+	unsigned int nr_initrds;
+	const char *cmdline;		/* default options + --cmdline */
+	const char *cmdline_user;	/* --cmdline alone, or NULL */
 };
 
 /* Where guest RAM must not be: RAM at or above this gpa moves to 4 GiB. */

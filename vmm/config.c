@@ -47,8 +47,9 @@ void config_usage(FILE *f)
 	      "       kvmini help | version\n"
 	      "\n"
 	      "run options:\n"
-	      "  --kernel FILE        bzImage, ELF vmlinux (PVH or 64-bit entry) or firmware ELF\n"
-	      "  --initrd FILE        initial ramdisk\n"
+	      "  --kernel FILE        bzImage, ELF vmlinux (PVH or 64-bit entry), multiboot\n"
+	      "                       kernel or firmware ELF\n"
+	      "  --initrd FILE        initial ramdisk; repeat for multiboot modules\n"
 	      "  --cmdline STR        appended to the default kernel command line\n"
 	      "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M)\n"
 	      "  --cpus N             number of vCPUs (default 1)\n"
@@ -111,7 +112,12 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			cfg->kernel = optarg;
 			break;
 		case OPT_INITRD:
-			cfg->initrd = optarg;
+			if (cfg->nr_initrds == MAX_INITRDS) {
+				kv_err("--initrd %s: kvmini takes at most %d --initrd files; pack some into one",
+				       optarg, MAX_INITRDS);
+				return -EINVAL;
+			}
+			cfg->initrds[cfg->nr_initrds++] = optarg;
 			break;
 		case OPT_CMDLINE:
 			cfg->cmdline_extra = optarg;

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch.h"
+
 #define DEFAULT_MEMORY (256ULL << 20)
 #define DEFAULT_EXIT_PORT 0xf4
 #define DEFAULT_CMDLINE \
@@ -16,7 +18,8 @@ enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
 
 struct vm_config {
 	const char *kernel;
-	const char *initrd;
+	const char *initrds[MAX_INITRDS];	/* --initrd, in command line order */
+	unsigned int nr_initrds;	/* more than one: multiboot kernels only */
 	const char *cmdline_extra;	/* appended to DEFAULT_CMDLINE */
 	uint64_t memory;		/* bytes */
 	unsigned int cpus;

@@ -180,8 +180,11 @@ out:
 int cmd_run(int argc, char **argv)
 {
 	struct kernel_blobs blobs = { 0 };
-	uint8_t *kernel = NULL, *initrd = NULL;
+	struct file_blob initrds[MAX_INITRDS];
+	uint8_t *initrd_bufs[MAX_INITRDS] = { NULL };
+	uint8_t *kernel = NULL;
 	struct vm_config cfg;
+	unsigned int i;
 	enum stop_reason reason;
 	char *cmdline = NULL;
 	int status = EXIT_ERROR;
@@ -200,9 +203,13 @@ int cmd_run(int argc, char **argv)
 	if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &kernel,
 		       &blobs.kernel_len))
 		goto out;
-	if (cfg.initrd && load_input("initrd", "--initrd", cfg.initrd, cfg.memory, &initrd,
-				     &blobs.initrd_len))
-		goto out;
+	for (i = 0; i < cfg.nr_initrds; i++) {
+		initrds[i].path = cfg.initrds[i];
+		if (load_input("initrd", "--initrd", cfg.initrds[i], cfg.memory,
+			       &initrd_bufs[i], &initrds[i].len))
+			goto out;
+		initrds[i].data = initrd_bufs[i];
+	}
 	if (check_host_memory(&cfg))
 		goto out;
 	cmdline = build_cmdline(&cfg);
@@ -210,9 +217,10 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	blobs.kernel_path = cfg.kernel;
 	blobs.kernel = kernel;
-	blobs.initrd_path = cfg.initrd;
-	blobs.initrd = initrd;
+	blobs.initrds = initrds;
+	blobs.nr_initrds = cfg.nr_initrds;
 	blobs.cmdline = cmdline;
+	blobs.cmdline_user = cfg.cmdline_extra;
 
 	kvm_fd = open_kvm();
 	if (kvm_fd < 0)
@@ -245,7 +253,8 @@ out:
 	if (kvm_fd >= 0)
 		close(kvm_fd);
 	free(cmdline);
-	free(initrd);
+	for (i = 0; i < cfg.nr_initrds; i++)
+		free(initrd_bufs[i]);
 	free(kernel);
 	return status;
 }

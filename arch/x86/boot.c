@@ -2,6 +2,7 @@
  * x86 kernel loading: format sniffing and dispatch, the e820 map, the parts
  * of the zero page every loader shares, and the boot page tables and GDT.
  */
+#include <elf.h>
 #include <errno.h>
 #include <string.h>
 
@@ -36,14 +37,36 @@ static uint64_t mib_up(uint64_t bytes)
 	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
 }
 
+/*
+ * bzImages never carry a multiboot header, so they go first. An ELF32
+ * with a multiboot header is a multiboot kernel (kvm-unit-tests images
+ * are), whatever notes it has; ELF64 images keep their PVH or 64-bit
+ * entry. Any other file with a multiboot header uses its a.out kludge.
+ */
 enum kernel_format kernel_detect(const uint8_t *buf, size_t len)
 {
-	if (len >= 4 && !memcmp(buf, "\177ELF", 4))
-		return elf_detect(buf, len);
+	enum mb_header_state mb;
+	enum kernel_format fmt;
+	size_t mb_off;
+
 	/* boot_flag at 0x1fe, "HdrS" at 0x202 */
 	if (len >= 0x206 && buf[0x1fe] == 0x55 && buf[0x1ff] == 0xaa &&
 	    !memcmp(buf + 0x202, bzimage_magic, sizeof(bzimage_magic)))
 		return KFMT_BZIMAGE;
+	mb = multiboot_find_header(buf, len, &mb_off);
+	if (len >= 4 && !memcmp(buf, "\177ELF", 4)) {
+		bool elf32 = len > EI_CLASS && buf[EI_CLASS] == ELFCLASS32;
+
+		if (elf32 && mb == MB_HEADER_VALID)
+			return KFMT_MULTIBOOT;
+		fmt = elf_detect(buf, len);
+		/* nothing else claims it: let the multiboot loader explain */
+		if (elf32 && fmt == KFMT_ELF64 && mb == MB_HEADER_BAD_CHECKSUM)
+			return KFMT_MULTIBOOT;
+		return fmt;
+	}
+	if (mb != MB_HEADER_NONE)
+		return KFMT_MULTIBOOT;
 	return KFMT_UNKNOWN;
 }
 
@@ -58,6 +81,8 @@ const char *kernel_format_name(enum kernel_format f)
 		return "PVH ELF";
 	case KFMT_FIRMWARE:
 		return "kvmini firmware";
+	case KFMT_MULTIBOOT:
+		return "multiboot";
 	case KFMT_UNKNOWN:
 		break;
 	}
@@ -68,6 +93,7 @@ int x86_load_kernel(struct guest_mem *m, const struct boot_input *in,
 		    struct boot_entry *out)
 {
 	enum kernel_format fmt;
+	unsigned int i;
 
 	memset(out, 0, sizeof(*out));
 	if (in->kernel_len == 0) {
@@ -75,12 +101,19 @@ int x86_load_kernel(struct guest_mem *m, const struct boot_input *in,
 		       in->kernel_path);
 		return -EINVAL;
 	}
-	if (in->initrd_path && in->initrd_len == 0) {
-		kv_err("initrd %s is empty; pass a cpio archive or drop --initrd",
-		       in->initrd_path);
-		return -EINVAL;
+	for (i = 0; i < in->nr_initrds; i++) {
+		if (in->initrds[i].len == 0) {
+			kv_err("initrd %s is empty; pass a cpio archive or drop --initrd",
+			       in->initrds[i].path);
+			return -EINVAL;
+		}
 	}
 	fmt = kernel_detect(in->kernel, in->kernel_len);
+	if (in->nr_initrds > 1 && fmt != KFMT_MULTIBOOT && fmt != KFMT_UNKNOWN) {
+		kv_err("--initrd given %u times, but kernel %s (%s) takes one; only multiboot kernels take several: pass one initrd (cpio archives can be concatenated)",
+		       in->nr_initrds, in->kernel_path, kernel_format_name(fmt));
+		return -EINVAL;
+	}
 	switch (fmt) {
 	case KFMT_BZIMAGE:
 		return bzimage_load(m, in, out);
@@ -88,10 +121,12 @@ int x86_load_kernel(struct guest_mem *m, const struct boot_input *in,
 	case KFMT_ELF_PVH:
 	case KFMT_FIRMWARE:
 		return elf_load(m, in, fmt, out);
+	case KFMT_MULTIBOOT:
+		return multiboot_load(m, in, out);
 	case KFMT_UNKNOWN:
 		break;
 	}
-	kv_err("kernel %s is neither a Linux bzImage nor an ELF kernel; pass e.g. arch/x86/boot/bzImage or vmlinux",
+	kv_err("kernel %s is neither a Linux bzImage, an ELF nor a multiboot kernel; pass e.g. arch/x86/boot/bzImage or vmlinux",
 	       in->kernel_path);
 	return -ENOEXEC;
 }
@@ -207,23 +242,24 @@ int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
 	uint64_t low_end = guest_mem_low_end(m);
 	uint64_t top = limit < low_end ? limit : low_end;
 	uint64_t lowest = ALIGN_UP(kernel_end, 0x1000);
-	uint64_t size = in->initrd_len;
-	uint64_t addr;
+	const struct file_blob *initrd = in->initrds;
+	uint64_t size, addr;
 	void *dst;
 
 	*gpa = 0;
-	if (!in->initrd_path)
+	if (!in->nr_initrds)
 		return 0;
+	size = initrd->len;
 	if (lowest < kernel_end || top < size || ALIGN_DOWN(top - size, 0x1000) < lowest) {
 		if (top == low_end)
 			kv_err("kernel %s (%llu MiB) and initrd %s (%llu MiB) do not fit in --memory %lluM; raise --memory",
 			       in->kernel_path,
 			       (unsigned long long)mib_up(kernel_end - kernel_start),
-			       in->initrd_path, (unsigned long long)mib_up(size),
+			       initrd->path, (unsigned long long)mib_up(size),
 			       (unsigned long long)(m->ram_size >> 20));
 		else
 			kv_err("initrd %s (%llu MiB) does not fit between kernel %s (ends at 0x%llx) and the kernel's initrd limit 0x%llx; use a smaller initrd",
-			       in->initrd_path, (unsigned long long)mib_up(size),
+			       initrd->path, (unsigned long long)mib_up(size),
 			       in->kernel_path, (unsigned long long)kernel_end,
 			       (unsigned long long)limit);
 		return -ENOMEM;
@@ -232,10 +268,10 @@ int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
 	dst = guest_ptr(m, addr, size);
 	if (!dst) {	/* top <= low_end, so this means a broken layout */
 		kv_err("initrd %s: no guest RAM at 0x%llx; raise --memory",
-		       in->initrd_path, (unsigned long long)addr);
+		       initrd->path, (unsigned long long)addr);
 		return -EFAULT;
 	}
-	memcpy(dst, in->initrd, size);
+	memcpy(dst, initrd->data, size);
 	*gpa = addr;
 	return 0;
 }
@@ -261,7 +297,7 @@ int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
 	bp->hdr.cmd_line_ptr = (uint32_t)CMDLINE_ADDR;
 	bp->ext_cmd_line_ptr = (uint32_t)(CMDLINE_ADDR >> 32);
 	/* whatever the image's header said, these describe what we loaded */
-	size = initrd_gpa ? in->initrd_len : 0;
+	size = initrd_gpa ? in->initrds[0].len : 0;
 	bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
 	bp->ext_ramdisk_image = (uint32_t)(initrd_gpa >> 32);
 	bp->hdr.ramdisk_size = (uint32_t)size;

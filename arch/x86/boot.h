@@ -1,4 +1,4 @@
-/* Kernel loading for x86-64: format detection, bzImage, ELF (64-bit and PVH). */
+/* Kernel loading for x86: format detection, bzImage, ELF (64-bit and PVH), multiboot. */
 #ifndef KVMINI_X86_BOOT_H
 #define KVMINI_X86_BOOT_H
 
@@ -8,6 +8,7 @@
 
 #include <asm/bootparam.h>
 
+#include "arch.h"
 #include "mem.h"
 
 enum kernel_format {
@@ -16,6 +17,7 @@ enum kernel_format {
 	KFMT_ELF64,		/* ELF64 x86-64, entered in long mode at e_entry */
 	KFMT_ELF_PVH,		/* ELF with XEN_ELFNOTE_PHYS32_ENTRY */
 	KFMT_FIRMWARE,		/* ELF64 with a "kvmini" note: firmware/ images */
+	KFMT_MULTIBOOT,		/* Multiboot 0.6.96 header: ELF32 or a.out kludge */
 };
 
 /* Content sniffing only (magic numbers); deeper checks happen at load. */
@@ -26,10 +28,10 @@ struct boot_input {
 	const char *kernel_path;	/* for messages */
 	const uint8_t *kernel;
 	size_t kernel_len;
-	const char *initrd_path;	/* NULL: no initrd */
-	const uint8_t *initrd;
-	size_t initrd_len;
+	const struct file_blob *initrds;	/* --initrd files; only multiboot takes several */
+	unsigned int nr_initrds;
 	const char *cmdline;		/* full command line, NUL-terminated */
+	const char *cmdline_user;	/* --cmdline alone (multiboot); NULL: none */
 	uint64_t rsdp_gpa;		/* 0: no ACPI */
 };
 
@@ -37,13 +39,15 @@ struct boot_input {
 struct boot_entry {
 	enum kernel_format fmt;
 	uint64_t entry;		/* guest physical entry point */
-	uint64_t boot_data;	/* zero page (RSI, 64-bit) or hvm_start_info (EBX, PVH) */
-	bool mode32;		/* PVH: 32-bit protected mode, paging off */
+	uint64_t boot_data;	/* zero page (RSI, 64-bit), else EBX: hvm_start_info or multiboot info */
+	uint32_t boot_magic;	/* EAX at a 32-bit entry: 0x2BADB002 for multiboot, else 0 */
+	bool mode32;		/* PVH, multiboot: 32-bit protected mode, paging off */
 };
 
 /*
- * Detect the format and load kernel + initrd + command line into guest
- * memory, building the zero page / hvm_start_info and the e820 map.
+ * Detect the format and load kernel + initrd(s) + command line into guest
+ * memory, building the zero page / hvm_start_info / multiboot info and the
+ * e820 map.
  * Returns 0, or -errno after one kv_err() line naming the file or option
  * at fault and the fix (e.g. raise --memory).
  */

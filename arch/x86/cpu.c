@@ -1,7 +1,7 @@
 /*
  * x86 vCPU state: the CPUID table each vCPU sees (topology: one socket,
  * nr_cpus cores, one thread per core), reset-time MSRs, and the boot
- * CPU's entry registers for the 64-bit and PVH boot protocols.
+ * CPU's entry registers for the 64-bit, PVH and multiboot boot protocols.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -254,7 +254,8 @@ static void sregs_long_mode(struct kvm_sregs *sr)
 	sr->efer = EFER_LME | EFER_LMA;
 }
 
-static void sregs_pvh(struct kvm_sregs *sr)
+/* PVH and multiboot: flat 32-bit protected mode, paging off. */
+static void sregs_flat32(struct kvm_sregs *sr)
 {
 	struct kvm_segment data;
 
@@ -283,7 +284,7 @@ int x86_vcpu_set_boot_regs(int vcpu_fd, const struct boot_entry *e)
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sr) < 0)
 		return -errno;
 	if (e->mode32)
-		sregs_pvh(&sr);
+		sregs_flat32(&sr);
 	else
 		sregs_long_mode(&sr);
 	sr.gdt.base = BOOT_GDT_ADDR;
@@ -298,6 +299,7 @@ int x86_vcpu_set_boot_regs(int vcpu_fd, const struct boot_entry *e)
 	regs.rflags = 0x2;	/* bit 1 is reserved, always set */
 	regs.rip = e->entry;
 	if (e->mode32) {
+		regs.rax = e->boot_magic;
 		regs.rbx = e->boot_data;
 	} else {
 		regs.rsi = e->boot_data;

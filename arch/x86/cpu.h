@@ -21,7 +21,7 @@ int x86_vcpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported,
 /* Reset-time MSRs (MTRR default WB, misc enable, SYSENTER/STAR cleared). */
 int x86_vcpu_init_msrs(int vcpu_fd);
 
-/* FPU control words, then the boot CPU's registers for @e (64-bit or PVH). */
+/* FPU control words, then the boot CPU's registers for @e (64-bit, PVH or multiboot). */
 int x86_vcpu_set_boot_regs(int vcpu_fd, const struct boot_entry *e);
 
 #endif

@@ -420,7 +420,7 @@ static int elf_write_start_info(struct guest_mem *m,
 		si.nr_modules = 1;
 		si.modlist_paddr = PVH_MODLIST_ADDR;
 		mod.paddr = initrd_gpa;
-		mod.size = in->initrd_len;
+		mod.size = in->initrds[0].len;
 	}
 	memcpy(dst, &si, sizeof(si));
 	memcpy(dst + (PVH_MODLIST_ADDR - PVH_START_INFO_ADDR), &mod, sizeof(mod));
@@ -455,6 +455,37 @@ static int elf_write_zero_page(struct guest_mem *m, const struct boot_input *in,
 	bp.hdr.initrd_addr_max = (uint32_t)(FOUR_GIB - 1);
 	bp.hdr.cmdline_size = CMDLINE_MAX - 1;
 	return boot_write_zero_page(m, in, &bp, initrd_gpa);
+}
+
+int elf32_load_image(struct guest_mem *m, const struct boot_input *in,
+		     uint64_t *entry, uint64_t *start, uint64_t *end)
+{
+	const char *path = in->kernel_path;
+	const char *mname;
+	struct elf_info e;
+	int ret;
+
+	if (!elf_parse(in->kernel, in->kernel_len, &e)) {
+		kv_err("kernel %s is a truncated or malformed ELF file (%zu bytes); the file is damaged",
+		       path, in->kernel_len);
+		return -ENOEXEC;
+	}
+	if (e.is64 || e.machine != EM_386) {
+		mname = elf_machine_name(e.machine);
+		kv_err("kernel %s has a multiboot header but is a %s ELF for %s; a multiboot kernel without load addresses (header flags bit 16) must be an ELF32 for i386",
+		       path, e.is64 ? "64-bit" : "32-bit", mname ? mname : "another machine");
+		return -ENOEXEC;
+	}
+	if (e.type != ET_EXEC) {
+		kv_err("kernel %s is an ELF of type %u, not an executable; pass the linked kernel image",
+		       path, e.type);
+		return -ENOEXEC;
+	}
+	ret = elf_load_segments(m, in, &e, start, end);
+	if (ret)
+		return ret;
+	*entry = e.entry;
+	return 0;
 }
 
 /*

@@ -13,6 +13,8 @@
 #define BOOT_STACK_TOP		0x8ff0ULL	/* initial RSP for 64-bit ELF entry */
 #define CMDLINE_ADDR		0x20000ULL
 #define CMDLINE_MAX		0x10000ULL	/* bytes, including the NUL */
+#define MULTIBOOT_INFO_ADDR	0x30000ULL	/* multiboot info, memory map, module list, names */
+#define MULTIBOOT_INFO_END	0x40000ULL
 #define EBDA_START		0x9fc00ULL	/* RAM below this is usable */
 #define ACPI_TABLES_ADDR	0xe0000ULL	/* RSDP first (BIOS scan area) */
 #define ACPI_TABLES_END		0x100000ULL	/* [0xe0000, 1 MiB) is reserved in e820 */

@@ -1,4 +1,4 @@
-/* Pieces the x86 loaders share (boot.c, bzimage.c, elf.c); not for the core. */
+/* Pieces the x86 loaders share (boot.c, bzimage.c, elf.c, multiboot.c); not for the core. */
 #ifndef KVMINI_X86_LOADER_H
 #define KVMINI_X86_LOADER_H
 
@@ -9,6 +9,23 @@ int bzimage_load(struct guest_mem *m, const struct boot_input *in,
 enum kernel_format elf_detect(const uint8_t *buf, size_t len);
 int elf_load(struct guest_mem *m, const struct boot_input *in,
 	     enum kernel_format fmt, struct boot_entry *out);
+/*
+ * Copy the PT_LOAD segments of an ELF32 i386 executable to p_paddr, bss
+ * zeroed (multiboot kernels). Returns e_entry and the span loaded.
+ */
+int elf32_load_image(struct guest_mem *m, const struct boot_input *in,
+		     uint64_t *entry, uint64_t *start, uint64_t *end);
+
+enum mb_header_state {
+	MB_HEADER_NONE,
+	MB_HEADER_VALID,
+	MB_HEADER_BAD_CHECKSUM,	/* the magic, but the sum is not zero */
+};
+/* A multiboot header, 4-byte aligned in the first 8 KiB; its offset in *off. */
+enum mb_header_state multiboot_find_header(const uint8_t *buf, size_t len,
+					   size_t *off);
+int multiboot_load(struct guest_mem *m, const struct boot_input *in,
+		   struct boot_entry *out);
 /* Copy the command line to CMDLINE_ADDR (at most @max_len chars). */
 int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
 		       uint64_t max_len);

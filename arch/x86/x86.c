@@ -149,10 +149,10 @@ int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
 		.kernel_path = k->kernel_path,
 		.kernel = k->kernel,
 		.kernel_len = k->kernel_len,
-		.initrd_path = k->initrd_path,
-		.initrd = k->initrd,
-		.initrd_len = k->initrd_len,
+		.initrds = k->initrds,
+		.nr_initrds = k->nr_initrds,
 		.cmdline = k->cmdline,
+		.cmdline_user = k->cmdline_user,
 	};
 	int ret;
 

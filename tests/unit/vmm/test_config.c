@@ -22,7 +22,7 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
 	assert_string_equal(c.kernel, "k");
-	assert_null(c.initrd);
+	assert_int_equal(c.nr_initrds, 0);
 	assert_null(c.cmdline_extra);
 	assert_true(c.memory == 256ULL << 20);
 	assert_int_equal(c.cpus, 1);
@@ -37,7 +37,8 @@ static void test_all_options(void **state)
 	assert_int_equal(PARSE(&c, "--kernel", "bz", "--initrd", "ird", "--cmdline",
 			       "quiet root=/dev/vda", "--memory", "2G", "--cpus", "4",
 			       "--on-reboot", "restart", "--verbose"), 0);
-	assert_string_equal(c.initrd, "ird");
+	assert_int_equal(c.nr_initrds, 1);
+	assert_string_equal(c.initrds[0], "ird");
 	assert_string_equal(c.cmdline_extra, "quiet root=/dev/vda");
 	assert_true(c.memory == 2ULL << 30);
 	assert_int_equal(c.cpus, 4);
@@ -69,6 +70,37 @@ static void test_rejections(void **state)
 	assert_int_equal(PARSE(&c, "--kernel"), -EINVAL);		/* missing value */
 }
 
+/* --initrd repeats, in order, up to MAX_INITRDS (multiboot modules). */
+static void test_initrds(void **state)
+{
+	char *argv[3 + 2 * (MAX_INITRDS + 1) + 1] = { "run", "--kernel", "k" };
+	char names[MAX_INITRDS + 1][8];
+	struct vm_config c;
+	int i, argc = 3;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--initrd", "a", "--initrd=b"), 0);
+	assert_int_equal(c.nr_initrds, 2);
+	assert_string_equal(c.initrds[0], "a");
+	assert_string_equal(c.initrds[1], "b");
+
+	for (i = 0; i < MAX_INITRDS; i++) {
+		snprintf(names[i], sizeof(names[i]), "m%d", i);
+		argv[argc++] = "--initrd";
+		argv[argc++] = names[i];
+	}
+	argv[argc] = NULL;
+	assert_int_equal(config_parse_run(&c, argc, argv), 0);
+	assert_int_equal(c.nr_initrds, MAX_INITRDS);
+	assert_string_equal(c.initrds[MAX_INITRDS - 1], names[MAX_INITRDS - 1]);
+
+	/* one more is refused */
+	argv[argc++] = "--initrd";
+	argv[argc++] = "one-too-many";
+	argv[argc] = NULL;
+	assert_int_equal(config_parse_run(&c, argc, argv), -EINVAL);
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
@@ -83,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_initrds),
 		cmocka_unit_test(test_help),
 	};
 

@@ -113,6 +113,7 @@ static struct boot_params *zero_page(void)
 /* --- synthetic images --- */
 
 static uint8_t initrd_data[MiB + 100];
+static struct file_blob initrd_blob;
 
 static struct boot_input input(const uint8_t *kernel, size_t len, bool initrd)
 {
@@ -128,9 +129,11 @@ static struct boot_input input(const uint8_t *kernel, size_t len, bool initrd)
 	if (initrd) {
 		for (i = 0; i < sizeof(initrd_data); i++)
 			initrd_data[i] = (uint8_t)(i * 7 + 3);
-		in.initrd_path = INITRD_PATH;
-		in.initrd = initrd_data;
-		in.initrd_len = sizeof(initrd_data);
+		initrd_blob.path = INITRD_PATH;
+		initrd_blob.data = initrd_data;
+		initrd_blob.len = sizeof(initrd_data);
+		in.initrds = &initrd_blob;
+		in.nr_initrds = 1;
 	}
 	return in;
 }
@@ -436,10 +439,9 @@ static void test_bzimage_reject_memory(void **state)
 
 	/* kernel fits, initrd does not */
 	make_bzimage();
-	in = input(bz, sizeof(bz), false);
-	in.initrd_path = INITRD_PATH;
-	in.initrd = big_initrd;
-	in.initrd_len = sizeof(big_initrd);
+	in = input(bz, sizeof(bz), true);
+	initrd_blob.data = big_initrd;
+	initrd_blob.len = sizeof(big_initrd);
 	mem_init(48 * MiB);
 	err_begin();
 	{
@@ -471,7 +473,7 @@ static void test_bzimage_reject_memory(void **state)
 	/* empty initrd */
 	make_bzimage();
 	in = input(bz, sizeof(bz), true);
-	in.initrd_len = 0;
+	initrd_blob.len = 0;
 	expect_reject(&in, -EINVAL, INITRD_PATH, "empty");
 }
 
