@@ -62,6 +62,7 @@
 
 #define RX_SIZE		1024
 #define TX_SIZE		(64 * 1024)
+#define FIFO_SIZE	16	/* THRE promises room for a whole FIFO load */
 #define CTRL_A		0x01
 
 struct serial {
@@ -120,6 +121,12 @@ static uint8_t read_iir(struct serial *s)
 		iir = IIR_MSI;
 	}
 	return iir | s->iir_fifo;
+}
+
+/* Room for what a 16550A driver may write after seeing THRE. */
+static bool tx_room(const struct serial *s)
+{
+	return s->out_closed || s->tx_count <= TX_SIZE - FIFO_SIZE;
 }
 
 static void wake_loop(struct serial *s)
@@ -214,7 +221,7 @@ static void serial_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 	case UART_LSR:
 		if (s->rx_count)
 			v |= LSR_DR;
-		if (s->tx_count < TX_SIZE || s->out_closed)
+		if (tx_room(s))
 			v |= LSR_THRE | (s->tx_count ? 0 : LSR_TEMT);
 		else
 			s->tx_full_waiting = true;
@@ -251,7 +258,7 @@ static void serial_write(void *opaque, uint64_t off, const uint8_t *data, uint32
 		}
 		tx_push(s, v);
 		/* transmission is instant unless the buffer is full */
-		s->thr_pending = s->tx_count < TX_SIZE || s->out_closed;
+		s->thr_pending = tx_room(s);
 		if (!s->thr_pending)
 			s->tx_full_waiting = true;
 		break;
@@ -261,8 +268,7 @@ static void serial_write(void *opaque, uint64_t off, const uint8_t *data, uint32
 			break;
 		}
 		/* enabling THRI with an empty holding register raises THRE at once */
-		if (!(s->ier & IER_THRI) && (v & IER_THRI) &&
-		    (s->tx_count < TX_SIZE || s->out_closed))
+		if (!(s->ier & IER_THRI) && (v & IER_THRI) && tx_room(s))
 			s->thr_pending = true;
 		s->ier = v & 0x0f;
 		break;
@@ -314,7 +320,7 @@ static void drain_tx(struct serial *s)
 		s->tx_head = (s->tx_head + (unsigned int)n) % TX_SIZE;
 		s->tx_count -= (unsigned int)n;
 	}
-	if (s->tx_full_waiting && (s->tx_count < TX_SIZE || s->out_closed)) {
+	if (s->tx_full_waiting && tx_room(s)) {
 		s->tx_full_waiting = false;
 		if (s->ier & IER_THRI)
 			s->thr_pending = true;
@@ -495,6 +501,8 @@ static void serial_quiesce(struct vm *vm)
 		if (poll(&pfd, 1, QUIESCE_WAIT_MS) <= 0) {
 			kv_warn("stdout accepts no more output; %u bytes of guest output dropped",
 				s->tx_count);
+			s->out_closed = true;	/* later calls must not block on it */
+			s->tx_count = 0;
 			break;
 		}
 	}

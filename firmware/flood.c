@@ -1,7 +1,7 @@
 /*
- * Floods the console: N lines of 50 bytes ("flood.lines=N" on the command
- * line, 20000 by default), each byte after waiting for THRE as long as it
- * takes, then a summary line with an FNV-1a hash of all of them, then S5.
+ * Floods the console: N lines of 50 bytes ("flood.lines=N", 20000 by
+ * default), B bytes per wait for THRE ("flood.burst=B", 1 to 16, default 1),
+ * then a summary line with an FNV-1a hash of all of them, then S5.
  */
 #include "fw.h"
 #include "io.h"

@@ -128,6 +128,9 @@ static char *build_cmdline(const struct vm_config *cfg)
 	return s;
 }
 
+/* A signal ends kvmini even if it lands while the guest is rebooting. */
+static int stop_signal;
+
 static void on_signal(int fd, uint32_t events, void *opaque)
 {
 	struct signalfd_siginfo si;
@@ -137,7 +140,8 @@ static void on_signal(int fd, uint32_t events, void *opaque)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	kv_debug("stopping on signal %u", si.ssi_signo);
-	vm_request_stop(vm, STOP_SIGNAL, EXIT_SIGNAL_BASE + (int)si.ssi_signo);
+	stop_signal = (int)si.ssi_signo;
+	vm_request_stop(vm, STOP_SIGNAL, EXIT_SIGNAL_BASE + stop_signal);
 }
 
 /* One boot of the guest; returns the stop reason, status in *status. */
@@ -242,11 +246,15 @@ int cmd_run(int argc, char **argv)
 
 	do {
 		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs, &status);
-		if (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART)
+		if (stop_signal) {
+			reason = STOP_SIGNAL;
+			status = EXIT_SIGNAL_BASE + stop_signal;
+		} else if (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART) {
 			kv_debug("guest rebooted: restarting");
+		}
 	} while (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART);
 	if (reason == STOP_SIGNAL)
-		kv_warn("stopped by signal %d", status - EXIT_SIGNAL_BASE);
+		kv_warn("stopped by signal %d", stop_signal);
 out:
 	if (sig_fd >= 0)
 		close(sig_fd);

@@ -18,7 +18,7 @@ static int saved_fl;
 void term_restore(void)
 {
 	if (saved_tio_fd >= 0)
-		tcsetattr(saved_tio_fd, TCSAFLUSH, &saved_tio);
+		tcsetattr(saved_tio_fd, TCSADRAIN, &saved_tio);
 	if (saved_fl_fd >= 0)
 		fcntl(saved_fl_fd, F_SETFL, saved_fl);
 }
@@ -71,5 +71,5 @@ int term_raw(int fd)
 	cfmakeraw(&tio);
 	tio.c_cc[VMIN] = 1;
 	tio.c_cc[VTIME] = 0;
-	return tcsetattr(fd, TCSAFLUSH, &tio);
+	return tcsetattr(fd, TCSADRAIN, &tio);
 }

@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""Console and lifecycle of `kvmini run` on the host's /dev/kvm.
+
+    lifecycle.py KVMINI IMAGE CASE
+
+Boots one firmware guest (echo, flood, reboot or emufail) under kvmini with
+stdin and stdout on pipes or on a pseudo-terminal, drives it, and checks
+kvmini's exit status, the guest's output byte for byte, and the terminal
+state afterwards. Exits 0 on success, 1 on failure (with the command and the
+tail of both output streams), 77 (skip) without a usable /dev/kvm.
+
+Every wait has a deadline (KVMINI_TEST_TIMEOUT seconds, 120 by default)
+that only stops a hung run; nothing asserts on how long anything took.
+"""
+import errno
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+LIMIT = float(os.environ.get("KVMINI_TEST_TIMEOUT", "120"))
+TAIL_LINES = 30
+
+ECHO_READY = b"echo: ready\n"
+REBOOT_BANNER = b"reboot: pulsing the reset line through the i8042\n"
+FLOOD_LINE_LEN = 50
+FLOOD_LETTERS = 37
+
+
+class Failure(Exception):
+    pass
+
+
+def flood_line(i):
+    letters = bytes(ord("a") + (i + k) % 26 for k in range(FLOOD_LETTERS))
+    return b"flood %05d " % (i % 100000) + letters + b"\n"
+
+
+def fnv1a(data):
+    h = 0x811C9DC5
+    for b in data:
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def flood_expected(lines):
+    body = b"".join(flood_line(i) for i in range(lines))
+    done = b"flood: done, %d lines, fnv1a 0x%08x\n" % (lines, fnv1a(body))
+    return body + done
+
+
+class Kvmini:
+    """One `kvmini run`, its output collected as it arrives."""
+
+    def __init__(self, kvmini, image, args=(), stdin=subprocess.PIPE, pty=False,
+                 preexec_fn=None):
+        self.cmd = [kvmini, "run", "--kernel", image] + list(args)
+        self.deadline = time.monotonic() + LIMIT
+        self.out = bytearray()
+        self.eof = False
+        self.err = tempfile.TemporaryFile()
+        self.master = self.slave = None
+        if pty:
+            self.master, self.slave = os.openpty()
+            self.tio_before = termios.tcgetattr(self.slave)
+            self.fl_before = fcntl.fcntl(self.slave, fcntl.F_GETFL)
+            stdin = stdout = self.slave
+        else:
+            stdout = subprocess.PIPE
+        self.p = subprocess.Popen(self.cmd, stdin=stdin, stdout=stdout, stderr=self.err,
+                                  preexec_fn=preexec_fn)
+        self.out_fd = self.master if pty else self.p.stdout.fileno()
+
+    def remaining(self):
+        return max(0.0, self.deadline - time.monotonic())
+
+    def read_some(self, timeout):
+        """Read what is there within @timeout; False at EOF."""
+        if self.eof:
+            return False
+        r, _, _ = select.select([self.out_fd], [], [], timeout)
+        if not r:
+            return True
+        try:
+            data = os.read(self.out_fd, 65536)
+        except OSError as e:
+            if e.errno != errno.EIO:  # pty master without a slave
+                raise
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.out += data
+        return True
+
+    def read_until(self, what, pred):
+        while not pred(self.out):
+            if self.remaining() == 0:
+                raise Failure("timed out waiting for %s" % what)
+            if not self.read_some(min(self.remaining(), 0.5)) and not pred(self.out):
+                raise Failure("output ended before %s" % what)
+
+    def wait_for_line(self, line):
+        self.read_until(repr(line), lambda out: line in out)
+
+    def finish(self):
+        """Wait for kvmini to exit, reading all its output; its status."""
+        while True:
+            status = self.p.poll()
+            if status is not None:
+                break
+            if self.remaining() == 0:
+                raise Failure("kvmini did not exit within %.0f s" % LIMIT)
+            if not self.eof:
+                self.read_some(min(self.remaining(), 0.2))
+            else:
+                time.sleep(0.05)
+        # What kvmini wrote before exiting is in the pipe or pty already.
+        while not self.eof and select.select([self.out_fd], [], [], 0)[0]:
+            self.read_some(0)
+        return status
+
+    def wait_exit(self):
+        """Wait for kvmini to exit without reading its output; its status."""
+        try:
+            return self.p.wait(self.remaining())
+        except subprocess.TimeoutExpired:
+            raise Failure("kvmini did not exit within %.0f s" % LIMIT) from None
+
+    def send(self, data):
+        if self.master is not None:
+            os.write(self.master, data)
+        else:
+            self.p.stdin.write(data)
+            self.p.stdin.flush()
+
+    def stderr_text(self):
+        self.err.seek(0)
+        return self.err.read().decode(errors="replace")
+
+    def report(self):
+        def tail(text):
+            return "\n".join(text.splitlines()[-TAIL_LINES:])
+
+        print("command:", " ".join(self.cmd))
+        print("--- guest output (stdout, last %d lines) ---" % TAIL_LINES)
+        print(tail(bytes(self.out).decode(errors="replace")))
+        print("--- kvmini messages (stderr, last %d lines) ---" % TAIL_LINES)
+        print(tail(self.stderr_text()))
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+    def close(self):
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                os.close(fd)
+        if self.p.stdout:
+            self.p.stdout.close()
+        if self.p.stdin:
+            try:
+                self.p.stdin.close()
+            except BrokenPipeError:
+                pass
+        self.err.close()
+
+
+def expect_status(k, status, want):
+    if status != want:
+        raise Failure("kvmini exited with status %s, expected %d" % (status, want))
+
+
+def expect_output(k, want):
+    if bytes(k.out) != want:
+        got = bytes(k.out)
+        n = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]),
+                 min(len(got), len(want)))
+        raise Failure("guest output differs at byte %d (got %d bytes, expected %d): "
+                      "got %r, expected %r" % (n, len(got), len(want),
+                                              got[n:n + 60], want[n:n + 60]))
+
+
+def expect_terminal_restored(k):
+    tio = termios.tcgetattr(k.slave)
+    if tio != k.tio_before:
+        names = ["iflag", "oflag", "cflag", "lflag", "ispeed", "ospeed", "cc"]
+        diff = [n for n, a, b in zip(names, k.tio_before, tio) if a != b]
+        raise Failure("terminal settings not restored after exit: %s differ (before %r, "
+                      "after %r)" % (", ".join(diff), k.tio_before, tio))
+    fl = fcntl.fcntl(k.slave, fcntl.F_GETFL)
+    if fl != k.fl_before:
+        raise Failure("terminal file status flags not restored: 0x%x before, 0x%x after"
+                      % (k.fl_before, fl))
+
+
+def expect_in_stderr(k, *needles):
+    err = k.stderr_text()
+    for n in needles:
+        if n not in err:
+            raise Failure("stderr lacks %r" % n)
+
+
+# --- echo: interrupt-driven input -------------------------------------------
+
+def case_echo_pipe(k):
+    """Lines in on a pipe come back through the receive interrupt; quit powers off."""
+    k.send(b"hello\nworld\nquit\n")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, ECHO_READY + b"echo: hello\necho: world\n")
+
+
+def case_echo_crlf(k):
+    """CR, LF and CRLF each end one line; a line arriving in pieces is one line."""
+    k.wait_for_line(ECHO_READY)
+    k.send(b"one\r\ntw")
+    k.wait_for_line(b"echo: one\n")
+    k.send(b"o\rthree\nquit\r\n")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, ECHO_READY + b"echo: one\necho: two\necho: three\n")
+
+
+def case_echo_pipe_ctrl_a(k):
+    """Off a terminal Ctrl-A is plain data: Ctrl-A x reaches the guest, no quit."""
+    k.send(b"\x01x\n\x01\x01\nquit\n")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, ECHO_READY + b"echo: \\x01x\necho: \\x01\\x01\n")
+
+
+def case_echo_stdin_eof(k):
+    """EOF on stdin does not stop the guest: it still idles when SIGTERM comes."""
+    k.p.stdin.close()
+    k.wait_for_line(ECHO_READY)
+    k.p.send_signal(signal.SIGTERM)
+    expect_status(k, k.finish(), 128 + signal.SIGTERM)
+    expect_output(k, ECHO_READY)
+
+
+def signal_case(sig):
+    def case(k):
+        k.wait_for_line(ECHO_READY)
+        k.p.send_signal(sig)
+        expect_status(k, k.finish(), 128 + sig)
+        expect_output(k, ECHO_READY)
+        if k.slave is not None:
+            expect_terminal_restored(k)
+    case.__doc__ = "%s while the guest idles: status %d" % (sig.name, 128 + sig)
+    return case
+
+
+# --- on a terminal ------------------------------------------------------------
+
+def case_pty_quit(k):
+    """Ctrl-A x quits with status 0 and leaves the terminal as it was."""
+    k.wait_for_line(ECHO_READY)
+    k.send(b"\x01x")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, ECHO_READY)
+    expect_terminal_restored(k)
+
+
+def case_pty_ctrl_a(k):
+    """Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A then another key sends both."""
+    k.wait_for_line(ECHO_READY)
+    k.send(b"\x01\x01a\x01b\r")
+    k.wait_for_line(b"echo: \\x01a\\x01b\n")
+    k.send(b"quit\r")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, ECHO_READY + b"echo: \\x01a\\x01b\n")
+    expect_terminal_restored(k)
+
+
+# --- flood: a fast writer against slow, stalled and closed readers ------------
+
+FLOOD_LINES = 3000  # 150 KB: more than the pipe and kvmini's 64 KiB buffer together
+FLOOD_SHORT_LINES = 2000  # 100 KB: more than the pipe, less than the pipe and the buffer
+
+
+def flood_args(lines, burst=1):
+    return ["--cmdline", "flood.lines=%d flood.burst=%d" % (lines, burst)]
+
+
+def pipe_fill(k):
+    """Bytes waiting in kvmini's stdout pipe, and its capacity."""
+    import array
+    n = array.array("i", [0])
+    fcntl.ioctl(k.out_fd, termios.FIONREAD, n)
+    return n[0], fcntl.fcntl(k.out_fd, 1032)  # F_GETPIPE_SZ
+
+
+def wait_pipe_full(k):
+    """Wait until nothing reads kvmini's stdout pipe and it is full; seconds taken."""
+    start = time.monotonic()
+    while True:
+        queued, size = pipe_fill(k)
+        if queued >= size:
+            return time.monotonic() - start
+        if k.p.poll() is not None:
+            raise Failure("kvmini exited (status %s) before its stdout pipe filled"
+                          % k.p.returncode)
+        if k.remaining() == 0:
+            raise Failure("stdout pipe never filled (%d of %d bytes)" % (queued, size))
+        time.sleep(0.1)
+
+
+def case_flood_reader(k):
+    """A reader that keeps up gets every line, in order, and the guest's hash."""
+    expect_status(k, k.finish(), 0)
+    expect_output(k, flood_expected(FLOOD_LINES))
+
+
+def flood_stall_case(burst):
+    def case(k):
+        filled_in = wait_pipe_full(k)
+        # The guest now fills kvmini's 64 KiB buffer, as large as the pipe, and
+        # then waits on THRE. This pause only gives it time to get there at the
+        # pace it filled the pipe; no assertion depends on it.
+        time.sleep(1 + 1.5 * filled_in)
+        if k.p.poll() is not None:
+            raise Failure("kvmini exited (status %s) while its stdout was stalled"
+                          % k.p.returncode)
+        expect_status(k, k.finish(), 0)
+        expect_output(k, flood_expected(FLOOD_LINES))
+    case.__doc__ = ("A reader that stalls and then resumes still gets every line "
+                    "(%d byte%s per THRE)" % (burst, "s" if burst > 1 else ""))
+    return case
+
+
+def case_flood_stalled_sigterm(k):
+    """SIGTERM while stdout is stalled: kvmini exits 143 without anyone reading."""
+    wait_pipe_full(k)
+    k.p.send_signal(signal.SIGTERM)
+    expect_status(k, k.wait_exit(), 128 + signal.SIGTERM)
+    k.finish()
+    # What did arrive is a clean prefix of the guest's output.
+    want = flood_expected(FLOOD_LINES)
+    if not want.startswith(bytes(k.out)):
+        expect_output(k, want[:len(k.out)])
+    expect_in_stderr(k, "signal 15")
+
+
+def case_flood_stalled_poweroff(k):
+    """The guest powers off while nothing reads: kvmini gives up on stdout, exits 0."""
+    expect_status(k, k.wait_exit(), 0)
+    k.finish()
+    want = flood_expected(FLOOD_SHORT_LINES)
+    if not want.startswith(bytes(k.out)):
+        expect_output(k, want[:len(k.out)])
+    expect_in_stderr(k, "guest output dropped")
+
+
+def case_flood_stdout_closed(k):
+    """The reader goes away after one line: output is dropped, the guest finishes."""
+    k.read_until("the first line", lambda out: b"\n" in out)
+    k.p.stdout.close()
+    k.eof = True
+    expect_status(k, k.wait_exit(), 0)
+    if not bytes(k.out).startswith(flood_line(0)):
+        raise Failure("first line is %r" % bytes(k.out[:FLOOD_LINE_LEN]))
+
+
+def flood_stdin_case(what):
+    def case(k):
+        expect_status(k, k.finish(), 0)
+        expect_output(k, flood_expected(FLOOD_STDIN_LINES))
+    case.__doc__ = "stdin %s does not stop the guest" % what
+    return case
+
+
+FLOOD_STDIN_LINES = 400  # long enough for kvmini to see the EOF while the guest runs
+
+
+def close_stdin():
+    os.close(0)
+
+
+# --- reboot, KVM failure ---------------------------------------------------
+
+def case_reboot_restart(k):
+    """--on-reboot=restart boots the guest again; SIGTERM then stops it."""
+    k.read_until("the second boot", lambda out: out.count(REBOOT_BANNER) >= 2)
+    k.p.send_signal(signal.SIGTERM)
+    expect_status(k, k.finish(), 128 + signal.SIGTERM)
+    out = bytes(k.out)
+    # only whole banners; the last boot may have been stopped mid-line
+    whole = out[:out.rfind(b"\n") + 1]
+    if whole != REBOOT_BANNER * whole.count(b"\n") or not REBOOT_BANNER.startswith(
+            out[len(whole):]):
+        raise Failure("output is not a sequence of reboot banners")
+
+
+def case_emufail(k):
+    """An instruction fetch from the MMIO hole: status 8 and registers on stderr."""
+    expect_status(k, k.finish(), 8)
+    expect_output(k, b"emufail: jumping to 0xd0000000, in the MMIO hole\n")
+    expect_in_stderr(k, "vCPU 0 stopped: KVM internal error",
+                     "instruction emulation failed", "RIP 00000000d0000000")
+
+
+# name: (function, kvmini arguments, stdin, on a pty, preexec_fn)
+CASES = {
+    "echo-pipe": (case_echo_pipe, [], subprocess.PIPE, False, None),
+    "echo-crlf": (case_echo_crlf, [], subprocess.PIPE, False, None),
+    "echo-pipe-ctrl-a": (case_echo_pipe_ctrl_a, [], subprocess.PIPE, False, None),
+    "echo-stdin-eof": (case_echo_stdin_eof, [], subprocess.PIPE, False, None),
+    "echo-sigterm": (signal_case(signal.SIGTERM), [], subprocess.PIPE, False, None),
+    "echo-sigint": (signal_case(signal.SIGINT), [], subprocess.PIPE, False, None),
+    "echo-sighup": (signal_case(signal.SIGHUP), [], subprocess.PIPE, False, None),
+    "pty-quit": (case_pty_quit, [], None, True, None),
+    "pty-ctrl-a": (case_pty_ctrl_a, [], None, True, None),
+    "pty-sigterm": (signal_case(signal.SIGTERM), [], None, True, None),
+    "pty-sigint": (signal_case(signal.SIGINT), [], None, True, None),
+    "flood-reader": (case_flood_reader, flood_args(FLOOD_LINES), subprocess.DEVNULL,
+                     False, None),
+    "flood-stalled-resume": (flood_stall_case(1), flood_args(FLOOD_LINES),
+                             subprocess.DEVNULL, False, None),
+    "flood-fifo-stalled-resume": (flood_stall_case(16), flood_args(FLOOD_LINES, 16),
+                                  subprocess.DEVNULL, False, None),
+    "flood-stalled-sigterm": (case_flood_stalled_sigterm, flood_args(FLOOD_LINES),
+                              subprocess.DEVNULL, False, None),
+    "flood-stalled-poweroff": (case_flood_stalled_poweroff, flood_args(FLOOD_SHORT_LINES),
+                               subprocess.DEVNULL, False, None),
+    "flood-stdout-closed": (case_flood_stdout_closed, flood_args(FLOOD_LINES),
+                            subprocess.DEVNULL, False, None),
+    "flood-stdin-devnull": (flood_stdin_case("on /dev/null"), flood_args(FLOOD_STDIN_LINES),
+                            subprocess.DEVNULL, False, None),
+    "flood-stdin-eof": (flood_stdin_case("at EOF (closed pipe)"),
+                        flood_args(FLOOD_STDIN_LINES), "eof", False, None),
+    "flood-stdin-closed": (flood_stdin_case("closed (no fd 0)"),
+                           flood_args(FLOOD_STDIN_LINES), None, False, close_stdin),
+    "reboot-restart": (case_reboot_restart, ["--on-reboot=restart"], subprocess.DEVNULL,
+                       False, None),
+    "emufail": (case_emufail, [], subprocess.DEVNULL, False, None),
+}
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        print("usage: %s KVMINI IMAGE CASE\ncases: %s" % (sys.argv[0], " ".join(CASES)),
+              file=sys.stderr)
+        return 2
+    kvmini, image, name = sys.argv[1:]
+    if not kvm_usable():
+        print("SKIP: /dev/kvm not available (missing, or not readable and writable)")
+        return 77
+    # Signals ignored by whoever started us would be ignored by kvmini too.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    fn, args, stdin, pty, preexec_fn = CASES[name]
+    eof_pipe = None
+    if stdin == "eof":
+        eof_pipe = os.pipe()
+        os.close(eof_pipe[1])
+        stdin = eof_pipe[0]
+    k = Kvmini(kvmini, image, args, stdin=stdin, pty=pty, preexec_fn=preexec_fn)
+    if eof_pipe:
+        os.close(eof_pipe[0])
+    try:
+        fn(k)
+        err = k.stderr_text()
+        if "Sanitizer" in err or "runtime error" in err:
+            raise Failure("sanitizer report on stderr")
+    except Failure as e:
+        print("FAIL: %s: %s" % (name, e))
+        k.kill()
+        k.report()
+        return 1
+    finally:
+        k.kill()
+        k.close()
+    print("PASS: %s: %s (status %s, %d bytes of output)" % (name, fn.__doc__.strip(),
+                                                             k.p.returncode, len(k.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
