@@ -32,11 +32,6 @@
 
 static const uint8_t bzimage_magic[4] = { 'H', 'd', 'r', 'S' };
 
-static uint64_t mib_up(uint64_t bytes)
-{
-	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
-}
-
 /*
  * bzImages never carry a multiboot header, so they go first. An ELF32
  * with a multiboot header is a multiboot kernel (kvm-unit-tests images

@@ -18,11 +18,6 @@
 #define ENTRY64_OFFSET		0x200		/* startup_64 from the load address */
 #define HEAP_END_PTR		0xfe00		/* the usual value; unused without real-mode setup */
 
-static uint64_t mib_up(uint64_t bytes)
-{
-	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
-}
-
 /*
  * Copy the setup header out of the image. Its end is 0x202 plus the byte
  * at 0x201 (the jump offset); never read past the file or the struct.

@@ -79,27 +79,6 @@ struct elf_info {
 	bool has_kvmini_note;
 };
 
-static uint64_t mib_up(uint64_t bytes)
-{
-	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Is [off, off+len) inside a buffer of @size bytes? Overflow-safe. */
 static bool in_file(uint64_t off, uint64_t len, uint64_t size)
 {

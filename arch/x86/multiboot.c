@@ -107,19 +107,6 @@ struct mb_image {
 	uint64_t start, end, entry;
 };
 
-static uint64_t mib_up(uint64_t bytes)
-{
-	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 enum mb_header_state multiboot_find_header(const uint8_t *buf, size_t len,
 					   size_t *off)
 {

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../../err_capture.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -23,46 +25,6 @@
 #define INITRD_PATH "/tmp/test-initrd"
 #define TEST_CMDLINE "console=ttyS0 root=/dev/vda"
 #define TEST_RSDP 0xe0000ULL
-
-/* --- stderr capture: every rejection must print exactly one line --- */
-
-static int saved_stderr = -1;
-static FILE *capture;
-
-static void err_begin(void)
-{
-	fflush(stderr);
-	capture = tmpfile();
-	assert_non_null(capture);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fileno(capture), STDERR_FILENO) >= 0);
-}
-
-/* Stop capturing; return the text (static buffer). */
-static const char *err_end(void)
-{
-	static char text[4096];
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, STDERR_FILENO);
-	close(saved_stderr);
-	rewind(capture);
-	n = fread(text, 1, sizeof(text) - 1, capture);
-	text[n] = 0;
-	fclose(capture);
-	return text;
-}
-
-static unsigned int count_lines(const char *s)
-{
-	unsigned int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* Exactly one "kvmini: error:" line mentioning @a (and @b if not NULL). */
 static void assert_one_error(const char *text, const char *a, const char *b)

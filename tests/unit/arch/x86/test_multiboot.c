@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../../err_capture.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -36,45 +38,6 @@
 #define MBI_MMAP_LENGTH		44
 #define MBI_MMAP_ADDR		48
 #define MBI_LOADER_NAME		64
-
-/* --- stderr capture: every rejection prints exactly one line --- */
-
-static int saved_stderr = -1;
-static FILE *capture;
-
-static void err_begin(void)
-{
-	fflush(stderr);
-	capture = tmpfile();
-	assert_non_null(capture);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fileno(capture), STDERR_FILENO) >= 0);
-}
-
-static const char *err_end(void)
-{
-	static char text[4096];
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, STDERR_FILENO);
-	close(saved_stderr);
-	rewind(capture);
-	n = fread(text, 1, sizeof(text) - 1, capture);
-	text[n] = 0;
-	fclose(capture);
-	return text;
-}
-
-static unsigned int count_lines(const char *s)
-{
-	unsigned int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* --- guest memory --- */
 
