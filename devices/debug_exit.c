@@ -1,7 +1,8 @@
 /*
  * Exit device compatible with QEMU's isa-debug-exit: a write of V to the
  * port (0xf4 by default, 4 bytes wide) ends kvmini with status
- * (V << 1) | 1, so test payloads written for QEMU work unchanged.
+ * (V << 1) | 1, so test payloads written for QEMU work unchanged. For
+ * `kvmini run -- CMD` the guest's init reports CMD's status here as is.
  */
 #include "device.h"
 #include "log.h"
@@ -19,7 +20,9 @@ static void exit_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 		v |= (uint32_t)data[i] << (8 * i);
 	kv_debug("guest wrote 0x%x to the exit device", v);
 	/* the kernel keeps the low 8 bits of the status, as with QEMU */
-	vm_request_stop(vm, STOP_GUEST_EXIT, (int)(((v << 1) | 1) & 0xff));
+	if (!vm->cfg->exit_raw)
+		v = (v << 1) | 1;
+	vm_request_stop(vm, STOP_GUEST_EXIT, (int)(v & 0xff));
 }
 
 static const struct bus_ops exit_ops = { .write = exit_write };

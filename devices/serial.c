@@ -19,6 +19,7 @@
 #include "layout.h"
 #include "log.h"
 #include "term.h"
+#include "util.h"
 #include "vm.h"
 
 /* Registers (offset from the base port) */
@@ -87,10 +88,11 @@ struct serial {
 	bool out_pollable;	/* regular files are not: they never block */
 	bool out_polling;
 	bool in_tty, in_registered;
+	uint8_t irq;
+	const char *out_name;
 	bool escape;		/* previous input byte was Ctrl-A */
 };
 
-static struct serial *the_serial;
 
 static void update_irq(struct serial *s)
 {
@@ -104,7 +106,7 @@ static void update_irq(struct serial *s)
 		level = false;	/* OUT2 gates the interrupt line on PC UARTs */
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		vm_irq_line(s->vm, COM1_IRQ, level);
+		vm_irq_line(s->vm, s->irq, level);
 	}
 }
 
@@ -425,7 +427,17 @@ static void wake_ready(int fd, uint32_t events, void *opaque)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int serial_init(struct vm *vm)
+/* One UART: its ports, its line, and the host fds behind it (in_fd -1: none). */
+struct serial_port_desc {
+	uint16_t base;
+	uint8_t irq;
+	int in_fd, out_fd;
+	const char *out_name;	/* for messages */
+};
+
+static struct serial *ports[2];
+
+static int serial_create(struct vm *vm, const struct serial_port_desc *d, struct serial **out)
 {
 	struct serial *s = calloc(1, sizeof(*s));
 	int fl, ret;
@@ -433,8 +445,10 @@ static int serial_init(struct vm *vm)
 	if (!s)
 		return -ENOMEM;
 	s->vm = vm;
-	s->in_fd = STDIN_FILENO;
-	s->out_fd = STDOUT_FILENO;
+	s->irq = d->irq;
+	s->in_fd = d->in_fd;
+	s->out_fd = d->out_fd;
+	s->out_name = d->out_name;
 	s->lcr = 0x03;
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
@@ -457,24 +471,50 @@ static int serial_init(struct vm *vm)
 	if (evloop_add(vm->loop, s->out_fd, 0, stdout_ready, s) == 0)
 		s->out_pollable = true;
 
-	s->in_tty = isatty(s->in_fd);
-	if (s->in_tty && term_raw(s->in_fd) < 0)
-		kv_warn("cannot set the terminal to raw mode: %s", strerror(errno));
-	/* regular files and /dev/null cannot be polled: no console input then */
-	if (evloop_add(vm->loop, s->in_fd, EPOLLIN, stdin_ready, s) == 0)
-		s->in_registered = true;
+	if (s->in_fd >= 0) {
+		s->in_tty = isatty(s->in_fd);
+		if (s->in_tty && term_raw(s->in_fd) < 0)
+			kv_warn("cannot set the terminal to raw mode: %s", strerror(errno));
+		/* regular files and /dev/null cannot be polled: no console input then */
+		if (evloop_add(vm->loop, s->in_fd, EPOLLIN, stdin_ready, s) == 0)
+			s->in_registered = true;
+	}
 
-	ret = bus_register(&vm->pio, COM1_PORT, 8, &serial_ops, s);
+	ret = bus_register(&vm->pio, d->base, 8, &serial_ops, s);
 	if (ret) {
-		kv_err("cannot register the UART at 0x%x: %s", COM1_PORT, strerror(-ret));
+		kv_err("cannot register the UART at 0x%x: %s", d->base, strerror(-ret));
 		goto err;
 	}
-	the_serial = s;
+	*out = s;
 	return 0;
 err:
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
 	free(s);
+	return ret;
+}
+
+static void serial_exit(struct vm *vm);
+
+/*
+ * COM1 is the console on stdin/stdout. COM2 exists only when the run asks
+ * for a separate error stream (kvmini run -- CMD): its output is stderr.
+ */
+static int serial_init(struct vm *vm)
+{
+	static const struct serial_port_desc com1 = {
+		COM1_PORT, COM1_IRQ, STDIN_FILENO, STDOUT_FILENO, "stdout"
+	};
+	static const struct serial_port_desc com2 = {
+		COM2_PORT, COM2_IRQ, -1, STDERR_FILENO, "stderr"
+	};
+	int ret;
+
+	ret = serial_create(vm, &com1, &ports[0]);
+	if (!ret && vm->cfg->stderr_uart)
+		ret = serial_create(vm, &com2, &ports[1]);
+	if (ret)
+		serial_exit(vm);
 	return ret;
 }
 
@@ -484,14 +524,10 @@ err:
  * Last chance to deliver guest output. A reader that takes nothing for
  * QUIESCE_WAIT_MS loses the rest rather than hang kvmini's exit.
  */
-static void serial_quiesce(struct vm *vm)
+static void serial_flush(struct serial *s)
 {
-	struct serial *s = the_serial;
 	struct pollfd pfd;
 
-	(void)vm;
-	if (!s)
-		return;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		drain_tx(s);
@@ -499,8 +535,8 @@ static void serial_quiesce(struct vm *vm)
 			break;
 		pfd = (struct pollfd){ .fd = s->out_fd, .events = POLLOUT };
 		if (poll(&pfd, 1, QUIESCE_WAIT_MS) <= 0) {
-			kv_warn("stdout accepts no more output; %u bytes of guest output dropped",
-				s->tx_count);
+			kv_warn("%s accepts no more output; %u bytes of guest output dropped",
+				s->out_name, s->tx_count);
 			s->out_closed = true;	/* later calls must not block on it */
 			s->tx_count = 0;
 			break;
@@ -508,21 +544,34 @@ static void serial_quiesce(struct vm *vm)
 	}
 	set_out_polling(s, false);
 	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_quiesce(struct vm *vm)
+{
+	unsigned int i;
+
+	(void)vm;
+	for (i = 0; i < ARRAY_SIZE(ports); i++)
+		if (ports[i])
+			serial_flush(ports[i]);
 	term_restore();
 }
 
 static void serial_exit(struct vm *vm)
 {
-	struct serial *s = the_serial;
+	unsigned int i;
 
-	(void)vm;
-	if (!s)
-		return;
 	serial_quiesce(vm);
-	close(s->wake_fd);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
-	the_serial = NULL;
+	for (i = 0; i < ARRAY_SIZE(ports); i++) {
+		struct serial *s = ports[i];
+
+		if (!s)
+			continue;
+		close(s->wake_fd);
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		ports[i] = NULL;
+	}
 }
 
 static struct device_desc serial_device = {

@@ -23,6 +23,7 @@ enum {
 	OPT_VERBOSE,
 	OPT_STATS,
 	OPT_EXIT_PORT,
+	OPT_TIMEOUT,
 	OPT_HELP,
 };
 
@@ -36,6 +37,7 @@ static const struct option run_options[] = {
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "exit-port", required_argument, NULL, OPT_EXIT_PORT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -43,6 +45,7 @@ static const struct option run_options[] = {
 void config_usage(FILE *f)
 {
 	fputs("usage: kvmini run --kernel FILE [options]\n"
+	      "       kvmini run [options] -- CMD [ARGS...]\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"
@@ -57,6 +60,7 @@ void config_usage(FILE *f)
 	      "  --verbose            log VM setup and exits to stderr\n"
 	      "  --stats              print kvmini's memory use on exit (stderr)\n"
 	      "  --exit-port PORT     guest exit device port (default 0xf4), or none\n"
+	      "  --timeout SECONDS    stop the guest after this long (exit status 124)\n"
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
@@ -72,6 +76,26 @@ static int bad_size(const char *opt, const char *val, int err)
 		kv_err("%s %s: not a size; use a positive number with an optional "
 		       "K, M, G or T suffix, e.g. 256M", opt, val);
 	return -EINVAL;
+}
+
+#define MAX_TIMEOUT_S (366ULL * 24 * 3600)
+
+/* Seconds, with an optional fraction: "30", "2.5". */
+static int parse_timeout(const char *s, uint64_t *ms)
+{
+	double v;
+	char *end;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!isdigit((unsigned char)s[0]) || *end || errno || !(v > 0) || v > MAX_TIMEOUT_S) {
+		kv_err("--timeout %s: use a number of seconds greater than 0, e.g. 30 or 2.5", s);
+		return -EINVAL;
+	}
+	*ms = (uint64_t)(v * 1000.0 + 0.5);
+	if (*ms == 0)
+		*ms = 1;
+	return 0;
 }
 
 static int parse_exit_port(const char *s, int *port)
@@ -161,6 +185,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 		case OPT_STATS:
 			cfg->stats = true;
 			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &cfg->timeout_ms))
+				return -EINVAL;
+			break;
 		case OPT_EXIT_PORT:
 			if (parse_exit_port(optarg, &cfg->exit_port))
 				return -EINVAL;
@@ -182,12 +210,20 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
-		kv_err("unexpected argument '%s'", argv[optind]);
+	if (optind < argc && optind > 0 && !strcmp(argv[optind - 1], "--")) {
+		cfg->cmd_argv = &argv[optind];
+		cfg->cmd_argc = argc - optind;
+	} else if (optind < argc) {
+		kv_err("unexpected argument '%s'; a command to run in the guest goes after --",
+		       argv[optind]);
 		config_usage(stderr);
 		return -EINVAL;
 	}
-	if (!cfg->kernel) {
+	if (optind == argc && optind > 0 && !strcmp(argv[optind - 1], "--")) {
+		kv_err("nothing after --; give the command to run in the guest");
+		return -EINVAL;
+	}
+	if (!cfg->kernel && !cfg->cmd_argv) {
 		kv_err("no kernel given; use --kernel FILE");
 		config_usage(stderr);
 		return -EINVAL;

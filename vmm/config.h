@@ -29,6 +29,11 @@ struct vm_config {
 	enum on_reboot on_reboot;
 	bool verbose;
 	bool stats;		/* print memory figures on exit */
+	uint64_t timeout_ms;	/* --timeout: 0 = none */
+	char **cmd_argv;	/* after "--": run this command in the guest */
+	int cmd_argc;
+	bool stderr_uart;	/* COM2 carries guest stderr (set with cmd_argv) */
+	bool exit_raw;		/* exit device: status V itself, not (V << 1) | 1 */
 	int exit_port;		/* isa-debug-exit compatible port, -1: none */
 };
 

@@ -9,10 +9,13 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/sysinfo.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
 #include "arch.h"
+#include "command.h"
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
@@ -144,11 +147,51 @@ static void on_signal(int fd, uint32_t events, void *opaque)
 	vm_request_stop(vm, STOP_SIGNAL, EXIT_SIGNAL_BASE + stop_signal);
 }
 
+/* --timeout: one deadline for the whole run, restarts included. */
+static struct timespec deadline;
+
+static void on_timeout(int fd, uint32_t events, void *opaque)
+{
+	struct vm *vm = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	kv_err("the guest did not finish within --timeout %.3g seconds; stopped it",
+	       (double)vm->cfg->timeout_ms / 1000.0);
+	vm_request_stop(vm, STOP_TIMEOUT, EXIT_TIMEOUT);
+}
+
+static int arm_timeout(struct vm *vm)
+{
+	struct itimerspec its = { .it_value = deadline };
+	int fd, ret;
+
+	if (!vm->cfg->timeout_ms)
+		return -1;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0) {
+		kv_err("timerfd_create for --timeout failed: %s", strerror(errno));
+		return -2;
+	}
+	ret = timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+	if (!ret)
+		ret = evloop_add(vm->loop, fd, EPOLLIN, on_timeout, vm);
+	if (ret) {
+		kv_err("cannot arm --timeout: %s", strerror(errno));
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
 /* One boot of the guest; returns the stop reason, status in *status. */
 static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
 				 const struct kernel_blobs *blobs, int *status)
 {
 	enum stop_reason reason = STOP_ERROR;
+	int timer_fd = -1;
 	struct vm *vm;
 
 	*status = EXIT_ERROR;
@@ -160,6 +203,9 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	if (devices_init(vm))
 		goto out;
 	if (evloop_add(vm->loop, sig_fd, EPOLLIN, on_signal, vm))
+		goto out_devices;
+	timer_fd = arm_timeout(vm);
+	if (timer_fd == -2)
 		goto out_devices;
 	if (vm_create_vcpus(vm))
 		goto out_devices;
@@ -178,12 +224,15 @@ out_devices:
 	devices_exit(vm);
 out:
 	vm_destroy(vm);
+	if (timer_fd >= 0)
+		close(timer_fd);
 	return reason;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct kernel_blobs blobs = { 0 };
+	struct command_state cmd_state = { 0 };
 	struct file_blob initrds[MAX_INITRDS];
 	uint8_t *initrd_bufs[MAX_INITRDS] = { NULL };
 	uint8_t *kernel = NULL;
@@ -203,6 +252,8 @@ int cmd_run(int argc, char **argv)
 	if (ret < 0)
 		return EXIT_ERROR;
 	kv_verbose = cfg.verbose || getenv("KVMINI_DEBUG");
+	if (cfg.cmd_argv && command_prepare(&cfg, &cmd_state))
+		goto out;
 
 	if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &kernel,
 		       &blobs.kernel_len))
@@ -226,6 +277,15 @@ int cmd_run(int argc, char **argv)
 	blobs.cmdline = cmdline;
 	blobs.cmdline_user = cfg.cmdline_extra;
 
+	if (cfg.timeout_ms) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += (time_t)(cfg.timeout_ms / 1000);
+		deadline.tv_nsec += (long)(cfg.timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
 	kvm_fd = open_kvm();
 	if (kvm_fd < 0)
 		goto out;
@@ -264,5 +324,6 @@ out:
 	for (i = 0; i < cfg.nr_initrds; i++)
 		free(initrd_bufs[i]);
 	free(kernel);
+	command_release(&cmd_state);
 	return status;
 }

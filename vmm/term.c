@@ -11,16 +11,20 @@
 
 static struct termios saved_tio;
 static int saved_tio_fd = -1;
-static int saved_fl_fd = -1;
-static int saved_fl;
+/* file status flags of stdout and stderr, as found */
+static int saved_fl_fd[2] = { -1, -1 };
+static int saved_fl[2];
 
 /* Async-signal-safe: only tcsetattr and fcntl. */
 void term_restore(void)
 {
+	unsigned int i;
+
 	if (saved_tio_fd >= 0)
 		tcsetattr(saved_tio_fd, TCSADRAIN, &saved_tio);
-	if (saved_fl_fd >= 0)
-		fcntl(saved_fl_fd, F_SETFL, saved_fl);
+	for (i = 0; i < 2; i++)
+		if (saved_fl_fd[i] >= 0)
+			fcntl(saved_fl_fd[i], F_SETFL, saved_fl[i]);
 }
 
 static void fatal_signal(int sig)
@@ -51,11 +55,19 @@ static void install_handlers(void)
 void term_save_fl(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
+	unsigned int i;
 
 	if (fl < 0)
 		return;
-	saved_fl = fl;
-	saved_fl_fd = fd;
+	for (i = 0; i < 2; i++) {
+		if (saved_fl_fd[i] == fd)
+			return;	/* keep the flags from before we changed them */
+		if (saved_fl_fd[i] < 0) {
+			saved_fl[i] = fl;
+			saved_fl_fd[i] = fd;
+			break;
+		}
+	}
 	install_handlers();
 }
 

@@ -122,3 +122,67 @@ out:
 	close(fd);
 	return ret;
 }
+
+char *base64_encode(const uint8_t *data, size_t len)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	char *out;
+
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	out = malloc((len + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
+
+		out[o++] = tbl[v >> 18];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = tbl[(v >> 6) & 63];
+		out[o++] = tbl[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
+
+		out[o++] = tbl[v >> 18];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *shell_join(char *const *argv, int argc)
+{
+	size_t n = 1;
+	char *out, *p;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		n += strlen(argv[i]) * 4 + 3;	/* ' -> '\'' is 4 bytes */
+	out = malloc(n);
+	if (!out)
+		return NULL;
+	p = out;
+	for (i = 0; i < argc; i++) {
+		const char *s;
+
+		if (i)
+			*p++ = ' ';
+		*p++ = '\'';
+		for (s = argv[i]; *s; s++) {
+			if (*s == '\'') {
+				memcpy(p, "'\\''", 4);
+				p += 4;
+			} else {
+				*p++ = *s;
+			}
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return out;
+}

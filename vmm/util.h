@@ -25,4 +25,13 @@ int read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
 
+/* Base64 (RFC 4648, with padding) of @len bytes; malloc'd, NUL-terminated. */
+char *base64_encode(const uint8_t *data, size_t len);
+
+/*
+ * One POSIX shell command line that runs @argv exactly: every word in
+ * single quotes. malloc'd; NULL on allocation failure.
+ */
+char *shell_join(char *const *argv, int argc);
+
 #endif

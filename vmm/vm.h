@@ -21,6 +21,7 @@ enum {
 	EXIT_REBOOT = 4,	/* guest rebooted with --on-reboot=exit */
 	EXIT_CRASH = 6,		/* triple fault (KVM_EXIT_SHUTDOWN) */
 	EXIT_KVM_FAIL = 8,	/* KVM internal error, emulation or entry failure */
+	EXIT_TIMEOUT = 124,	/* --timeout expired (as timeout(1)) */
 	EXIT_SIGNAL_BASE = 128,	/* + signal number for SIGINT/SIGTERM/SIGHUP */
 };
 
@@ -35,6 +36,7 @@ enum stop_reason {
 	STOP_ERROR,
 	STOP_USER_QUIT,
 	STOP_GUEST_EXIT,	/* the guest wrote to the exit device */
+	STOP_TIMEOUT,
 };
 
 struct vcpu {

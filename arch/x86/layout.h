@@ -35,6 +35,8 @@
 #define I8042_CMD_RESET		0xfe
 #define COM1_PORT		0x3f8
 #define COM1_IRQ		4
+#define COM2_PORT		0x2f8
+#define COM2_IRQ		3
 #define ACPI_PM_BASE		0x600
 #define ACPI_PM1A_EVT_PORT	0x600		/* 4 bytes: status(2) + enable(2) */
 #define ACPI_PM1A_CNT_PORT	0x604		/* 2 bytes */

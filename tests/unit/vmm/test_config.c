@@ -101,6 +101,43 @@ static void test_initrds(void **state)
 	assert_int_equal(config_parse_run(&c, argc, argv), -EINVAL);
 }
 
+static void test_timeout(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_true(c.timeout_ms == 0);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "30"), 0);
+	assert_true(c.timeout_ms == 30000);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "2.5"), 0);
+	assert_true(c.timeout_ms == 2500);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "0"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "-1"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "1e99"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "ten"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--timeout", "nan"), -EINVAL);
+}
+
+static void test_command(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--memory", "512M", "--", "sh", "-c", "exit 7"), 0);
+	assert_null(c.kernel);	/* the default guest */
+	assert_int_equal(c.cmd_argc, 3);
+	assert_string_equal(c.cmd_argv[0], "sh");
+	assert_string_equal(c.cmd_argv[2], "exit 7");
+	/* options after -- belong to the command */
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--", "ls", "--cpus"), 0);
+	assert_int_equal(c.cmd_argc, 2);
+	assert_int_equal(c.cpus, 1);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--"), -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_null(c.cmd_argv);
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
@@ -116,6 +153,8 @@ int main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_initrds),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_help),
 	};
 

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "util.h"
@@ -66,12 +68,52 @@ static void test_uint(void **state)
 	assert_int_equal(parse_uint("184467440737095516160", 0, UINT64_MAX, &v), -ERANGE);
 }
 
+static void b64_is(const char *in, const char *want)
+{
+	char *out = base64_encode((const uint8_t *)in, strlen(in));
+
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_base64(void **state)
+{
+	(void)state;
+	/* RFC 4648 test vectors */
+	b64_is("", "");
+	b64_is("f", "Zg==");
+	b64_is("fo", "Zm8=");
+	b64_is("foo", "Zm9v");
+	b64_is("foob", "Zm9vYg==");
+	b64_is("fooba", "Zm9vYmE=");
+	b64_is("foobar", "Zm9vYmFy");
+	b64_is("\xff\xfe", "//4=");
+}
+
+static void test_shell_join(void **state)
+{
+	char *argv[] = { "sh", "-c", "echo 'hi' $HOME", "" };
+	char *s;
+
+	(void)state;
+	s = shell_join(argv, 4);
+	assert_non_null(s);
+	assert_string_equal(s, "'sh' '-c' 'echo '\\''hi'\\'' $HOME' ''");
+	free(s);
+	s = shell_join(argv, 0);
+	assert_string_equal(s, "");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes_accepted),
 		cmocka_unit_test(test_sizes_rejected),
 		cmocka_unit_test(test_uint),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_shell_join),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
