@@ -186,9 +186,32 @@ static int arm_timeout(struct vm *vm)
 	return fd;
 }
 
-/* One boot of the guest; returns the stop reason, status in *status. */
+/* The kernel and initrd file contents, owned by cmd_run. */
+struct inputs {
+	uint8_t *kernel;
+	uint8_t *initrds[MAX_INITRDS];
+};
+
+static void inputs_free(struct inputs *in)
+{
+	unsigned int i;
+
+	free(in->kernel);
+	in->kernel = NULL;
+	for (i = 0; i < MAX_INITRDS; i++) {
+		free(in->initrds[i]);
+		in->initrds[i] = NULL;
+	}
+}
+
+/*
+ * One boot of the guest; returns the stop reason, status in *status.
+ * @drop: inputs to free once they are in guest memory (NULL: a restart
+ * will need them again), so kvmini does not hold a second copy.
+ */
 static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
-				 const struct kernel_blobs *blobs, int *status)
+				 const struct kernel_blobs *blobs, struct inputs *drop,
+				 int *status)
 {
 	enum stop_reason reason = STOP_ERROR;
 	int timer_fd = -1;
@@ -200,6 +223,8 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 		return STOP_ERROR;
 	if (arch_vm_load(vm, blobs))
 		goto out;
+	if (drop)
+		inputs_free(drop);
 	if (devices_init(vm))
 		goto out;
 	if (evloop_add(vm->loop, sig_fd, EPOLLIN, on_signal, vm))
@@ -234,8 +259,7 @@ int cmd_run(int argc, char **argv)
 	struct kernel_blobs blobs = { 0 };
 	struct command_state cmd_state = { 0 };
 	struct file_blob initrds[MAX_INITRDS];
-	uint8_t *initrd_bufs[MAX_INITRDS] = { NULL };
-	uint8_t *kernel = NULL;
+	struct inputs inputs = { 0 };
 	struct vm_config cfg;
 	unsigned int i;
 	enum stop_reason reason;
@@ -255,15 +279,15 @@ int cmd_run(int argc, char **argv)
 	if (cfg.cmd_argv && command_prepare(&cfg, &cmd_state))
 		goto out;
 
-	if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &kernel,
+	if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &inputs.kernel,
 		       &blobs.kernel_len))
 		goto out;
 	for (i = 0; i < cfg.nr_initrds; i++) {
 		initrds[i].path = cfg.initrds[i];
 		if (load_input("initrd", "--initrd", cfg.initrds[i], cfg.memory,
-			       &initrd_bufs[i], &initrds[i].len))
+			       &inputs.initrds[i], &initrds[i].len))
 			goto out;
-		initrds[i].data = initrd_bufs[i];
+		initrds[i].data = inputs.initrds[i];
 	}
 	if (check_host_memory(&cfg))
 		goto out;
@@ -271,7 +295,7 @@ int cmd_run(int argc, char **argv)
 	if (!cmdline)
 		goto out;
 	blobs.kernel_path = cfg.kernel;
-	blobs.kernel = kernel;
+	blobs.kernel = inputs.kernel;
 	blobs.initrds = initrds;
 	blobs.nr_initrds = cfg.nr_initrds;
 	blobs.cmdline = cmdline;
@@ -305,7 +329,8 @@ int cmd_run(int argc, char **argv)
 	vcpu_signals_init();
 
 	do {
-		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs, &status);
+		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs,
+				  cfg.on_reboot == ON_REBOOT_RESTART ? NULL : &inputs, &status);
 		if (stop_signal) {
 			reason = STOP_SIGNAL;
 			status = EXIT_SIGNAL_BASE + stop_signal;
@@ -321,9 +346,7 @@ out:
 	if (kvm_fd >= 0)
 		close(kvm_fd);
 	free(cmdline);
-	for (i = 0; i < cfg.nr_initrds; i++)
-		free(initrd_bufs[i]);
-	free(kernel);
+	inputs_free(&inputs);
 	command_release(&cmd_state);
 	return status;
 }
