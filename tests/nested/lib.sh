@@ -34,7 +34,7 @@ l1_add_binary() {
 # l1_build OUT GUEST_DIR PAYLOAD ENVFILE [BIN...]: writes the L1 initramfs (uncompressed newc:
 # TCG would spend seconds in gunzip). The L1 kernel is GUEST_DIR's 6.1 kernel. Each BIN is
 # copied to /usr/local/bin with its libraries; "qemu" adds qemu-system-x86_64 and its ROMs.
-# NESTED_WITH_PVH=0 leaves the 52 MB PVH vmlinux out.
+# NESTED_WITH_PVH=0 leaves the 52 MB PVH vmlinux out; NESTED_EXTRA_FILES are copied to /nested.
 l1_build() {
 	local out=$1 guests=$2 payload=$3 envfile=$4 root bb m src v f
 	shift 4
@@ -63,6 +63,9 @@ l1_build() {
 	cp "$NESTED_DIR/tests.sh" "$root/nested/tests.sh"
 	cp "$payload" "$root/nested/payload"
 	cp "$envfile" "$root/nested/env"
+	for f in ${NESTED_EXTRA_FILES:-}; do
+		cp "$f" "$root/nested/"
+	done
 	for v in 6.1 6.12; do
 		mkdir -p "$root/guest/kernel/$v" "$root/guest/guest/$v"
 		cp "$guests/kernel/$v/vmlinuz" "$guests/kernel/$v/release" "$root/guest/kernel/$v/"
@@ -89,14 +92,37 @@ l1_build() {
 	return $rc
 }
 
-# l1_boot KERNEL INITRD LOG TIMEOUT SMP: boots L1 (TCG, emulated SVM), serial to LOG.
-# Returns QEMU's status (137: killed at TIMEOUT seconds).
+# l1_boot KERNEL INITRD LOG TIMEOUT SMP [STALL]: boots L1 (TCG, emulated SVM), serial to LOG.
+# Kills L1 after TIMEOUT seconds, or after STALL seconds without serial output (a frozen L1:
+# its own per-guest timeouts cannot fire); either way appends a NESTED-HOST- line to LOG.
+# Returns QEMU's status (137 or 143 when killed).
 l1_boot() {
-	local kernel=$1 initrd=$2 log=$3 tmo=$4 smp=$5
-	timeout -s KILL "$tmo" "$L0_QEMU" -accel tcg,thread=multi -cpu max,+svm -M q35 -m 2048 \
-		-smp "$smp" -nodefaults -no-user-config -display none -serial stdio -monitor none \
-		-no-reboot -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 rdinit=/init panic=-1 quiet" </dev/null >"$log" 2>&1
+	local kernel=$1 initrd=$2 log=$3 tmo=$4 smp=$5 stall=${6:-0} pid size last_size last_change stalled
+	timeout --foreground -s KILL "$tmo" "$L0_QEMU" -accel tcg,thread=multi -cpu max,+svm -M q35 \
+		-m 2048 -smp "$smp" -nodefaults -no-user-config -display none -serial stdio \
+		-monitor none -no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet" </dev/null >"$log" 2>&1 &
+	pid=$!
+	trap 'kill $pid 2>/dev/null' EXIT INT TERM
+	last_size=-1 last_change=$SECONDS stalled=0
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 2
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last_size" ]; then
+			last_size=$size last_change=$SECONDS
+		elif [ "$stall" -gt 0 ] && [ $((SECONDS - last_change)) -ge "$stall" ]; then
+			stalled=1
+			kill "$pid" 2>/dev/null
+			break
+		fi
+	done
+	wait "$pid"
+	local rc=$?
+	trap - EXIT INT TERM
+	# After QEMU has exited: it writes at its own file offset.
+	[ "$stalled" = 1 ] && echo "NESTED-HOST-STALL no L1 output for ${stall}s: killed" >>"$log"
+	[ "$rc" = 137 ] && echo "NESTED-HOST-TIMEOUT L1 killed after ${tmo}s" >>"$log"
+	return $rc
 }
 
 # nested_parse LOG RESULTS OUTDIR: NESTED-RESULT lines of LOG to RESULTS ("name VERDICT secs

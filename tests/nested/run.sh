@@ -19,10 +19,12 @@ Options:
   --only 'A B'     run only these tests (names: tests/nested/tests.sh --list)
   --mode M         auto (default), nested or direct
   --vmm-kind K     kvmini (default) or qemu
-  --smp N          L1 vCPUs (default 2)
-  --timeout S      host-side limit for the whole L1 run (default 1200)
-  --l2-timeout S   limit for one guest run (default 120)
-Environment: KVMINI_CACHE (tools/mkguest cache), L0_QEMU (QEMU binary for L1).
+  --smp N          L1 vCPUs (default 1: faster than 2 under TCG, and L1 -smp 2 froze
+                   during L2 --cpus 4 runs)
+  --timeout S      host-side limit for the whole L1 run (default: 120 + tests * l2-timeout)
+  --l2-timeout S   limit for one guest run (default 60)
+Environment: KVMINI_CACHE (tools/mkguest cache), L0_QEMU (QEMU binary for L1),
+  NESTED_STALL (seconds without L1 output before L1 counts as frozen; default l2-timeout + 90).
 EOF
 }
 
@@ -30,7 +32,7 @@ EOF
 
 cache=${KVMINI_CACHE:-$HOME/.cache/kvmini}
 results_dir=$cache/nested-results
-only= mode=auto kind=kvmini smp=2 l1_timeout=1200 l2_timeout=120 vmm=
+only= mode=auto kind=kvmini smp=1 l1_timeout= l2_timeout=60 vmm=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h | --help) usage; exit 0 ;;
@@ -65,7 +67,7 @@ if [ "$mode" = auto ]; then
 fi
 
 mkdir -p "$results_dir"
-rm -f "$results_dir"/*.log "$results_dir/results" "$results_dir/timings"
+rm -f "$results_dir"/*.log "$results_dir/results" "$results_dir/timings" "$results_dir"/.fresh-*
 t_start=$SECONDS
 
 t0=$SECONDS
@@ -75,48 +77,72 @@ echo "mkguest $((SECONDS - t0))s" >>"$results_dir/timings"
 
 names=${only:-$(sh "$NESTED_DIR/tests.sh" --list)}
 serial=$results_dir/l1-serial.log
+if [ -z "$l1_timeout" ]; then
+	l1_timeout=$((120 + $(echo $names | wc -w) * l2_timeout))
+fi
 
 if [ "$mode" = direct ]; then
 	nested_log "hardware KVM: running the tests directly ($kind: $vmm)"
 	VMM=$vmm VMM_KIND=$kind GUEST_DIR=$cache OUT_DIR=$results_dir L2_TIMEOUT=$l2_timeout \
 		ONLY=$only sh "$NESTED_DIR/tests.sh" 2>&1 | tee "$serial"
-else
-	envfile=$(mktemp) payload=$(mktemp) initrd=$cache/l1-initramfs.cpio
-	cat >"$envfile" <<-EOF
-		VMM=/usr/local/bin/$(basename "$vmm")
-		VMM_KIND=$kind
-		GUEST_DIR=/guest
-		OUT_DIR=/tmp/nested
-		L2_TIMEOUT=$l2_timeout
-		ONLY='$only'
-		LOG_TO_CONSOLE=1
-	EOF
-	[ "$kind" = qemu ] && sed -i 's|^VMM=.*|VMM=/usr/bin/qemu-system-x86_64|' "$envfile"
-	echo 'sh /nested/tests.sh' >"$payload"
-	bins=("$vmm")
-	[ "$kind" = qemu ] && bins=(qemu)
-	case " ${only:-linux-pvh} " in
-	*" linux-pvh "*) NESTED_WITH_PVH=1 ;;
-	*) NESTED_WITH_PVH=0 ;;
-	esac
-	t0=$SECONDS
-	NESTED_WITH_PVH=$NESTED_WITH_PVH l1_build "$initrd" "$cache" "$payload" "$envfile" "${bins[@]}" ||
-		{ echo "run.sh: building the L1 initramfs failed"; exit 1; }
-	rm -f "$envfile" "$payload"
-	echo "l1-build $((SECONDS - t0))s $(du -m "$initrd" | cut -f1)MB" >>"$results_dir/timings"
-	nested_log "booting L1 (TCG, -smp $smp, limit ${l1_timeout}s); serial log: $serial"
-	t0=$SECONDS
-	l1_boot "$cache/kernel/6.1/vmlinuz" "$initrd" "$serial" "$l1_timeout" "$smp"
-	l1_status=$?
-	echo "l1-run $((SECONDS - t0))s status $l1_status" >>"$results_dir/timings"
-	[ "$l1_status" = 137 ] && nested_log "L1 killed after ${l1_timeout}s"
-	grep -a 'NESTED-L1-' "$serial" | tr -d '\r' >&2
-fi
-
-if [ "$mode" = direct ]; then
 	nested_parse "$serial" "$results_dir/results" ""
 else
-	nested_parse "$serial" "$results_dir/results" "$results_dir"
+	# One L1 boot runs every test. If L1 itself freezes (seen with emulated SVM and L1 -smp 2),
+	# the test in progress fails and a fresh L1 runs the remaining ones.
+	bins=("$vmm")
+	[ "$kind" = qemu ] && bins=(qemu)
+	remaining=$names round=1
+	: >"$results_dir/results"
+	while [ -n "$remaining" ] && [ "$round" -le 4 ]; do
+		log=$serial
+		[ "$round" -gt 1 ] && log=$results_dir/l1-serial.$round.log
+		envfile=$(mktemp) payload=$(mktemp) initrd=$cache/l1-initramfs.cpio
+		cat >"$envfile" <<-EOF
+			VMM=/usr/local/bin/$(basename "$vmm")
+			VMM_KIND=$kind
+			GUEST_DIR=/guest
+			OUT_DIR=/tmp/nested
+			L2_TIMEOUT=$l2_timeout
+			ONLY='$(echo $remaining)'
+			LOG_TO_CONSOLE=1
+		EOF
+		[ "$kind" = qemu ] && sed -i 's|^VMM=.*|VMM=/usr/bin/qemu-system-x86_64|' "$envfile"
+		echo 'sh /nested/tests.sh' >"$payload"
+		case " $(echo $remaining) " in
+		*" linux-pvh "*) with_pvh=1 ;;
+		*) with_pvh=0 ;;
+		esac
+		t0=$SECONDS
+		NESTED_WITH_PVH=$with_pvh l1_build "$initrd" "$cache" "$payload" "$envfile" "${bins[@]}" ||
+			{ echo "run.sh: building the L1 initramfs failed"; exit 1; }
+		rm -f "$envfile" "$payload"
+		echo "l1-build $((SECONDS - t0))s $(du -m "$initrd" | cut -f1)MB" >>"$results_dir/timings"
+		nested_log "booting L1 (TCG, -smp $smp, limit ${l1_timeout}s); serial log: $log"
+		t0=$SECONDS
+		l1_boot "$cache/kernel/6.1/vmlinuz" "$initrd" "$log" "$l1_timeout" "$smp" \
+			"${NESTED_STALL:-$((l2_timeout + 90))}"
+		l1_status=$?
+		echo "l1-run $((SECONDS - t0))s status $l1_status" >>"$results_dir/timings"
+		grep -a -e 'NESTED-L1-' -e 'NESTED-HOST-' "$log" | tr -d '\r' >&2
+		nested_parse "$log" "$results_dir/results.round" "$results_dir"
+		cat "$results_dir/results.round" >>"$results_dir/results"
+		rm -f "$results_dir/results.round"
+		grep -aq NESTED-L1-DONE "$log" && break
+		# The test that was running when L1 froze or died.
+		current=$(tr -d '\r' <"$log" | sed -n 's/^.*NESTED-START //p' | tail -n 1)
+		if [ -z "$current" ] || awk -v n="$current" '$1 == n' "$results_dir/results" | grep -q .; then
+			break	# L1 never reached the tests: no point in booting it again
+		fi
+		echo "$current FAIL $((SECONDS - t0)) L1 froze or died during this test ($(basename "$log"))" \
+			>>"$results_dir/results"
+		tr -d '\r' <"$log" | sed -n "/NESTED-START $current\$/,\$p" >"$results_dir/$current.log"
+		left=
+		for n in $remaining; do
+			awk -v n="$n" '$1 == n' "$results_dir/results" | grep -q . || left="$left $n"
+		done
+		remaining=$left
+		round=$((round + 1))
+	done
 fi
 echo "total $((SECONDS - t_start))s" >>"$results_dir/timings"
 
@@ -142,7 +168,7 @@ if [ "$failed" -gt 0 ]; then
 			tail -n 30 "$results_dir/$name.log"
 		fi
 	done
-	if ! grep -aq NESTED-L1-DONE "$serial" && [ "$mode" = nested ]; then
+	if [ "$mode" = nested ] && ! grep -aq NESTED-L1-DONE "$serial"; then
 		echo "---- L1 serial log tail ($serial)"
 		tail -n 40 "$serial" | tr -d '\r'
 	fi
