@@ -98,31 +98,39 @@ int bus_unregister(struct bus *b, uint64_t base)
 bool bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
 		bool is_write)
 {
-	const struct bus_range *r = NULL;
+	struct bus_range r;
+	bool found = false;
 	unsigned int i;
-	bool handled = false;
 
 	pthread_rwlock_rdlock(&b->lock);
 	i = upper_bound(b, addr);
 	if (i > 0) {
-		r = &b->ranges[i - 1];
+		const struct bus_range *p = &b->ranges[i - 1];
+
 		/* the whole access must lie inside the range */
-		if (addr - r->base >= r->len || len > r->len - (addr - r->base))
-			r = NULL;
-	}
-	if (r) {
-		if (is_write) {
-			if (r->ops->write)
-				r->ops->write(r->opaque, addr - r->base, data, len);
-		} else {
-			memset(data, 0, len);
-			if (r->ops->read)
-				r->ops->read(r->opaque, addr - r->base, data, len);
+		if (addr - p->base < p->len && len <= p->len - (addr - p->base)) {
+			r = *p;
+			found = true;
 		}
-		handled = true;
 	}
 	pthread_rwlock_unlock(&b->lock);
-	if (!handled && !is_write)
-		memset(data, 0xff, len);
-	return handled;
+	if (!found) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return false;
+	}
+	/*
+	 * The handler runs without the lock so that it may move ranges on
+	 * this bus (a PCI config write relocating a BAR). Its opaque stays
+	 * valid: devices are torn down only after the vCPUs have stopped.
+	 */
+	if (is_write) {
+		if (r.ops->write)
+			r.ops->write(r.opaque, addr - r.base, data, len);
+	} else {
+		memset(data, 0, len);
+		if (r.ops->read)
+			r.ops->read(r.opaque, addr - r.base, data, len);
+	}
+	return true;
 }

@@ -9,6 +9,9 @@
 /*
  * Handlers run on vCPU threads; @offset is relative to the range base,
  * @len is 1, 2, 4 or 8. Reads fill @data (pre-zeroed), writes consume it.
+ * They run without the bus lock, so they may register and unregister
+ * ranges (PCI BAR moves); an access that raced with a move may still
+ * reach the old handler, as an in-flight transaction would.
  */
 struct bus_ops {
 	void (*read)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len);

@@ -102,11 +102,56 @@ static void test_dispatch(void **state)
 	bus_destroy(&b);
 }
 
+/* A device whose write moves its own range to the address written (a BAR). */
+struct mover {
+	struct bus *b;
+	uint64_t base;
+	int writes;
+};
+
+static const struct bus_ops mover_ops;
+
+static void mover_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct mover *m = opaque;
+
+	(void)off;
+	(void)len;
+	m->writes++;
+	assert_int_equal(bus_unregister(m->b, m->base), 0);
+	m->base = data[0] * 0x100ull;
+	assert_int_equal(bus_register(m->b, m->base, 0x10, &mover_ops, m), 0);
+}
+
+static const struct bus_ops mover_ops = { .write = mover_write };
+
+static void test_handler_moves_its_range(void **state)
+{
+	struct bus b;
+	struct mover m = { .b = &b, .base = 0x100 };
+	uint8_t v = 0x20;
+
+	(void)state;
+	bus_init(&b, "test");
+	assert_int_equal(bus_register(&b, 0x100, 0x10, &mover_ops, &m), 0);
+	/* would deadlock if handlers ran under the bus lock */
+	assert_true(bus_access(&b, 0x104, &v, 1, true));
+	assert_int_equal(m.base, 0x2000);
+	assert_int_equal(b.nr, 1);
+	assert_false(bus_access(&b, 0x104, &v, 1, true));
+	v = 0x30;
+	assert_true(bus_access(&b, 0x2008, &v, 1, true));
+	assert_int_equal(m.writes, 2);
+	assert_int_equal(b.ranges[0].base, 0x3000);
+	bus_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_overlap),
 		cmocka_unit_test(test_dispatch),
+		cmocka_unit_test(test_handler_moves_its_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
