@@ -24,6 +24,7 @@ enum {
 	OPT_STATS,
 	OPT_EXIT_PORT,
 	OPT_TIMEOUT,
+	OPT_DISK,
 	OPT_HELP,
 };
 
@@ -38,6 +39,7 @@ static const struct option run_options[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "exit-port", required_argument, NULL, OPT_EXIT_PORT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -61,6 +63,8 @@ void config_usage(FILE *f)
 	      "  --stats              print kvmini's memory use on exit (stderr)\n"
 	      "  --exit-port PORT     guest exit device port (default 0xf4), or none\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 124)\n"
+	      "  --disk path=FILE[,readonly=on][,id=NAME]\n"
+	      "                       raw disk image as a virtio-blk device; repeatable\n"
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
@@ -114,6 +118,128 @@ static int parse_exit_port(const char *s, int *port)
 		return -EINVAL;
 	}
 	*port = (int)v;
+	return 0;
+}
+
+#define DISK_SYNTAX "use path=FILE[,readonly=on][,id=NAME]"
+
+/* Copy the @len bytes at @s into @dst (size @size) with a NUL; false if too long. */
+static bool copy_value(char *dst, size_t size, const char *s, size_t len)
+{
+	if (len >= size)
+		return false;
+	memcpy(dst, s, len);
+	dst[len] = 0;
+	return true;
+}
+
+static bool valid_disk_id(const char *id)
+{
+	for (; *id; id++)
+		if (!isalnum((unsigned char)*id) && !strchr("._-", *id))
+			return false;
+	return true;
+}
+
+/* One key=value of --disk; @kv has @len bytes. */
+static int parse_disk_key(const char *arg, const char *kv, size_t len,
+			  struct disk_config *d, unsigned int *seen)
+{
+	const char *eq = memchr(kv, '=', len);
+	size_t klen = eq ? (size_t)(eq - kv) : len;
+	const char *v = eq ? eq + 1 : kv + len;
+	size_t vlen = len - klen - (eq ? 1 : 0);
+	static const char *const keys[] = { "path", "readonly", "id" };
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(keys); k++)
+		if (strlen(keys[k]) == klen && !strncmp(kv, keys[k], klen))
+			break;
+	if (k == ARRAY_SIZE(keys) || !eq) {
+		kv_err("--disk %s: unknown key '%.*s'; " DISK_SYNTAX, arg, (int)klen, kv);
+		return -EINVAL;
+	}
+	if (*seen & (1u << k)) {
+		kv_err("--disk %s: %s= given twice", arg, keys[k]);
+		return -EINVAL;
+	}
+	*seen |= 1u << k;
+	switch (k) {
+	case 0:
+		if (!vlen) {
+			kv_err("--disk %s: empty path; " DISK_SYNTAX, arg);
+			return -EINVAL;
+		}
+		if (!copy_value(d->path, sizeof(d->path), v, vlen)) {
+			kv_err("--disk %s: path too long", arg);
+			return -EINVAL;
+		}
+		break;
+	case 1:
+		if (vlen == 2 && !strncmp(v, "on", 2)) {
+			d->readonly = true;
+		} else if (vlen == 3 && !strncmp(v, "off", 3)) {
+			d->readonly = false;
+		} else {
+			kv_err("--disk %s: readonly=%.*s: use readonly=on or readonly=off",
+			       arg, (int)vlen, v);
+			return -EINVAL;
+		}
+		break;
+	case 2:
+		if (!vlen || !copy_value(d->id, sizeof(d->id), v, vlen) ||
+		    !valid_disk_id(d->id)) {
+			kv_err("--disk %s: id=%.*s: use 1 to %d letters, digits, '.', '_' or '-'",
+			       arg, (int)vlen, v, DISK_ID_MAX);
+			return -EINVAL;
+		}
+		break;
+	}
+	return 0;
+}
+
+static int parse_disk(struct vm_config *cfg, const char *arg)
+{
+	struct disk_config *d;
+	unsigned int i, seen = 0;
+	const char *p = arg;
+	int ret;
+
+	if (cfg->nr_disks == MAX_DISKS) {
+		kv_err("--disk %s: kvmini takes at most %d --disk options", arg, MAX_DISKS);
+		return -EINVAL;
+	}
+	if (!*arg) {
+		kv_err("--disk: no image given; " DISK_SYNTAX);
+		return -EINVAL;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		ret = parse_disk_key(arg, p, len, d, &seen);
+		if (ret)
+			return ret;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if (!(seen & 1)) {
+		kv_err("--disk %s: no image given; " DISK_SYNTAX, arg);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->nr_disks; i++) {
+		if (!strcmp(cfg->disks[i].path, d->path)) {
+			kv_err("--disk %s: the same image is given twice", arg);
+			return -EINVAL;
+		}
+		if (d->id[0] && !strcmp(cfg->disks[i].id, d->id)) {
+			kv_err("--disk %s: id=%s is already taken by another --disk", arg, d->id);
+			return -EINVAL;
+		}
+	}
+	cfg->nr_disks++;
 	return 0;
 }
 
@@ -191,6 +317,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			break;
 		case OPT_EXIT_PORT:
 			if (parse_exit_port(optarg, &cfg->exit_port))
+				return -EINVAL;
+			break;
+		case OPT_DISK:
+			if (parse_disk(cfg, optarg))
 				return -EINVAL;
 			break;
 		case OPT_HELP:

@@ -2,6 +2,7 @@
 #ifndef KVMINI_CONFIG_H
 #define KVMINI_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,16 @@
 
 enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
 
+#define MAX_DISKS 8
+#define DISK_ID_MAX 20		/* virtio-blk serial: 20 bytes */
+
+/* --disk path=FILE[,readonly=on][,id=NAME] */
+struct disk_config {
+	char path[PATH_MAX];
+	char id[DISK_ID_MAX + 1];	/* "": a default from the disk's index */
+	bool readonly;
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrds[MAX_INITRDS];	/* --initrd, in command line order */
@@ -35,6 +46,8 @@ struct vm_config {
 	bool stderr_uart;	/* COM2 carries guest stderr (set with cmd_argv) */
 	bool exit_raw;		/* exit device: status V itself, not (V << 1) | 1 */
 	int exit_port;		/* isa-debug-exit compatible port, -1: none */
+	struct disk_config disks[MAX_DISKS];	/* --disk, in command line order */
+	unsigned int nr_disks;
 };
 
 /*

@@ -13,6 +13,7 @@
 
 struct evloop;
 struct kvm_run;
+struct pci_host;
 
 /* Exit statuses of `kvmini run` (README and docs/kvmini.1 list them). */
 enum {
@@ -60,6 +61,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 	void *arch;		/* arch/ private state (boot entry, CPUID table) */
+	struct pci_host *pci;	/* bus 0 (devices/pci.c), set in PHASE_BUS */
 
 	pthread_mutex_t stop_lock;
 	enum stop_reason stop_reason;

@@ -98,12 +98,24 @@
 #define AML_ROOT_CHAR		0x5c
 #define AML_EXT_PREFIX		0x5b
 #define AML_DEVICE_OP		0x82	/* after AML_EXT_PREFIX */
-#define AML_DSDT_MAX		512
+#define AML_DSDT_MAX		4096
 #define RES_IO_TAG		0x47	/* small item 8, 7 bytes */
 #define RES_IO_DECODE16		0x01
 #define RES_IRQ_NOFLAGS_TAG	0x22	/* small item 4, 2 bytes */
 #define RES_END_TAG		0x79	/* small item 15, 1 byte */
 #define COM1_PORT_LEN		8
+#define PCI_SLOTS_ALL		32
+#define RES_WORD_ADDR_TAG	0x88	/* large item: Word Address Space */
+#define RES_DWORD_ADDR_TAG	0x87	/* large item: DWord Address Space */
+#define RES_ADDR_MEMORY		0
+#define RES_ADDR_IO		1
+#define RES_ADDR_BUS		2
+#define RES_ADDR_FIXED		0x0c	/* producer, positive decode, min and max fixed */
+#define RES_IO_ENTIRE_RANGE	0x03
+#define RES_MEM_RW		0x01	/* read-write, non-cacheable */
+#define PCI_CONF1_PORTS		8	/* 0xcf8-0xcff */
+#define PCI_PRT_ANY_FUNCTION	0xffff
+#define PCI_INTX_PINS		4
 
 struct acpi_gas {
 	uint8_t space_id;
@@ -548,6 +560,135 @@ static void aml_com1(struct aml *a)
 	aml_pkg_end(a, scope);
 }
 
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+/* Word Address Space Descriptor: a bus-number or I/O window the bridge decodes. */
+static void aml_word_window(struct aml *a, uint8_t type, uint8_t type_flags,
+			    uint16_t min, uint16_t max)
+{
+	uint8_t d[16] = { RES_WORD_ADDR_TAG, 13, 0, type, RES_ADDR_FIXED, type_flags };
+
+	put16(d + 8, min);
+	put16(d + 10, max);
+	put16(d + 14, (uint16_t)(max - min + 1));
+	aml_bytes(a, d, sizeof(d));
+}
+
+static void aml_dword_window(struct aml *a, uint32_t min, uint32_t max)
+{
+	uint8_t d[26] = { RES_DWORD_ADDR_TAG, 23, 0, RES_ADDR_MEMORY, RES_ADDR_FIXED,
+			  RES_MEM_RW };
+
+	put32(d + 10, min);
+	put32(d + 14, max);
+	put32(d + 22, max - min + 1);
+	aml_bytes(a, d, sizeof(d));
+}
+
+static void aml_name(struct aml *a, const char seg[4])
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, seg);
+}
+
+/* Bus 0 only; the conf1 ports; the I/O and memory windows BARs live in. */
+static void aml_pci_crs(struct aml *a)
+{
+	const uint8_t conf1[] = {
+		RES_IO_TAG, RES_IO_DECODE16,
+		PCI_CONFIG_ADDR_PORT & 0xff, PCI_CONFIG_ADDR_PORT >> 8,
+		PCI_CONFIG_ADDR_PORT & 0xff, PCI_CONFIG_ADDR_PORT >> 8,
+		1, PCI_CONF1_PORTS,
+	};
+	size_t buf;
+
+	aml_name(a, "_CRS");
+	aml_byte(a, AML_BUFFER_OP);
+	buf = aml_pkg_begin(a);
+	/* BufferSize: 16 + 8 + 16 + 26 + 2 bytes of descriptors */
+	aml_integer(a, 16 + sizeof(conf1) + 16 + 26 + 2);
+	aml_word_window(a, RES_ADDR_BUS, 0, 0, 0);
+	aml_bytes(a, conf1, sizeof(conf1));
+	aml_word_window(a, RES_ADDR_IO, RES_IO_ENTIRE_RANGE, PCI_IO_START, PCI_IO_END - 1);
+	aml_dword_window(a, (uint32_t)PCI_MMIO_START, (uint32_t)(PCI_MMIO_END - 1));
+	aml_byte(a, RES_END_TAG);
+	aml_byte(a, 0);
+	aml_pkg_end(a, buf);
+}
+
+/*
+ * _PRT: INTA-INTD of every slot to IOAPIC GSIs, swizzled as devices/pci.c
+ * wires them. A zero Source means the last field is a GSI; Linux takes
+ * such entries as level-triggered, active-low, and KVM's IOAPIC models
+ * the line's logical level, so devices assert with level 1.
+ */
+static void aml_pci_prt(struct aml *a)
+{
+	size_t outer;
+
+	aml_name(a, "_PRT");
+	aml_byte(a, AML_PACKAGE_OP);
+	outer = aml_pkg_begin(a);
+	aml_byte(a, PCI_SLOTS_ALL * PCI_INTX_PINS);
+	for (unsigned int slot = 0; slot < PCI_SLOTS_ALL; slot++) {
+		for (unsigned int pin = 0; pin < PCI_INTX_PINS; pin++) {
+			size_t inner;
+
+			aml_byte(a, AML_PACKAGE_OP);
+			inner = aml_pkg_begin(a);
+			aml_byte(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | PCI_PRT_ANY_FUNCTION);
+			aml_integer(a, pin);
+			aml_integer(a, 0);	/* Source: none, so a GSI follows */
+			aml_integer(a, PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS);
+			aml_pkg_end(a, inner);
+		}
+	}
+	aml_pkg_end(a, outer);
+}
+
+/*
+ * Scope(\_SB_) { Device(PCI0) { _HID PNP0A03, _UID 0, _ADR 0, _BBN 0,
+ *   _CRS, _PRT } }: the root bridge of devices/pci.c, config space through
+ * conf1 (no MCFG).
+ */
+static void aml_pci0(struct aml *a)
+{
+	size_t scope, dev;
+
+	aml_byte(a, AML_SCOPE_OP);
+	scope = aml_pkg_begin(a);
+	aml_byte(a, AML_ROOT_CHAR);
+	aml_nameseg(a, "_SB_");
+
+	aml_byte(a, AML_EXT_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	dev = aml_pkg_begin(a);
+	aml_nameseg(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_ADR");
+	aml_integer(a, 0);
+	aml_name(a, "_BBN");
+	aml_integer(a, 0);
+	aml_pci_crs(a);
+	aml_pci_prt(a);
+	aml_pkg_end(a, dev);
+	aml_pkg_end(a, scope);
+}
+
 static int acpi_build_dsdt(struct acpi_area *a, uint64_t *gpa)
 {
 	struct acpi_header *h;
@@ -561,6 +702,7 @@ static int acpi_build_dsdt(struct acpi_area *a, uint64_t *gpa)
 	aml->len = sizeof(*h);
 	aml_s5(aml);
 	aml_com1(aml);
+	aml_pci0(aml);
 	if (aml->overflow) {
 		ret = -ENOSPC;
 		goto out;

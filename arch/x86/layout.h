@@ -29,6 +29,21 @@
 #define KVM_IDENTITY_MAP_ADDR	0xfeffc000ULL	/* KVM_SET_IDENTITY_MAP_ADDR (1 page) */
 #define KVM_TSS_ADDR		0xfeffd000ULL	/* KVM_SET_TSS_ADDR (3 pages) */
 
+/*
+ * PCI bus 0 (devices/pci.c): memory BARs are placed in [PCI_MMIO_START,
+ * PCI_MMIO_END), below the IOAPIC, with room left under it for fixed
+ * MMIO; I/O BARs in [PCI_IO_START, PCI_IO_END), above the legacy ports.
+ * INTx of slot S pin P (0 = INTA) is IOAPIC GSI PCI_INTX_GSI_BASE +
+ * (S + P) % PCI_INTX_GSIS, level-triggered.
+ */
+#define PCI_MMIO_START		0xc0000000ULL
+#define PCI_MMIO_END		0xfc000000ULL
+#define PCI_IO_START		0xc000ULL
+#define PCI_IO_END		0x10000ULL
+#define PCI_INTX_GSI_BASE	16
+#define PCI_INTX_GSIS		8
+#define IOAPIC_NR_PINS		24	/* GSIs above these carry MSI routes */
+
 /* Port I/O */
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64		/* write 0xfe: reset */
@@ -37,6 +52,8 @@
 #define COM1_IRQ		4
 #define COM2_PORT		0x2f8
 #define COM2_IRQ		3
+#define PCI_CONFIG_ADDR_PORT	0xcf8		/* conf1 CONFIG_ADDRESS, 4 bytes */
+#define PCI_CONFIG_DATA_PORT	0xcfc		/* conf1 CONFIG_DATA, 4 bytes */
 #define ACPI_PM_BASE		0x600
 #define ACPI_PM1A_EVT_PORT	0x600		/* 4 bytes: status(2) + enable(2) */
 #define ACPI_PM1A_CNT_PORT	0x604		/* 2 bytes */

@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "boot.h"
 #include "cpu.h"
+#include "gsi.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -17,6 +18,7 @@
 struct x86_vm {
 	struct boot_entry entry;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, shared by all vCPUs */
+	struct x86_gsi *gsi;		/* GSI routing table (irq.c) */
 };
 
 uint64_t arch_mmio_hole_start(void)
@@ -52,50 +54,11 @@ static int vm_ioctl(struct vm *vm, unsigned long req, unsigned long arg, const c
 	return 0;
 }
 
-#define IOAPIC_PINS 24
-
-/*
- * PC interrupt wiring: ISA IRQs 0-15 reach the 8259 pair and the IOAPIC,
- * with IRQ0 (the PIT) on IOAPIC pin 2 as the MADT's override says.
- */
-static int set_gsi_routing(struct vm *vm)
+struct x86_gsi *x86_vm_gsi(struct vm *vm)
 {
-	struct kvm_irq_routing *r;
-	unsigned int gsi, n = 0;
-	int ret = 0;
+	struct x86_vm *x = vm->arch;
 
-	r = calloc(1, sizeof(*r) + 40 * sizeof(r->entries[0]));
-	if (!r)
-		return -ENOMEM;
-	for (gsi = 0; gsi < 16; gsi++) {
-		if (gsi == 2)
-			continue;	/* the cascade */
-		r->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi,
-			.type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = {
-				.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-				.pin = gsi % 8,
-			},
-		};
-	}
-	for (gsi = 0; gsi < IOAPIC_PINS; gsi++) {
-		r->entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi,
-			.type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = {
-				.irqchip = KVM_IRQCHIP_IOAPIC,
-				.pin = gsi == 0 ? 2 : gsi,
-			},
-		};
-	}
-	r->nr = n;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0) {
-		ret = -errno;
-		kv_err("KVM_SET_GSI_ROUTING failed: %s", strerror(errno));
-	}
-	free(r);
-	return ret;
+	return x ? x->gsi : NULL;
 }
 
 int arch_vm_init(struct vm *vm)
@@ -125,7 +88,7 @@ int arch_vm_init(struct vm *vm)
 	ret = vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
 	if (ret)
 		return ret;
-	ret = set_gsi_routing(vm);
+	ret = x86_gsi_init(vm, &x->gsi);
 	if (ret)
 		return ret;
 	return vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
@@ -138,6 +101,7 @@ void arch_vm_free(struct vm *vm)
 	if (!x)
 		return;
 	free(x->cpuid);
+	x86_gsi_free(x->gsi);
 	free(x);
 	vm->arch = NULL;
 }

@@ -71,6 +71,9 @@ l1_build() {
 		cp "$guests/kernel/$v/vmlinuz" "$guests/kernel/$v/release" "$root/guest/kernel/$v/"
 		cp "$guests/guest/$v/initramfs.cpio" "$root/guest/guest/$v/"
 	done
+	cp "$guests/guest/rootfs.ext4" "$root/guest/guest/"
+	# the disk tests check guest writes on the image, as a host would
+	l1_add_binary "$root" "$(command -v debugfs)" /usr/bin/debugfs
 	if [ "${NESTED_WITH_PVH:-1}" = 1 ] && [ -f "$guests/kernel/6.1/vmlinux" ]; then
 		cp "$guests/kernel/6.1/vmlinux" "$root/guest/kernel/6.1/"
 	fi

@@ -17,7 +17,8 @@
 
 ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot linux-smp-2
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
-exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname"
+exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
 # For VMM_KIND=qemu: kvmini's default command line (vmm/config.h).
@@ -60,7 +61,7 @@ vm_run() {
 			-append "$DEFAULT_CMDLINE $_extra" ;;
 	*)
 		set -- "$VMM" run --kernel "$_kernel" --initrd "$_initrd" --memory "$_mem" \
-			--cpus "$_cpus" --cmdline "$_extra" ;;
+			--cpus "$_cpus" --cmdline "$_extra" ${VMM_EXTRA:-} ;;
 	esac
 	echo "+ $*" >"$LOG"
 	_t0=$(now)
@@ -277,6 +278,96 @@ t_quickstart_uname() {
 	grep -q "^Linux .* $(cat "$GUEST_DIR/kernel/6.1/release") " "$LOG.out" ||
 		{ REASON="stdout is '$(head -c 200 "$LOG.out")', not uname -a of the guest"; return 1; }
 	need_status 0
+}
+
+# --- virtio-blk over PCI ---
+
+blk_only_kvmini() {
+	[ "$VMM_KIND" = qemu ] || return 1
+	REASON="the disk tests drive kvmini's --disk"
+	return 0
+}
+
+# Two disks: serial (id=), size, read-only flag and refused writes, write + read back, discard.
+t_blk_rw() {
+	blk_only_kvmini && return 77
+	_d=$OUT_DIR/blk-rw
+	mkdir -p "$_d"
+	dd if=/dev/zero of="$_d/a.img" bs=1M count=8 2>/dev/null
+	dd if=/dev/zero of="$_d/r.img" bs=1M count=1 2>/dev/null
+	printf 'ro-content' | dd of="$_d/r.img" conv=notrunc 2>/dev/null
+	VMM_EXTRA="--disk path=$_d/a.img,id=kvmini-data --disk path=$_d/r.img,readonly=on"
+	boot_cmd 6.1 'echo "KVMINI-SERIAL $(cat /sys/block/vda/serial)"
+echo "KVMINI-SIZE $(cat /sys/block/vda/size)"
+echo "KVMINI-RO $(cat /sys/block/vdb/ro)"
+echo "KVMINI-RODATA $(head -c 10 /dev/vdb)"
+printf hello-blk >/tmp/x
+dd if=/tmp/x of=/dev/vda bs=512 count=1 conv=sync,fsync 2>/dev/null
+echo "KVMINI-READBACK $(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -c 9)"
+if dd if=/tmp/x of=/dev/vdb bs=512 count=1 conv=sync,fsync 2>/dev/null; then
+	echo "KVMINI-ROWRITE accepted"
+else
+	echo "KVMINI-ROWRITE refused"
+fi'
+	_rc=$?
+	VMM_EXTRA=
+	[ $_rc = 0 ] || return 1
+	[ "$(guest_value KVMINI-SERIAL)" = kvmini-data ] ||
+		{ REASON="vda serial '$(guest_value KVMINI-SERIAL)'"; return 1; }
+	[ "$(guest_value KVMINI-SIZE)" = 16384 ] ||
+		{ REASON="vda size '$(guest_value KVMINI-SIZE)' sectors, expected 16384"; return 1; }
+	[ "$(guest_value KVMINI-RO)" = 1 ] || { REASON="vdb is not read-only"; return 1; }
+	[ "$(guest_value KVMINI-RODATA)" = ro-content ] || { REASON="vdb content"; return 1; }
+	[ "$(guest_value KVMINI-READBACK)" = hello-blk ] || { REASON="vda read-back"; return 1; }
+	[ "$(guest_value KVMINI-ROWRITE)" = refused ] || { REASON="a write to readonly vdb was accepted"; return 1; }
+	[ "$(head -c 9 "$_d/a.img")" = hello-blk ] || { REASON="a.img on the host lacks the guest's write"; return 1; }
+	[ "$(head -c 10 "$_d/r.img")" = ro-content ] || { REASON="r.img changed"; return 1; }
+	need_status 0
+}
+
+# Boot with the ext4 root disk (root=/dev/vda), write a file, sync, power off; read it on the host.
+blk_root_test() {
+	blk_only_kvmini && return 77
+	_img=$OUT_DIR/root-$1.ext4
+	cp "$GUEST_DIR/guest/rootfs.ext4" "$_img"
+	_word=kvmini-root-$1-$$
+	VMM_EXTRA="--disk path=$_img"
+	vm_run "$(kernel_of "$1")" "$(initrd_of "$1")" \
+		"root=/dev/vda rw $(enc "cat /etc/kvmini-marker; echo $_word >/root/hello.txt; sync")"
+	VMM_EXTRA=
+	need_marker KVMINI-ROOTFS-OK || return 1
+	need_marker "KVMINI-CMD-END rc=0" || return 1
+	need_status 0 || return 1
+	_got=$(debugfs -R 'cat /root/hello.txt' "$_img" 2>/dev/null)
+	echo "+ debugfs cat /root/hello.txt: $_got" >>"$LOG"
+	[ "$_got" = "$_word" ] || { REASON="debugfs reads '$_got' from the image, expected '$_word'"; return 1; }
+}
+
+t_blk_root_6_1() { blk_root_test 6.1; }
+t_blk_root_6_12() { blk_root_test 6.12; }
+
+# Data the guest flushed survives kill -9 of kvmini.
+t_blk_kill9() {
+	blk_only_kvmini && return 77
+	_img=$OUT_DIR/kill9.ext4
+	cp "$GUEST_DIR/guest/rootfs.ext4" "$_img"
+	_word=kvmini-kill9-$$
+	echo "+ $VMM run ... --disk path=$_img (killed with SIGKILL after the guest's sync)" >"$LOG"
+	"$VMM" run --kernel "$(kernel_of 6.1)" --initrd "$(initrd_of 6.1)" --disk "path=$_img" \
+		--cmdline "root=/dev/vda rw $(enc "echo $_word >/root/kill9.txt; sync; echo KVMINI-SYNCED; sleep 1000")" \
+		</dev/null >>"$LOG" 2>&1 &
+	_pid=$!
+	_t=0
+	while [ $_t -lt "$L2_TIMEOUT" ] && ! grep -q KVMINI-SYNCED "$LOG"; do
+		sleep 1
+		_t=$((_t + 1))
+	done
+	kill -9 $_pid 2>/dev/null
+	wait $_pid 2>/dev/null
+	grep -q KVMINI-SYNCED "$LOG" || { REASON="the guest never reported its sync"; return 1; }
+	_got=$(debugfs -R 'cat /root/kill9.txt' "$_img" 2>/dev/null)
+	echo "+ after kill -9, debugfs cat /root/kill9.txt: $_got" >>"$LOG"
+	[ "$_got" = "$_word" ] || { REASON="after kill -9 the image has '$_got', expected '$_word'"; return 1; }
 }
 
 selected() {

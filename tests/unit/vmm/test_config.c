@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../err_capture.h"
 #include "config.h"
 
 #define ARGS(...) (char *[]){ "run", __VA_ARGS__, NULL }
@@ -138,6 +139,77 @@ static void test_command(void **state)
 	assert_null(c.cmd_argv);
 }
 
+static void test_disks(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_int_equal(c.nr_disks, 0);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=/a/b.img",
+			       "--disk=readonly=on,id=data_1,path=c.raw",
+			       "--disk", "path=d,readonly=off"), 0);
+	assert_int_equal(c.nr_disks, 3);
+	assert_string_equal(c.disks[0].path, "/a/b.img");
+	assert_false(c.disks[0].readonly);
+	assert_string_equal(c.disks[0].id, "");
+	assert_string_equal(c.disks[1].path, "c.raw");
+	assert_true(c.disks[1].readonly);
+	assert_string_equal(c.disks[1].id, "data_1");
+	assert_false(c.disks[2].readonly);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=x,id=abcdefghij0123456789"), 0);
+	assert_string_equal(c.disks[0].id, "abcdefghij0123456789");
+}
+
+/* Each rejection is one line naming --disk and what was wrong. */
+static void expect_disk_error(char *value, const char *msg)
+{
+	struct vm_config c;
+	const char *err;
+
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", value), -EINVAL);
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "--disk"));
+	if (!strstr(err, msg))
+		fail_msg("'%s': message lacks '%s': %s", value, msg, err);
+}
+
+static void test_disk_rejections(void **state)
+{
+	char *argv[3 + 2 * (MAX_DISKS + 1) + 1] = { "run", "--kernel", "k" };
+	char names[MAX_DISKS + 1][16];
+	struct vm_config c;
+	int i, argc = 3;
+
+	(void)state;
+	expect_disk_error("readonly=on", "no image given");
+	expect_disk_error("disk.img", "unknown key 'disk.img'");
+	expect_disk_error("path=a,size=1G", "unknown key 'size'");
+	expect_disk_error("path=a,,readonly=on", "unknown key ''");
+	expect_disk_error("path=", "empty path");
+	expect_disk_error("path=a,path=b", "path= given twice");
+	expect_disk_error("path=a,readonly=yes", "readonly=yes");
+	expect_disk_error("path=a,id=", "id=");
+	expect_disk_error("path=a,id=abcdefghij0123456789x", "1 to 20");
+	expect_disk_error("path=a,id=has space", "id=has space");
+	expect_disk_error("", "no image given");
+
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=a", "--disk", "path=a"),
+			 -EINVAL);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=a,id=x", "--disk",
+			       "path=b,id=x"), -EINVAL);
+
+	for (i = 0; i <= MAX_DISKS; i++) {
+		snprintf(names[i], sizeof(names[i]), "path=d%d", i);
+		argv[argc++] = "--disk";
+		argv[argc++] = names[i];
+		argv[argc] = NULL;
+		assert_int_equal(config_parse_run(&c, argc, argv), i < MAX_DISKS ? 0 : -EINVAL);
+	}
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
@@ -155,6 +227,8 @@ int main(void)
 		cmocka_unit_test(test_initrds),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_command),
+		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_disk_rejections),
 		cmocka_unit_test(test_help),
 	};
 

@@ -297,17 +297,17 @@ static void test_dsdt_com1(void **state)
 	uint32_t len;
 
 	d = map_dsdt(f, &len);
-	end = d + len;
-	/* \_S5_ first; then Scope(\_SB_), whose PkgLength runs to the end. */
+	/* \_S5_ first; then Scope(\_SB_), inside the table */
 	s5 = d + 36;
 	scope = s5 + 7 + aml_pkglen(s5 + 7, &n);
-	assert_true(scope < end);
+	assert_true(scope < d + len);
 	assert_int_equal(scope[0], 0x10);
-	assert_int_equal(aml_pkglen(scope + 1, &n), end - (scope + 1));
+	end = scope + 1 + aml_pkglen(scope + 1, &n);
+	assert_true(end <= d + len);
 	scope += 1 + n;
 	assert_memory_equal(scope, "\\_SB_", 5);
 
-	/* Device(COM1), also running to the end */
+	/* Device(COM1), running to the end of the scope */
 	dev = scope + 5;
 	assert_int_equal(dev[0], 0x5b);
 	assert_int_equal(dev[1], 0x82);
@@ -315,10 +315,114 @@ static void test_dsdt_com1(void **state)
 	dev += 2 + n;
 	assert_memory_equal(dev, "COM1", 4);
 
-	assert_non_null(memfind(dev, d + len - dev, hid, sizeof(hid)));
-	assert_non_null(memfind(dev, d + len - dev, "_CRS", 4));
-	assert_non_null(memfind(dev, d + len - dev, io, sizeof(io)));
-	assert_non_null(memfind(dev, d + len - dev, irq, sizeof(irq)));
+	assert_non_null(memfind(dev, end - dev, hid, sizeof(hid)));
+	assert_non_null(memfind(dev, end - dev, "_CRS", 4));
+	assert_non_null(memfind(dev, end - dev, io, sizeof(io)));
+	assert_non_null(memfind(dev, end - dev, irq, sizeof(irq)));
+}
+
+/* The body of Device(@name) in the DSDT, and its end; fails if absent. */
+static const uint8_t *find_device(const uint8_t *d, uint32_t len, const char *name,
+				  const uint8_t **end)
+{
+	for (const uint8_t *p = d + 36; p + 6 < d + len; p++) {
+		unsigned int n;
+		uint32_t pkg;
+
+		if (p[0] != 0x5b || p[1] != 0x82)
+			continue;
+		pkg = aml_pkglen(p + 2, &n);
+		if (memcmp(p + 2 + n, name, 4))
+			continue;
+		*end = p + 2 + pkg;
+		assert_true(*end <= d + len);
+		return p + 2 + n + 4;
+	}
+	fail_msg("Device(%s) not in the DSDT", name);
+	return NULL;
+}
+
+static void test_dsdt_pci0(void **state)
+{
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D',
+				       0x0c, 0x41, 0xd0, 0x0a, 0x03 };	/* PNP0A03 */
+	static const uint8_t uid[] = { 0x08, '_', 'U', 'I', 'D', 0x00 };
+	static const uint8_t bbn[] = { 0x08, '_', 'B', 'B', 'N', 0x00 };
+	/* WordBusNumber 0-0, producer, min/max fixed */
+	static const uint8_t bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	static const uint8_t conf1[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+	uint8_t io[16] = { 0x88, 13, 0, 1, 0x0c, 0x03 };
+	uint8_t mem[26] = { 0x87, 23, 0, 0, 0x0c, 0x01 };
+	struct fixture *f = *state;
+	const uint8_t *d, *dev, *end = NULL, *p;
+	unsigned int n, entries;
+	uint32_t len;
+
+	io[8] = PCI_IO_START & 0xff;
+	io[9] = PCI_IO_START >> 8;
+	io[10] = (PCI_IO_END - 1) & 0xff;
+	io[11] = (PCI_IO_END - 1) >> 8;
+	io[14] = (PCI_IO_END - PCI_IO_START) & 0xff;
+	io[15] = (PCI_IO_END - PCI_IO_START) >> 8;
+	for (int i = 0; i < 4; i++) {
+		mem[10 + i] = (uint8_t)(PCI_MMIO_START >> (8 * i));
+		mem[14 + i] = (uint8_t)((PCI_MMIO_END - 1) >> (8 * i));
+		mem[22 + i] = (uint8_t)((PCI_MMIO_END - PCI_MMIO_START) >> (8 * i));
+	}
+	d = map_dsdt(f, &len);
+	dev = find_device(d, len, "PCI0", &end);
+	assert_non_null(memfind(dev, end - dev, hid, sizeof(hid)));
+	assert_non_null(memfind(dev, end - dev, uid, sizeof(uid)));
+	assert_non_null(memfind(dev, end - dev, bbn, sizeof(bbn)));
+	assert_non_null(memfind(dev, end - dev, bus, sizeof(bus)));
+	assert_non_null(memfind(dev, end - dev, conf1, sizeof(conf1)));
+	assert_non_null(memfind(dev, end - dev, io, sizeof(io)));
+	assert_non_null(memfind(dev, end - dev, mem, sizeof(mem)));
+	/* the windows stay clear of the fixed MMIO above them */
+	assert_true(PCI_MMIO_END <= IOAPIC_ADDR);
+	assert_true(PCI_MMIO_START >= MMIO_HOLE_START);
+
+	/* _PRT: Package(128) of Package(4) { slot << 16 | 0xffff, pin, 0, GSI } */
+	p = memfind(dev, end - dev, "_PRT", 4);
+	assert_non_null(p);
+	p += 4;
+	assert_int_equal(p[0], 0x12);
+	aml_pkglen(p + 1, &n);
+	p += 1 + n;
+	entries = *p++;
+	assert_int_equal(entries, 32 * 4);
+	for (unsigned int e = 0; e < entries; e++) {
+		unsigned int slot = e / 4, pin = e % 4;
+		uint32_t addr, gsi;
+
+		assert_int_equal(p[0], 0x12);
+		aml_pkglen(p + 1, &n);
+		p += 1 + n;
+		assert_int_equal(*p++, 4);
+		/* address: Word for slot 0, else DWord */
+		if (p[0] == 0x0b) {
+			addr = rd16(p, 1);
+			p += 3;
+		} else {
+			assert_int_equal(p[0], 0x0c);
+			addr = rd32(p, 1);
+			p += 5;
+		}
+		assert_int_equal(addr, slot << 16 | 0xffff);
+		/* pin: Zero, One or BytePrefix n */
+		if (pin < 2) {
+			assert_int_equal(*p++, pin);
+		} else {
+			assert_int_equal(*p++, 0x0a);
+			assert_int_equal(*p++, pin);
+		}
+		assert_int_equal(*p++, 0x00);		/* Source: none */
+		assert_int_equal(*p++, 0x0a);
+		gsi = *p++;
+		assert_int_equal(gsi, PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS);
+		assert_true(gsi < IOAPIC_NR_PINS);
+	}
+	assert_true(p <= end);
 }
 
 /* Walk the MADT: every CPU 0..n-1 exactly once, enabled, APIC ID = index. */
@@ -500,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fadt_points_to_dsdt_and_facs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_s5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_com1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsdt_pci0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_madt_1_cpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_madt_4_cpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_madt_255_cpus_all_xapic, setup, teardown),

@@ -1,0 +1,49 @@
+/*
+ * virtio-blk (virtio 1.x, 5.2) over raw image files: the parts that run
+ * without KVM, so tests can drive them with a guest_mem and a temp file.
+ */
+#ifndef KVMINI_VIRTIO_BLK_H
+#define KVMINI_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio.h"
+
+#define BLK_SECTOR_SIZE	512
+#define BLK_ID_BYTES	20	/* GET_ID answer */
+#define BLK_CONFIG_SIZE	60	/* struct virtio_blk_config up to write_zeroes_may_unmap */
+
+/* One open, locked image. */
+struct blk_image {
+	const char *path;	/* for messages */
+	int fd;
+	uint64_t size;		/* bytes, a multiple of BLK_SECTOR_SIZE */
+	bool readonly;
+	char id[BLK_ID_BYTES];	/* zero padded, not NUL-terminated when full */
+	bool no_punch_hole;	/* fallocate modes the file turned out not to support */
+	bool no_zero_range;
+};
+
+/*
+ * Open @path (read-write unless @readonly), check it is a usable raw image
+ * and lock it against other kvmini and QEMU processes. 0, or -errno after
+ * one kv_err() naming the --disk option and the fix.
+ */
+int blk_image_open(struct blk_image *img, const char *path, bool readonly);
+void blk_image_close(struct blk_image *img);
+
+/* Features the device offers, and its config space (little-endian). */
+uint64_t blk_host_features(const struct blk_image *img);
+void blk_build_config(const struct blk_image *img, uint8_t config[BLK_CONFIG_SIZE]);
+
+/*
+ * Serve up to @budget available requests on queue @q of @d from @img,
+ * then ask the transport to interrupt the driver if any completed.
+ * Returns how many were served, or -EINVAL after the driver broke the
+ * rules (the device is then marked NEEDS_RESET).
+ */
+int blk_serve_queue(struct virtio_dev *d, struct blk_image *img, unsigned int q,
+		    unsigned int budget);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * A virtio device model, independent of its transport (PCI, MMIO). The
+ * device defines features, config space and what a queue kick does; the
+ * transport handles status, negotiation, queue setup and interrupts.
+ */
+#ifndef KVMINI_VIRTIO_H
+#define KVMINI_VIRTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtq.h"
+
+struct vm;
+struct virtio_dev;
+
+/* Feature bits (virtio 1.x, 6) */
+#define VIRTIO_F_INDIRECT_DESC	28
+#define VIRTIO_F_EVENT_IDX	29
+#define VIRTIO_F_VERSION_1	32
+
+/* Device status (2.1) */
+#define VIRTIO_STATUS_ACKNOWLEDGE	1
+#define VIRTIO_STATUS_DRIVER		2
+#define VIRTIO_STATUS_DRIVER_OK		4
+#define VIRTIO_STATUS_FEATURES_OK	8
+#define VIRTIO_STATUS_NEEDS_RESET	64
+#define VIRTIO_STATUS_FAILED		128
+
+struct virtio_dev_ops {
+	/* Queues are set up and DRIVER_OK was written: start serving. 0 or -errno. */
+	int (*activate)(struct virtio_dev *d);
+	/*
+	 * The driver kicked queue @q. Runs on the device's own I/O thread when
+	 * the transport wires kicks to ioeventfds (see kick_fd), else on the
+	 * vCPU thread: devices should only wake their thread here.
+	 */
+	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+	/* Device-specific config space, little-endian, @off < config_size. */
+	void (*config_read)(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len);
+	void (*config_write)(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t len);
+	/* The driver wrote 0 to status: stop using the queues, drop in-flight state. */
+	void (*reset)(struct virtio_dev *d);
+};
+
+struct virtio_transport_ops {
+	/* Interrupt the driver for used buffers on queue @q (honours virtq_should_notify). */
+	void (*notify_queue)(struct virtio_dev *d, unsigned int q);
+	/* Config space changed: bump generation, interrupt. */
+	void (*notify_config)(struct virtio_dev *d);
+};
+
+struct virtio_dev {
+	/* filled by the device before virtio_*_add() */
+	const struct virtio_dev_ops *ops;
+	void *priv;
+	const char *name;		/* for messages: "virtio-blk vda" */
+	uint32_t device_id;		/* 2 = block, 1 = net */
+	uint64_t host_features;		/* VERSION_1 etc. included by the device */
+	unsigned int num_queues;
+	uint16_t queue_max_size;
+	size_t config_size;
+
+	/* owned by the transport */
+	struct vm *vm;
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+	uint64_t driver_features;
+	uint8_t status;
+	uint8_t config_generation;
+	struct virtq *vqs;		/* num_queues entries */
+	int *kick_fds;			/* per queue: eventfd signalled on a kick, or -1 */
+
+	/* owned by virtio.c */
+	bool needs_reset_logged;	/* virtio_dev_needs_reset() warned once */
+};
+
+/* Mark the device broken (NEEDS_RESET) and tell the driver; logs once. */
+void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);
+static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int bit)
+{
+	return (d->driver_features >> bit) & 1;
+}
+
+/* Attach @d to the VM over PCI (devices/virtio/pci.c). 0 or -errno after kv_err(). */
+int virtio_pci_add(struct vm *vm, struct virtio_dev *d);
+/* Detach @d from PCI and free what virtio_pci_add() set up (device exit, vCPUs stopped). */
+void virtio_pci_remove(struct virtio_dev *d);
+
+#endif

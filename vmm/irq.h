@@ -1,0 +1,26 @@
+/*
+ * Interrupt plumbing for devices: MSI routes, irqfds and ioeventfds, so
+ * that a device's interrupts and doorbells bypass userspace vCPU exits.
+ * Implemented by the arch (KVM GSI routing).
+ */
+#ifndef KVMINI_IRQ_H
+#define KVMINI_IRQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+
+/* A free GSI for an MSI route (above the IOAPIC pins), or -ENOSPC. */
+int vm_msi_alloc(struct vm *vm);
+/* Route @gsi to MSI message (@addr, @data); @masked removes the route. */
+int vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data, bool masked);
+/* Signal an MSI directly (KVM_SIGNAL_MSI), for a vector without an irqfd. */
+int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data);
+/* Writes to @fd (an eventfd) raise @gsi without entering userspace. */
+int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign);
+/* Guest writes to [addr, addr+len) signal @fd instead of exiting. */
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
+		 bool assign);
+
+#endif
