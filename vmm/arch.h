@@ -24,7 +24,7 @@ struct kernel_blobs {
 	size_t kernel_len;
 	const struct file_blob *initrds;	/* --initrd files, in order */
 	unsigned int nr_initrds;
-	const char *cmdline;		/* default options + --cmdline */
+	const char *cmdline;		/* defaults, device announcements, --cmdline */
 	const char *cmdline_user;	/* --cmdline alone, or NULL */
 };
 

@@ -25,6 +25,7 @@ enum {
 	OPT_EXIT_PORT,
 	OPT_TIMEOUT,
 	OPT_DISK,
+	OPT_TRANSPORT,
 	OPT_HELP,
 };
 
@@ -40,6 +41,7 @@ static const struct option run_options[] = {
 	{ "exit-port", required_argument, NULL, OPT_EXIT_PORT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -65,6 +67,7 @@ void config_usage(FILE *f)
 	      "  --timeout SECONDS    stop the guest after this long (exit status 124)\n"
 	      "  --disk path=FILE[,readonly=on][,id=NAME]\n"
 	      "                       raw disk image as a virtio-blk device; repeatable\n"
+	      "  --transport KIND     virtio devices on pci (default) or mmio\n"
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
@@ -322,6 +325,17 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 		case OPT_DISK:
 			if (parse_disk(cfg, optarg))
 				return -EINVAL;
+			break;
+		case OPT_TRANSPORT:
+			if (!strcmp(optarg, "pci")) {
+				cfg->transport = TRANSPORT_PCI;
+			} else if (!strcmp(optarg, "mmio")) {
+				cfg->transport = TRANSPORT_MMIO;
+			} else {
+				kv_err("--transport %s: use pci or mmio (mmio needs a guest kernel "
+				       "with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES)", optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_HELP:
 		case 'h':

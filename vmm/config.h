@@ -20,6 +20,9 @@
 
 enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
 
+/* --transport: how virtio devices reach the guest */
+enum virtio_transport { TRANSPORT_PCI, TRANSPORT_MMIO };
+
 #define MAX_DISKS 8
 #define DISK_ID_MAX 20		/* virtio-blk serial: 20 bytes */
 
@@ -48,6 +51,7 @@ struct vm_config {
 	int exit_port;		/* isa-debug-exit compatible port, -1: none */
 	struct disk_config disks[MAX_DISKS];	/* --disk, in command line order */
 	unsigned int nr_disks;
+	enum virtio_transport transport;
 };
 
 /*

@@ -22,5 +22,8 @@ int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign);
 /* Guest writes to [addr, addr+len) signal @fd instead of exiting. */
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
 		 bool assign);
+/* As vm_ioeventfd, for writes of the value @match only: several doorbells share an address. */
+int vm_ioeventfd_match(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
+		       uint64_t match, bool assign);
 
 #endif

@@ -118,16 +118,20 @@ static int check_host_memory(const struct vm_config *cfg)
 	return 0;
 }
 
-static char *build_cmdline(const struct vm_config *cfg)
+/*
+ * kvmini's defaults, what devices announced (vm_cmdline_append), then
+ * --cmdline last, so that a "--" in it cannot hand device options to init.
+ */
+static char *build_cmdline(const struct vm_config *cfg, const char *devices)
 {
-	size_t n = strlen(DEFAULT_CMDLINE) + 2 +
-		   (cfg->cmdline_extra ? strlen(cfg->cmdline_extra) : 0);
-	char *s = malloc(n);
+	char *s;
 
-	if (!s)
+	if (asprintf(&s, "%s%s%s%s%s", DEFAULT_CMDLINE, devices ? " " : "",
+		     devices ? devices : "", cfg->cmdline_extra ? " " : "",
+		     cfg->cmdline_extra ? cfg->cmdline_extra : "") < 0) {
+		kv_err("out of memory");
 		return NULL;
-	snprintf(s, n, "%s%s%s", DEFAULT_CMDLINE, cfg->cmdline_extra ? " " : "",
-		 cfg->cmdline_extra ? cfg->cmdline_extra : "");
+	}
 	return s;
 }
 
@@ -207,26 +211,37 @@ static void inputs_free(struct inputs *in)
 /*
  * One boot of the guest; returns the stop reason, status in *status.
  * @drop: inputs to free once they are in guest memory (NULL: a restart
- * will need them again), so kvmini does not hold a second copy.
+ * will need them again), so kvmini does not hold a second copy. The
+ * command line in @blobs is composed here, once the devices are known.
  */
 static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
 				 const struct kernel_blobs *blobs, struct inputs *drop,
 				 int *status)
 {
 	enum stop_reason reason = STOP_ERROR;
+	struct kernel_blobs k = *blobs;
+	char *cmdline;
 	int timer_fd = -1;
 	struct vm *vm;
+	int ret;
 
 	*status = EXIT_ERROR;
 	vm = vm_create(cfg, kvm_fd);
 	if (!vm)
 		return STOP_ERROR;
-	if (arch_vm_load(vm, blobs))
-		goto out;
-	if (drop)
-		inputs_free(drop);
+	/* devices first: some announce themselves on the kernel command line */
 	if (devices_init(vm))
 		goto out;
+	cmdline = build_cmdline(cfg, vm->cmdline_devices);
+	if (!cmdline)
+		goto out_devices;
+	k.cmdline = cmdline;
+	ret = arch_vm_load(vm, &k);
+	free(cmdline);
+	if (ret)
+		goto out_devices;
+	if (drop)
+		inputs_free(drop);
 	if (evloop_add(vm->loop, sig_fd, EPOLLIN, on_signal, vm))
 		goto out_devices;
 	timer_fd = arm_timeout(vm);
@@ -263,7 +278,6 @@ int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	unsigned int i;
 	enum stop_reason reason;
-	char *cmdline = NULL;
 	int status = EXIT_ERROR;
 	int kvm_fd = -1, sig_fd = -1;
 	sigset_t sigs;
@@ -291,14 +305,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (check_host_memory(&cfg))
 		goto out;
-	cmdline = build_cmdline(&cfg);
-	if (!cmdline)
-		goto out;
 	blobs.kernel_path = cfg.kernel;
 	blobs.kernel = inputs.kernel;
 	blobs.initrds = initrds;
 	blobs.nr_initrds = cfg.nr_initrds;
-	blobs.cmdline = cmdline;
 	blobs.cmdline_user = cfg.cmdline_extra;
 
 	if (cfg.timeout_ms) {
@@ -345,7 +355,6 @@ out:
 		close(sig_fd);
 	if (kvm_fd >= 0)
 		close(kvm_fd);
-	free(cmdline);
 	inputs_free(&inputs);
 	command_release(&cmd_state);
 	return status;

@@ -158,6 +158,20 @@ void vm_stop_vcpus(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 }
 
+int vm_cmdline_append(struct vm *vm, const char *part)
+{
+	size_t old = vm->cmdline_devices ? strlen(vm->cmdline_devices) : 0;
+	char *s = realloc(vm->cmdline_devices, old + 1 + strlen(part) + 1);
+
+	if (!s)
+		return -ENOMEM;
+	if (old)
+		s[old++] = ' ';
+	strcpy(s + old, part);
+	vm->cmdline_devices = s;
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	unsigned int i;
@@ -175,6 +189,7 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm->cmdline_devices);
 	free(vm);
 }
 

@@ -62,6 +62,7 @@ struct vm {
 	struct vcpu *vcpus;
 	void *arch;		/* arch/ private state (boot entry, CPUID table) */
 	struct pci_host *pci;	/* bus 0 (devices/pci.c), set in PHASE_BUS */
+	char *cmdline_devices;	/* vm_cmdline_append() parts, or NULL */
 
 	pthread_mutex_t stop_lock;
 	enum stop_reason stop_reason;
@@ -86,6 +87,13 @@ void vm_stop_vcpus(struct vm *vm);
 
 /* --stats: kvmini's resident memory beyond the guest RAM it touched, to stderr. */
 void vm_report_stats(struct vm *vm);
+
+/*
+ * Announce a device on the kernel command line (e.g. virtio_mmio.device=),
+ * after kvmini's defaults and before --cmdline. For device init: the
+ * kernel is loaded after devices_init(). 0 or -ENOMEM.
+ */
+int vm_cmdline_append(struct vm *vm, const char *part);
 
 /* Assert or deassert an interrupt line of the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level);

@@ -187,16 +187,31 @@ int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
 	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
 }
 
+static int ioeventfd(struct vm *vm, struct kvm_ioeventfd *io, bool is_pio, bool assign)
+{
+	io->flags |= (is_pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+		     (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN);
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, io) < 0 ? -errno : 0;
+}
+
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
 		 bool assign)
 {
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd };
+
+	return ioeventfd(vm, &io, is_pio, assign);
+}
+
+int vm_ioeventfd_match(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
+		       uint64_t match, bool assign)
+{
 	struct kvm_ioeventfd io = {
+		.datamatch = match,
 		.addr = addr,
 		.len = len,
 		.fd = fd,
-		.flags = (is_pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
-			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 	};
 
-	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+	return ioeventfd(vm, &io, is_pio, assign);
 }

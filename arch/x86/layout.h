@@ -44,6 +44,17 @@
 #define PCI_INTX_GSIS		8
 #define IOAPIC_NR_PINS		24	/* GSIs above these carry MSI routes */
 
+/*
+ * virtio-mmio (--transport mmio): device N has the 4 KiB at
+ * VIRTIO_MMIO_BASE + N * VIRTIO_MMIO_SIZE, in the fixed-MMIO room between
+ * the PCI window and the IOAPIC, and ISA IRQ VIRTIO_MMIO_IRQS[N]: pins a
+ * Linux guest has already mapped (edge, active high) without ACPI help,
+ * which the 16-23 PCI pins lack. 3, 4 are the UARTs, 8 the RTC, 9 the SCI.
+ */
+#define VIRTIO_MMIO_BASE	0xfc000000ULL
+#define VIRTIO_MMIO_SIZE	0x1000ULL
+#define VIRTIO_MMIO_IRQS	{ 5, 6, 7, 10, 11, 12, 14, 15 }
+
 /* Port I/O */
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64		/* write 0xfe: reset */

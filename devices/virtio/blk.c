@@ -738,7 +738,7 @@ static void blk_remove(struct blk_disk *b)
 		b->thread_started = false;
 	}
 	/* the I/O thread is gone: nothing uses the transport's kick fds now */
-	virtio_pci_remove(&b->vdev);
+	virtio_remove(&b->vdev);
 	pthread_mutex_lock(b->lock);
 	b->active = false;
 	evloop_destroy(b->loop);
@@ -803,7 +803,7 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 		.queue_max_size = BLK_QUEUE_SIZE,
 		.config_size = BLK_CONFIG_SIZE,
 	};
-	ret = virtio_pci_add(vm, &b->vdev);
+	ret = virtio_add(vm, &b->vdev);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(b->lock);

@@ -161,6 +161,7 @@ static void vpci_notify_config(struct virtio_dev *d)
 static const struct virtio_transport_ops vpci_transport = {
 	.notify_queue = vpci_notify_queue,
 	.notify_config = vpci_notify_config,
+	.remove = virtio_pci_remove,
 };
 
 /* ---- common configuration ---- */
@@ -230,60 +231,12 @@ static void device_reset(struct virtio_pci *vp)
 	__atomic_store_n(&d->status, 0, __ATOMIC_SEQ_CST);
 }
 
-static bool features_acceptable(const struct virtio_dev *d)
-{
-	return !(d->driver_features & ~d->host_features) &&
-	       virtio_has_feature(d, VIRTIO_F_VERSION_1);
-}
-
 static void write_status(struct virtio_pci *vp, uint8_t val)
 {
-	struct virtio_dev *d = vp->d;
-	uint8_t old, new;
-	int ret;
-
-	if (val == 0) {
+	if (val == 0)
 		device_reset(vp);
-		return;
-	}
-	old = __atomic_load_n(&d->status, __ATOMIC_SEQ_CST);
-	new = val & ~VIRTIO_STATUS_NEEDS_RESET;	/* only the device sets it */
-	/* FEATURES_OK sticks only if we can do what the driver asked for */
-	if ((new & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
-	    !features_acceptable(d))
-		new &= ~VIRTIO_STATUS_FEATURES_OK;
-	if ((new & VIRTIO_STATUS_DRIVER_OK) && !(new & VIRTIO_STATUS_FEATURES_OK))
-		new &= ~VIRTIO_STATUS_DRIVER_OK;
-	/* keep a NEEDS_RESET the device thread may set meanwhile */
-	while (!__atomic_compare_exchange_n(&d->status, &old,
-					    new | (old & VIRTIO_STATUS_NEEDS_RESET), false,
-					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		;
-	if (!(new & VIRTIO_STATUS_DRIVER_OK) || (old & VIRTIO_STATUS_DRIVER_OK))
-		return;
-	ret = d->ops->activate ? d->ops->activate(d) : 0;
-	if (ret)
-		virtio_dev_needs_reset(d, "the device could not start");
-}
-
-static void enable_queue(struct virtio_pci *vp, struct virtq *vq, unsigned int q)
-{
-	struct virtio_dev *d = vp->d;
-
-	if (vq->ready)
-		return;
-	vq->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
-	vq->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);
-	if (vq->size > d->queue_max_size || virtq_validate(vq)) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "queue %u: size %u or ring addresses outside "
-			 "guest RAM", q, vq->size);
-		virtio_dev_needs_reset(d, why);
-		return;
-	}
-	virtq_reset(vq);
-	vq->ready = true;
+	else
+		virtio_write_status(vp->d, val);
 }
 
 static uint16_t valid_vector(struct virtio_pci *vp, uint16_t v)
@@ -336,7 +289,7 @@ static void common_apply(struct virtio_pci *vp, unsigned int field, uint64_t val
 		break;
 	case CC_Q_ENABLE:
 		if (val == 1)
-			enable_queue(vp, vq, vp->queue_select);
+			virtio_enable_queue(d, vp->queue_select);
 		break;
 	case CC_Q_DESC:
 		vq->desc_gpa = val;

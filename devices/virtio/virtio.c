@@ -1,8 +1,14 @@
-/* Transport-independent virtio helpers shared by every device model. */
+/*
+ * Transport-independent virtio helpers shared by every device model and
+ * transport: status negotiation, queue enabling, the transport switch.
+ */
 #include <stdbool.h>
+#include <stdio.h>
 
+#include "config.h"
 #include "log.h"
 #include "virtio.h"
+#include "vm.h"
 
 /*
  * The status byte is also written by the transport on vCPU threads, hence
@@ -22,4 +28,68 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *why)
 			"stops until the driver resets it", d->name, why);
 	if (d->transport && d->transport->notify_config)
 		d->transport->notify_config(d);
+}
+
+static bool features_acceptable(const struct virtio_dev *d)
+{
+	return !(d->driver_features & ~d->host_features) &&
+	       virtio_has_feature(d, VIRTIO_F_VERSION_1);
+}
+
+void virtio_write_status(struct virtio_dev *d, uint8_t val)
+{
+	uint8_t old, new;
+	int ret;
+
+	old = __atomic_load_n(&d->status, __ATOMIC_SEQ_CST);
+	new = val & ~VIRTIO_STATUS_NEEDS_RESET;	/* only the device sets it */
+	/* FEATURES_OK sticks only if we can do what the driver asked for */
+	if ((new & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    !features_acceptable(d))
+		new &= ~VIRTIO_STATUS_FEATURES_OK;
+	if ((new & VIRTIO_STATUS_DRIVER_OK) && !(new & VIRTIO_STATUS_FEATURES_OK))
+		new &= ~VIRTIO_STATUS_DRIVER_OK;
+	/* keep a NEEDS_RESET the device thread may set meanwhile */
+	while (!__atomic_compare_exchange_n(&d->status, &old,
+					    new | (old & VIRTIO_STATUS_NEEDS_RESET), false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+	if (!(new & VIRTIO_STATUS_DRIVER_OK) || (old & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	ret = d->ops->activate ? d->ops->activate(d) : 0;
+	if (ret)
+		virtio_dev_needs_reset(d, "the device could not start");
+}
+
+void virtio_enable_queue(struct virtio_dev *d, unsigned int q)
+{
+	struct virtq *vq = &d->vqs[q];
+
+	if (vq->ready)
+		return;
+	vq->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
+	vq->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);
+	if (vq->size > d->queue_max_size || virtq_validate(vq)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "queue %u: size %u or ring addresses outside "
+			 "guest RAM", q, vq->size);
+		virtio_dev_needs_reset(d, why);
+		return;
+	}
+	virtq_reset(vq);
+	vq->ready = true;
+}
+
+int virtio_add(struct vm *vm, struct virtio_dev *d)
+{
+	if (vm->cfg && vm->cfg->transport == TRANSPORT_MMIO)
+		return virtio_mmio_add(vm, d);
+	return virtio_pci_add(vm, d);
+}
+
+void virtio_remove(struct virtio_dev *d)
+{
+	if (d->transport && d->transport->remove)
+		d->transport->remove(d);
 }

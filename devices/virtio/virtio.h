@@ -49,6 +49,8 @@ struct virtio_transport_ops {
 	void (*notify_queue)(struct virtio_dev *d, unsigned int q);
 	/* Config space changed: bump generation, interrupt. */
 	void (*notify_config)(struct virtio_dev *d);
+	/* Detach the device and free what the transport set up (virtio_remove). */
+	void (*remove)(struct virtio_dev *d);
 };
 
 struct virtio_dev {
@@ -83,9 +85,32 @@ static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int b
 	return (d->driver_features >> bit) & 1;
 }
 
+/*
+ * Attach @d to the VM on the transport --transport chose (PCI unless the
+ * VM's config says MMIO). 0 or -errno after kv_err().
+ */
+int virtio_add(struct vm *vm, struct virtio_dev *d);
+/* Detach @d from its transport (device exit, vCPUs stopped); no-op if not attached. */
+void virtio_remove(struct virtio_dev *d);
+
+/*
+ * For transports: the driver wrote @val (nonzero; 0 is a reset, which the
+ * transport does) to the status byte. FEATURES_OK sticks only for offered
+ * features including VERSION_1; DRIVER_OK after it activates the device.
+ */
+void virtio_write_status(struct virtio_dev *d, uint8_t val);
+/* For transports: the driver enabled queue @q; bad rings make the device NEEDS_RESET. */
+void virtio_enable_queue(struct virtio_dev *d, unsigned int q);
+
 /* Attach @d to the VM over PCI (devices/virtio/pci.c). 0 or -errno after kv_err(). */
 int virtio_pci_add(struct vm *vm, struct virtio_dev *d);
 /* Detach @d from PCI and free what virtio_pci_add() set up (device exit, vCPUs stopped). */
 void virtio_pci_remove(struct virtio_dev *d);
+/*
+ * Attach @d as a virtio-mmio device (devices/virtio/mmio.c) and announce
+ * it on the kernel command line. 0 or -errno after kv_err().
+ */
+int virtio_mmio_add(struct vm *vm, struct virtio_dev *d);
+void virtio_mmio_remove(struct virtio_dev *d);
 
 #endif

@@ -210,6 +210,29 @@ static void test_disk_rejections(void **state)
 	}
 }
 
+static void test_transport(void **state)
+{
+	struct vm_config c;
+	const char *err;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_int_equal(c.transport, TRANSPORT_PCI);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--transport", "mmio"), 0);
+	assert_int_equal(c.transport, TRANSPORT_MMIO);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--transport=mmio", "--transport", "pci"), 0);
+	assert_int_equal(c.transport, TRANSPORT_PCI);
+
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--transport", "virtio-mmio"), -EINVAL);
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "--transport virtio-mmio: use pci or mmio"));
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--transport", "PCI"), -EINVAL);
+	err_end();
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
@@ -229,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_rejections),
+		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_help),
 	};
 
