@@ -81,16 +81,27 @@ if [ -z "$l1_timeout" ]; then
 	l1_timeout=$((120 + $(echo $names | wc -w) * l2_timeout))
 fi
 
+# The multiboot test payload and its inputs (firmware/, tests/firmware/), where built.
+fw_files=
+for f in "$(dirname "$vmm")/firmware/multiboot/multiboot.elf" "$NESTED_DIR/../firmware/multiboot.env" \
+	"$NESTED_DIR/../firmware/multiboot.data" "$NESTED_DIR/../firmware/multiboot.expected"; do
+	[ -f "$f" ] && fw_files="$fw_files $f"
+done
+
 if [ "$mode" = direct ]; then
 	nested_log "hardware KVM: running the tests directly ($kind: $vmm)"
+	fw_dir=$(mktemp -d)
+	trap 'rm -rf "$fw_dir"' EXIT
+	[ -z "$fw_files" ] || cp $fw_files "$fw_dir/"
 	VMM=$vmm VMM_KIND=$kind GUEST_DIR=$cache OUT_DIR=$results_dir L2_TIMEOUT=$l2_timeout \
-		ONLY=$only sh "$NESTED_DIR/tests.sh" 2>&1 | tee "$serial"
+		FW_DIR=$fw_dir ONLY=$only sh "$NESTED_DIR/tests.sh" 2>&1 | tee "$serial"
 	nested_parse "$serial" "$results_dir/results" ""
 else
 	# One L1 boot runs every test. If L1 itself freezes (seen with emulated SVM and L1 -smp 2),
 	# the test in progress fails and a fresh L1 runs the remaining ones.
 	bins=("$vmm")
 	[ "$kind" = qemu ] && bins=(qemu)
+	export NESTED_EXTRA_FILES="$fw_files"
 	remaining=$names round=1
 	: >"$results_dir/results"
 	while [ -n "$remaining" ] && [ "$round" -le 4 ]; do
@@ -101,6 +112,7 @@ else
 			VMM=/usr/local/bin/$(basename "$vmm")
 			VMM_KIND=$kind
 			GUEST_DIR=/guest
+			FW_DIR=/nested
 			OUT_DIR=/tmp/nested
 			L2_TIMEOUT=$l2_timeout
 			ONLY='$(echo $remaining)'

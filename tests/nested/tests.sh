@@ -18,7 +18,7 @@
 ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot linux-smp-2
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
 exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname
-blk-rw blk-root-6.1 blk-root-6.12 blk-kill9"
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
 # For VMM_KIND=qemu: kvmini's default command line (vmm/config.h).
@@ -368,6 +368,26 @@ t_blk_kill9() {
 	_got=$(debugfs -R 'cat /root/kill9.txt' "$_img" 2>/dev/null)
 	echo "+ after kill -9, debugfs cat /root/kill9.txt: $_got" >>"$LOG"
 	[ "$_got" = "$_word" ] || { REASON="after kill -9 the image has '$_got', expected '$_word'"; return 1; }
+}
+
+# The multiboot test payload (firmware/multiboot) on real KVM: every check passes, and it
+# reports through the exit device (0 failures: status 1).
+t_firmware_multiboot() {
+	exec_only_kvmini && return 77
+	_fw=${FW_DIR:-/nested}
+	if [ ! -f "$_fw/multiboot.elf" ]; then
+		REASON="no multiboot.elf (build kvmini's firmware first)"
+		return 77
+	fi
+	echo "+ $VMM run --kernel multiboot.elf ..." >"$LOG"
+	timeout $TIMEOUT_FG -s KILL "$L2_TIMEOUT" "$VMM" run --kernel "$_fw/multiboot.elf" \
+		--memory 256M --cmdline mbtest=kvmini-multiboot --initrd "$_fw/multiboot.env" \
+		--initrd "$_fw/multiboot.data" </dev/null >"$LOG.out" 2>>"$LOG"
+	STATUS=$?
+	cat "$LOG.out" >>"$LOG"
+	cmp -s "$LOG.out" "$_fw/multiboot.expected" ||
+		{ REASON="serial output differs from multiboot.expected"; return 1; }
+	need_status 1
 }
 
 selected() {
