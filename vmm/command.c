@@ -3,7 +3,10 @@
  * as kvmini.exec=BASE64(shell words) on its command line, runs it with
  * stdout on ttyS0 and stderr on ttyS1 (COM2, which kvmini opens only in
  * this mode, onto its own stderr), then writes the exit status to the exit
- * device, which reports it unchanged in this mode.
+ * device, which reports it unchanged in this mode. With --volume
+ * (vmm/volume.c) it also gets kvmini.volume=rw or kvmini.volume=ro: mount
+ * the disk whose serial is kvmini-volume at /volume and run the command
+ * there.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,7 +90,9 @@ int command_prepare(struct vm_config *cfg, struct command_state *st)
 		free(b64);
 		return -E2BIG;
 	}
-	ret = asprintf(&st->cmdline, "%s%s%s%s", EXEC_CMDLINE, b64,
+	ret = asprintf(&st->cmdline, "%s%s%s%s%s", EXEC_CMDLINE, b64,
+		       !cfg->volume[0] ? "" : cfg->volume_ro ? " kvmini.volume=ro" :
+		       " kvmini.volume=rw",
 		       cfg->cmdline_extra ? " " : "",
 		       cfg->cmdline_extra ? cfg->cmdline_extra : "");
 	free(b64);

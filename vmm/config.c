@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "log.h"
@@ -26,6 +27,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_DISK,
 	OPT_TRANSPORT,
+	OPT_VOLUME,
 	OPT_HELP,
 };
 
@@ -42,6 +44,7 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "volume", required_argument, NULL, OPT_VOLUME },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -68,6 +71,8 @@ void config_usage(FILE *f)
 	      "  --disk path=FILE[,readonly=on][,id=NAME]\n"
 	      "                       raw disk image as a virtio-blk device; repeatable\n"
 	      "  --transport KIND     virtio devices on pci (default) or mmio\n"
+	      "  --volume DIR[:ro]    with -- CMD: DIR as the guest's /volume, where CMD\n"
+	      "                       runs; changes are copied back to DIR on success\n"
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
@@ -246,6 +251,45 @@ static int parse_disk(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* --volume DIR[:ro|:rw]: DIR must be an existing directory. */
+static int parse_volume(struct vm_config *cfg, const char *arg)
+{
+	size_t len = strlen(arg);
+	struct stat st;
+
+	if (cfg->volume[0]) {
+		kv_err("--volume %s: kvmini takes one --volume; put the files in one directory",
+		       arg);
+		return -EINVAL;
+	}
+	cfg->volume_ro = false;
+	if (len >= 3 && (!strcmp(arg + len - 3, ":ro") || !strcmp(arg + len - 3, ":rw"))) {
+		cfg->volume_ro = arg[len - 2] == 'r' && arg[len - 1] == 'o';
+		len -= 3;
+	}
+	if (!len) {
+		kv_err("--volume: no directory given; use --volume DIR or --volume DIR:ro");
+		return -EINVAL;
+	}
+	if (!copy_value(cfg->volume, sizeof(cfg->volume), arg, len)) {
+		kv_err("--volume %s: path too long", arg);
+		return -EINVAL;
+	}
+	if (stat(cfg->volume, &st)) {
+		kv_err("--volume %s: %s: %s; give an existing directory", arg, cfg->volume,
+		       strerror(errno));
+		cfg->volume[0] = 0;
+		return -EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		kv_err("--volume %s: %s is not a directory; --volume takes a directory",
+		       arg, cfg->volume);
+		cfg->volume[0] = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 {
 	uint64_t v;
@@ -326,6 +370,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			if (parse_disk(cfg, optarg))
 				return -EINVAL;
 			break;
+		case OPT_VOLUME:
+			if (parse_volume(cfg, optarg))
+				return -EINVAL;
+			break;
 		case OPT_TRANSPORT:
 			if (!strcmp(optarg, "pci")) {
 				cfg->transport = TRANSPORT_PCI;
@@ -370,6 +418,11 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	if (!cfg->kernel && !cfg->cmd_argv) {
 		kv_err("no kernel given; use --kernel FILE");
 		config_usage(stderr);
+		return -EINVAL;
+	}
+	if (cfg->volume[0] && !cfg->cmd_argv) {
+		kv_err("--volume %s works only with a command: kvmini run --volume DIR -- CMD",
+		       cfg->volume);
 		return -EINVAL;
 	}
 	return 0;

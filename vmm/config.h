@@ -52,6 +52,8 @@ struct vm_config {
 	struct disk_config disks[MAX_DISKS];	/* --disk, in command line order */
 	unsigned int nr_disks;
 	enum virtio_transport transport;
+	char volume[PATH_MAX];	/* --volume DIR[:ro] ("": none); needs cmd_argv */
+	bool volume_ro;
 };
 
 /*

@@ -24,6 +24,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "volume.h"
 
 #define MAX_KERNEL_SIZE (512ULL << 20)
 
@@ -273,6 +274,8 @@ int cmd_run(int argc, char **argv)
 {
 	struct kernel_blobs blobs = { 0 };
 	struct command_state cmd_state = { 0 };
+	struct volume_state volume = { 0 };
+	bool ran = false, reported = false;
 	struct file_blob initrds[MAX_INITRDS];
 	struct inputs inputs = { 0 };
 	struct vm_config cfg;
@@ -338,6 +341,10 @@ int cmd_run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	vcpu_signals_init();
 
+	/* last before the run: nothing to clean up in DIR if an input was bad */
+	if (volume_prepare(&cfg, &volume))
+		goto out;
+	ran = true;
 	do {
 		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs,
 				  cfg.on_reboot == ON_REBOOT_RESTART ? NULL : &inputs, &status);
@@ -350,7 +357,11 @@ int cmd_run(int argc, char **argv)
 	} while (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART);
 	if (reason == STOP_SIGNAL)
 		kv_warn("stopped by signal %d", stop_signal);
+	reported = reason == STOP_GUEST_EXIT;
 out:
+	/* the command's status stands, but a lost result must not look like success */
+	if (volume_finish(&volume, ran, reported) && status == 0)
+		status = EXIT_ERROR;
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (kvm_fd >= 0)

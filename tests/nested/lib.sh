@@ -74,6 +74,10 @@ l1_build() {
 	cp "$guests/guest/rootfs.ext4" "$root/guest/guest/"
 	# the disk tests check guest writes on the image, as a host would
 	l1_add_binary "$root" "$(command -v debugfs)" /usr/bin/debugfs
+	# --volume packs directories with mkfs.ext4 (and unpacks them with debugfs)
+	l1_add_binary "$root" "$(command -v mkfs.ext4)" /usr/bin/mkfs.ext4
+	mkdir -p "$root/etc"
+	[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$root/etc/"
 	if [ "${NESTED_WITH_PVH:-1}" = 1 ] && [ -f "$guests/kernel/6.1/vmlinux" ]; then
 		cp "$guests/kernel/6.1/vmlinux" "$root/guest/kernel/6.1/"
 	fi

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -233,6 +234,51 @@ static void test_transport(void **state)
 	err_end();
 }
 
+/* Each rejection is one line naming --volume and what was wrong. */
+static void expect_volume_error(char *value, bool with_cmd, const char *msg)
+{
+	struct vm_config c;
+	const char *err;
+
+	err_begin();
+	if (with_cmd)
+		assert_int_equal(PARSE(&c, "--volume", value, "--", "true"), -EINVAL);
+	else
+		assert_int_equal(PARSE(&c, "--kernel", "k", "--volume", value), -EINVAL);
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "--volume"));
+	if (!strstr(err, msg))
+		fail_msg("'%s': message lacks '%s': %s", value, msg, err);
+}
+
+static void test_volume(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--", "true"), 0);
+	assert_string_equal(c.volume, "");
+	assert_int_equal(PARSE(&c, "--volume", "/tmp", "--", "ls"), 0);
+	assert_string_equal(c.volume, "/tmp");
+	assert_false(c.volume_ro);
+	assert_int_equal(PARSE(&c, "--volume=/tmp:ro", "--", "ls"), 0);
+	assert_string_equal(c.volume, "/tmp");
+	assert_true(c.volume_ro);
+	assert_int_equal(PARSE(&c, "--volume", "/tmp:rw", "--", "ls"), 0);
+	assert_false(c.volume_ro);
+
+	expect_volume_error("/tmp", false, "works only with a command");
+	expect_volume_error("/nonexistent/dir", true, "No such file or directory");
+	expect_volume_error("/nonexistent/dir:ro", true, "/nonexistent/dir:");
+	expect_volume_error("/dev/null", true, "not a directory");
+	expect_volume_error(":ro", true, "no directory given");
+	expect_volume_error("", true, "no directory given");
+	err_begin();
+	assert_int_equal(PARSE(&c, "--volume", "/tmp", "--volume", "/", "--", "ls"), -EINVAL);
+	assert_non_null(strstr(err_end(), "one --volume"));
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
@@ -253,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_rejections),
 		cmocka_unit_test(test_transport),
+		cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_help),
 	};
 

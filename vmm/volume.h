@@ -1,0 +1,39 @@
+/* `kvmini run --volume DIR[:ro] -- CMD`: a host directory as the guest's /volume. */
+#ifndef KVMINI_VOLUME_H
+#define KVMINI_VOLUME_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+#define VOLUME_DISK_ID "kvmini-volume"
+
+struct volume_state {
+	bool active;
+	bool readonly;
+	bool had_lost_found;	/* DIR had a lost+found of its own */
+	char dir[PATH_MAX];	/* DIR, resolved */
+	struct stat dir_st;	/* DIR's mode and owner, restored on the new copy */
+	char image[PATH_MAX];	/* the ext4 image in $TMPDIR */
+};
+
+/*
+ * Pack cfg->volume into a fresh ext4 image and append it to cfg->disks
+ * (serial kvmini-volume). No-op without --volume. 0, or -errno after one
+ * kv_err() line.
+ */
+int volume_prepare(struct vm_config *cfg, struct volume_state *vs);
+
+/*
+ * After the run. @ran: the guest was started; @reported: it reported the
+ * command's status through the exit device (a normal end). Copies a
+ * read-write volume back into DIR only then, atomically swapping the
+ * directories; otherwise leaves DIR as it was, keeps the image and says
+ * where it is. Returns 0, or -1 when the guest's changes could not be
+ * copied back (after saying so).
+ */
+int volume_finish(struct volume_state *vs, bool ran, bool reported);
+
+#endif
