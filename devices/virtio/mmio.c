@@ -116,17 +116,6 @@ static struct virtq *selected_vq(struct virtio_mmio *mm)
 	return mm->queue_sel < mm->d->num_queues ? &mm->d->vqs[mm->queue_sel] : NULL;
 }
 
-static void queue_clear(struct virtio_dev *d, struct virtq *vq)
-{
-	virtq_reset(vq);
-	vq->mem = &d->vm->mem;
-	vq->size = d->queue_max_size;
-	vq->ready = false;
-	vq->event_idx = false;
-	vq->indirect = false;
-	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
-}
-
 static void device_reset(struct virtio_mmio *mm)
 {
 	struct virtio_dev *d = mm->d;
@@ -134,7 +123,7 @@ static void device_reset(struct virtio_mmio *mm)
 	if (d->ops->reset)
 		d->ops->reset(d);
 	for (unsigned int q = 0; q < d->num_queues; q++)
-		queue_clear(d, &d->vqs[q]);
+		virtio_queue_clear(d, &d->vqs[q]);
 	d->driver_features = 0;
 	mm->dfsel = mm->gfsel = mm->queue_sel = 0;
 	mm->started = false;
@@ -323,17 +312,11 @@ static void vmmio_free(struct virtio_mmio *mm)
 {
 	struct virtio_dev *d = mm->d;
 
-	for (unsigned int q = 0; d->kick_fds && q < d->num_queues; q++)
-		if (d->kick_fds[q] >= 0)
-			close(d->kick_fds[q]);
+	virtio_queues_free(d);
 	if (mm->irq_fd >= 0)
 		close(mm->irq_fd);
-	free(d->kick_fds);
-	free(d->vqs);
 	free(mm->kick_wired);
 	pthread_mutex_destroy(&mm->lock);
-	d->kick_fds = NULL;
-	d->vqs = NULL;
 	d->transport_priv = NULL;
 	d->transport = NULL;
 	free(mm);
@@ -400,16 +383,10 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	d->vm = vm;
 	d->transport = &vmmio_transport;
 	d->transport_priv = mm;
-	d->vqs = calloc(d->num_queues, sizeof(*d->vqs));
-	d->kick_fds = malloc(d->num_queues * sizeof(*d->kick_fds));
 	mm->kick_wired = calloc(d->num_queues, sizeof(*mm->kick_wired));
-	if (!d->vqs || !d->kick_fds || !mm->kick_wired) {
+	if (!mm->kick_wired || virtio_queues_alloc(d)) {
 		ret = -ENOMEM;
 		goto err;
-	}
-	for (unsigned int q = 0; q < d->num_queues; q++) {
-		queue_clear(d, &d->vqs[q]);
-		d->kick_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	}
 	d->status = 0;
 	d->driver_features = 0;

@@ -205,13 +205,7 @@ static void common_snapshot(struct virtio_pci *vp, uint8_t *b)
 
 static void queue_clear(struct virtio_dev *d, struct virtq *vq)
 {
-	virtq_reset(vq);
-	vq->mem = &d->vm->mem;
-	vq->size = d->queue_max_size;
-	vq->ready = false;
-	vq->event_idx = false;
-	vq->indirect = false;
-	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+	virtio_queue_clear(d, vq);
 	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 }
 
@@ -524,16 +518,10 @@ static void vpci_free(struct virtio_pci *vp)
 {
 	struct virtio_dev *d = vp->d;
 
-	for (unsigned int q = 0; d->kick_fds && q < d->num_queues; q++)
-		if (d->kick_fds[q] >= 0)
-			close(d->kick_fds[q]);
-	free(d->kick_fds);
-	free(d->vqs);
+	virtio_queues_free(d);
 	free(vp->kick_wired);
 	pthread_mutex_destroy(&vp->isr_lock);
 	pthread_mutex_destroy(&vp->lock);
-	d->kick_fds = NULL;
-	d->vqs = NULL;
 	d->transport_priv = NULL;
 	d->transport = NULL;
 	free(vp);
@@ -563,17 +551,13 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d)
 	d->vm = vm;
 	d->transport = &vpci_transport;
 	d->transport_priv = vp;
-	d->vqs = calloc(d->num_queues, sizeof(*d->vqs));
-	d->kick_fds = malloc(d->num_queues * sizeof(*d->kick_fds));
 	vp->kick_wired = calloc(d->num_queues, sizeof(*vp->kick_wired));
-	if (!d->vqs || !d->kick_fds || !vp->kick_wired) {
+	if (!vp->kick_wired || virtio_queues_alloc(d)) {
 		ret = -ENOMEM;
 		goto err;
 	}
-	for (unsigned int q = 0; q < d->num_queues; q++) {
+	for (unsigned int q = 0; q < d->num_queues; q++)
 		queue_clear(d, &d->vqs[q]);
-		d->kick_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	}
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
 	d->status = 0;
 	d->driver_features = 0;

@@ -2,6 +2,10 @@
  * Transport-independent virtio helpers shared by every device model and
  * transport: status negotiation, queue enabling, the transport switch.
  */
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <stdlib.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -92,4 +96,46 @@ void virtio_remove(struct virtio_dev *d)
 {
 	if (d->transport && d->transport->remove)
 		d->transport->remove(d);
+}
+
+void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq)
+{
+	virtq_reset(vq);
+	vq->mem = &d->vm->mem;
+	vq->size = d->queue_max_size;
+	vq->ready = false;
+	vq->event_idx = false;
+	vq->indirect = false;
+	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+}
+
+int virtio_queues_alloc(struct virtio_dev *d)
+{
+	unsigned int q;
+
+	d->vqs = calloc(d->num_queues, sizeof(*d->vqs));
+	d->kick_fds = malloc(d->num_queues * sizeof(*d->kick_fds));
+	if (!d->vqs || !d->kick_fds) {
+		virtio_queues_free(d);
+		return -ENOMEM;
+	}
+	for (q = 0; q < d->num_queues; q++) {
+		virtio_queue_clear(d, &d->vqs[q]);
+		/* -1 if it fails: the transport then calls ops->queue_notify */
+		d->kick_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
+	return 0;
+}
+
+void virtio_queues_free(struct virtio_dev *d)
+{
+	unsigned int q;
+
+	for (q = 0; d->kick_fds && q < d->num_queues; q++)
+		if (d->kick_fds[q] >= 0)
+			close(d->kick_fds[q]);
+	free(d->kick_fds);
+	free(d->vqs);
+	d->kick_fds = NULL;
+	d->vqs = NULL;
 }

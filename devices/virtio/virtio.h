@@ -78,6 +78,15 @@ struct virtio_dev {
 	bool needs_reset_logged;	/* virtio_dev_needs_reset() warned once */
 };
 
+/*
+ * Transport helpers: the queue array and one kick eventfd per queue
+ * (d->vqs, d->kick_fds), allocated for d->num_queues; free undoes it.
+ */
+int virtio_queues_alloc(struct virtio_dev *d);
+void virtio_queues_free(struct virtio_dev *d);
+/* A queue back to its reset state: disabled, maximum size, no rings. */
+void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq);
+
 /* Mark the device broken (NEEDS_RESET) and tell the driver; logs once. */
 void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);
 static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int bit)
