@@ -517,6 +517,43 @@ static void aml_s5(struct aml *a)
  * Scope(\_SB_) { Device(COM1) { _HID PNP0501, _UID 0,
  *   _CRS { IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags() { 4 } } } }
  */
+static void aml_name(struct aml *a, const char seg[4])
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_nameseg(a, seg);
+}
+
+/*
+ * Open Scope(\_SB_) { Device(@name) { ... with its _HID and _UID 0.
+ * Returns the device's package start; *scope gets the scope's.
+ */
+static size_t aml_sb_device_begin(struct aml *a, const char name[4], const char hid[7],
+				  size_t *scope)
+{
+	size_t dev;
+
+	aml_byte(a, AML_SCOPE_OP);
+	*scope = aml_pkg_begin(a);
+	aml_byte(a, AML_ROOT_CHAR);
+	aml_nameseg(a, "_SB_");
+
+	aml_byte(a, AML_EXT_PREFIX);
+	aml_byte(a, AML_DEVICE_OP);
+	dev = aml_pkg_begin(a);
+	aml_nameseg(a, name);
+	aml_name(a, "_HID");
+	aml_eisaid(a, hid);
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	return dev;
+}
+
+static void aml_sb_device_end(struct aml *a, size_t dev, size_t scope)
+{
+	aml_pkg_end(a, dev);
+	aml_pkg_end(a, scope);
+}
+
 static void aml_com1(struct aml *a)
 {
 	const uint8_t crs[] = {
@@ -530,34 +567,14 @@ static void aml_com1(struct aml *a)
 	};
 	size_t scope, dev, buf;
 
-	aml_byte(a, AML_SCOPE_OP);
-	scope = aml_pkg_begin(a);
-	aml_byte(a, AML_ROOT_CHAR);
-	aml_nameseg(a, "_SB_");
-
-	aml_byte(a, AML_EXT_PREFIX);
-	aml_byte(a, AML_DEVICE_OP);
-	dev = aml_pkg_begin(a);
-	aml_nameseg(a, "COM1");
-
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, "_HID");
-	aml_eisaid(a, "PNP0501");
-
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, "_UID");
-	aml_integer(a, 0);
-
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, "_CRS");
+	dev = aml_sb_device_begin(a, "COM1", "PNP0501", &scope);
+	aml_name(a, "_CRS");
 	aml_byte(a, AML_BUFFER_OP);
 	buf = aml_pkg_begin(a);
 	aml_integer(a, sizeof(crs));
 	aml_bytes(a, crs, sizeof(crs));
 	aml_pkg_end(a, buf);
-
-	aml_pkg_end(a, dev);
-	aml_pkg_end(a, scope);
+	aml_sb_device_end(a, dev, scope);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -593,12 +610,6 @@ static void aml_dword_window(struct aml *a, uint32_t min, uint32_t max)
 	put32(d + 14, max);
 	put32(d + 22, max - min + 1);
 	aml_bytes(a, d, sizeof(d));
-}
-
-static void aml_name(struct aml *a, const char seg[4])
-{
-	aml_byte(a, AML_NAME_OP);
-	aml_nameseg(a, seg);
 }
 
 /* Bus 0 only; the conf1 ports; the I/O and memory windows BARs live in. */
@@ -666,27 +677,14 @@ static void aml_pci0(struct aml *a)
 {
 	size_t scope, dev;
 
-	aml_byte(a, AML_SCOPE_OP);
-	scope = aml_pkg_begin(a);
-	aml_byte(a, AML_ROOT_CHAR);
-	aml_nameseg(a, "_SB_");
-
-	aml_byte(a, AML_EXT_PREFIX);
-	aml_byte(a, AML_DEVICE_OP);
-	dev = aml_pkg_begin(a);
-	aml_nameseg(a, "PCI0");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0A03");
-	aml_name(a, "_UID");
-	aml_integer(a, 0);
+	dev = aml_sb_device_begin(a, "PCI0", "PNP0A03", &scope);
 	aml_name(a, "_ADR");
 	aml_integer(a, 0);
 	aml_name(a, "_BBN");
 	aml_integer(a, 0);
 	aml_pci_crs(a);
 	aml_pci_prt(a);
-	aml_pkg_end(a, dev);
-	aml_pkg_end(a, scope);
+	aml_sb_device_end(a, dev, scope);
 }
 
 static int acpi_build_dsdt(struct acpi_area *a, uint64_t *gpa)
