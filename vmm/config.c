@@ -28,6 +28,12 @@ enum {
 	OPT_DISK,
 	OPT_TRANSPORT,
 	OPT_VOLUME,
+	OPT_NET,
+	OPT_SECCOMP,
+	OPT_USER,
+	OPT_GROUP,
+	OPT_JAIL,
+	OPT_JAIL_NETNS,
 	OPT_HELP,
 };
 
@@ -45,6 +51,12 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "volume", required_argument, NULL, OPT_VOLUME },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "jail", required_argument, NULL, OPT_JAIL },
+	{ "jail-netns", required_argument, NULL, OPT_JAIL_NETNS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,6 +85,16 @@ void config_usage(FILE *f)
 	      "  --transport KIND     virtio devices on pci (default) or mmio\n"
 	      "  --volume DIR[:ro]    with -- CMD: DIR as the guest's /volume, where CMD\n"
 	      "                       runs; changes are copied back to DIR on success\n"
+	      "  --net tap=NAME[,mac=MAC][,vhost=auto|on|off]\n"
+	      "                       virtio-net device on an existing or new tap\n"
+	      "                       interface; vhost-net when available; repeatable\n"
+	      "  --seccomp MODE       system call filters: on (default), log or off\n"
+	      "  --user USER          after setup, run as USER (name or uid)\n"
+	      "  --group GROUP        after setup, run as GROUP (name or gid)\n"
+	      "  --jail DIR           run in new namespaces with DIR as the root\n"
+	      "  --jail-netns NS      with --jail: new (an empty network namespace)\n"
+	      "                       or PATH of a namespace to join, e.g.\n"
+	      "                       /run/netns/vm1\n"
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
@@ -290,6 +312,170 @@ static int parse_volume(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
+#define NET_SYNTAX "use tap=NAME[,mac=MAC][,vhost=auto|on|off]"
+
+/* "52:54:00:12:34:56" -> 6 bytes; false if malformed. */
+static bool parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned int i;
+
+	if (len != 17)
+		return false;
+	for (i = 0; i < 6; i++) {
+		const char *p = s + i * 3;
+		int hi, lo;
+
+		if (i < 5 && p[2] != ':')
+			return false;
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
+			return false;
+		hi = isdigit((unsigned char)p[0]) ? p[0] - '0' : (tolower((unsigned char)p[0]) - 'a' + 10);
+		lo = isdigit((unsigned char)p[1]) ? p[1] - '0' : (tolower((unsigned char)p[1]) - 'a' + 10);
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static bool valid_ifname(const char *name)
+{
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (; *name; name++)
+		if (*name == '/' || *name == ':' || isspace((unsigned char)*name))
+			return false;
+	return true;
+}
+
+/* One key=value of --net; @kv has @len bytes. */
+static int parse_net_key(const char *arg, const char *kv, size_t len,
+			 struct net_config *n, unsigned int *seen)
+{
+	const char *eq = memchr(kv, '=', len);
+	size_t klen = eq ? (size_t)(eq - kv) : len;
+	const char *v = eq ? eq + 1 : kv + len;
+	size_t vlen = len - klen - (eq ? 1 : 0);
+	static const char *const keys[] = { "tap", "mac", "vhost" };
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(keys); k++)
+		if (strlen(keys[k]) == klen && !strncmp(kv, keys[k], klen))
+			break;
+	if (k == ARRAY_SIZE(keys) || !eq) {
+		kv_err("--net %s: unknown key '%.*s'; " NET_SYNTAX, arg, (int)klen, kv);
+		return -EINVAL;
+	}
+	if (*seen & (1u << k)) {
+		kv_err("--net %s: %s= given twice", arg, keys[k]);
+		return -EINVAL;
+	}
+	*seen |= 1u << k;
+	switch (k) {
+	case 0:
+		if (!vlen || !copy_value(n->tap, sizeof(n->tap), v, vlen) ||
+		    !valid_ifname(n->tap)) {
+			kv_err("--net %s: tap=%.*s: use an interface name of 1 to %d characters "
+			       "without '/', ':' or spaces", arg, (int)vlen, v, NET_IFNAME_MAX);
+			return -EINVAL;
+		}
+		break;
+	case 1:
+		if (!parse_mac(v, vlen, n->mac)) {
+			kv_err("--net %s: mac=%.*s: use six hex bytes like 02:00:00:12:34:56",
+			       arg, (int)vlen, v);
+			return -EINVAL;
+		}
+		if (n->mac[0] & 1) {
+			kv_err("--net %s: mac=%.*s is a multicast address; the first byte must "
+			       "be even, e.g. 02:00:00:12:34:56", arg, (int)vlen, v);
+			return -EINVAL;
+		}
+		if (!(n->mac[0] | n->mac[1] | n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5])) {
+			kv_err("--net %s: mac=%.*s: the all-zero address is not usable", arg,
+			       (int)vlen, v);
+			return -EINVAL;
+		}
+		n->mac_set = true;
+		break;
+	case 2:
+		if (vlen == 4 && !strncmp(v, "auto", 4)) {
+			n->vhost = VHOST_AUTO;
+		} else if (vlen == 2 && !strncmp(v, "on", 2)) {
+			n->vhost = VHOST_ON;
+		} else if (vlen == 3 && !strncmp(v, "off", 3)) {
+			n->vhost = VHOST_OFF;
+		} else {
+			kv_err("--net %s: vhost=%.*s: use vhost=auto, vhost=on or vhost=off",
+			       arg, (int)vlen, v);
+			return -EINVAL;
+		}
+		break;
+	}
+	return 0;
+}
+
+static int parse_net(struct vm_config *cfg, const char *arg)
+{
+	struct net_config *n;
+	unsigned int i, seen = 0;
+	const char *p = arg;
+	int ret;
+
+	if (cfg->nr_nets == MAX_NETS) {
+		kv_err("--net %s: kvmini takes at most %d --net options", arg, MAX_NETS);
+		return -EINVAL;
+	}
+	if (!*arg) {
+		kv_err("--net: no tap given; " NET_SYNTAX);
+		return -EINVAL;
+	}
+	n = &cfg->nets[cfg->nr_nets];
+	memset(n, 0, sizeof(*n));
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		ret = parse_net_key(arg, p, len, n, &seen);
+		if (ret)
+			return ret;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if (!(seen & 1)) {
+		kv_err("--net %s: no tap given; " NET_SYNTAX, arg);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->nr_nets; i++) {
+		if (!strcmp(cfg->nets[i].tap, n->tap)) {
+			kv_err("--net %s: tap %s is given twice; each --net needs its own tap",
+			       arg, n->tap);
+			return -EINVAL;
+		}
+		if (n->mac_set && cfg->nets[i].mac_set && !memcmp(cfg->nets[i].mac, n->mac, 6)) {
+			kv_err("--net %s: this mac= is already taken by another --net", arg);
+			return -EINVAL;
+		}
+	}
+	cfg->nr_nets++;
+	return 0;
+}
+
+/* --user/--group NAME or number: checked for shape here, resolved at setup. */
+static int parse_id_name(const char *opt, const char *s)
+{
+	const char *p;
+
+	if (!*s) {
+		kv_err("%s: empty name; give a name or a number", opt);
+		return -EINVAL;
+	}
+	for (p = s; *p; p++)
+		if (*p == ':' || *p == '/' || isspace((unsigned char)*p)) {
+			kv_err("%s %s: not a valid name; give a name or a number", opt, s);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 {
 	uint64_t v;
@@ -374,6 +560,46 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			if (parse_volume(cfg, optarg))
 				return -EINVAL;
 			break;
+		case OPT_NET:
+			if (parse_net(cfg, optarg))
+				return -EINVAL;
+			break;
+		case OPT_SECCOMP:
+			if (!strcmp(optarg, "on")) {
+				cfg->seccomp = SECCOMP_ON;
+			} else if (!strcmp(optarg, "log")) {
+				cfg->seccomp = SECCOMP_LOG;
+			} else if (!strcmp(optarg, "off")) {
+				cfg->seccomp = SECCOMP_OFF;
+			} else {
+				kv_err("--seccomp %s: use on, log or off", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_USER:
+			if (parse_id_name("--user", optarg))
+				return -EINVAL;
+			cfg->user = optarg;
+			break;
+		case OPT_GROUP:
+			if (parse_id_name("--group", optarg))
+				return -EINVAL;
+			cfg->group = optarg;
+			break;
+		case OPT_JAIL:
+			if (!*optarg) {
+				kv_err("--jail: empty path; give the directory to use as the root");
+				return -EINVAL;
+			}
+			cfg->jail = optarg;
+			break;
+		case OPT_JAIL_NETNS:
+			if (!*optarg) {
+				kv_err("--jail-netns: use new, or the path of a network namespace");
+				return -EINVAL;
+			}
+			cfg->jail_netns = optarg;
+			break;
 		case OPT_TRANSPORT:
 			if (!strcmp(optarg, "pci")) {
 				cfg->transport = TRANSPORT_PCI;
@@ -418,6 +644,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	if (!cfg->kernel && !cfg->cmd_argv) {
 		kv_err("no kernel given; use --kernel FILE");
 		config_usage(stderr);
+		return -EINVAL;
+	}
+	if (cfg->jail_netns && !cfg->jail) {
+		kv_err("--jail-netns %s works only with --jail DIR", cfg->jail_netns);
 		return -EINVAL;
 	}
 	if (cfg->volume[0] && !cfg->cmd_argv) {

@@ -33,6 +33,23 @@ struct disk_config {
 	bool readonly;
 };
 
+#define MAX_NETS 4
+#define NET_IFNAME_MAX 15	/* IFNAMSIZ - 1 */
+
+/* vhost=: where the virtio-net data path runs */
+enum vhost_mode { VHOST_AUTO, VHOST_ON, VHOST_OFF };
+
+/* --net tap=NAME[,mac=MAC][,vhost=auto|on|off] */
+struct net_config {
+	char tap[NET_IFNAME_MAX + 1];
+	uint8_t mac[6];
+	bool mac_set;		/* false: a stable default derived by the device */
+	enum vhost_mode vhost;
+};
+
+/* --seccomp: the per-thread system call filters */
+enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
+
 struct vm_config {
 	const char *kernel;
 	const char *initrds[MAX_INITRDS];	/* --initrd, in command line order */
@@ -54,6 +71,13 @@ struct vm_config {
 	enum virtio_transport transport;
 	char volume[PATH_MAX];	/* --volume DIR[:ro] ("": none); needs cmd_argv */
 	bool volume_ro;
+	struct net_config nets[MAX_NETS];	/* --net, in command line order */
+	unsigned int nr_nets;
+	enum seccomp_mode seccomp;	/* default SECCOMP_ON */
+	const char *user;	/* --user NAME|UID: switch to it after setup (NULL: stay) */
+	const char *group;	/* --group NAME|GID */
+	const char *jail;	/* --jail DIR: namespaces + pivot_root into DIR (NULL: none) */
+	const char *jail_netns;	/* --jail-netns new|PATH (NULL: share the host's) */
 };
 
 /*

@@ -211,6 +211,114 @@ static void test_disk_rejections(void **state)
 	}
 }
 
+static void test_nets(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_int_equal(c.nr_nets, 0);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--net", "tap=tap0",
+			       "--net=mac=02:AB:cd:00:00:01,tap=kv1,vhost=off",
+			       "--net", "vhost=on,tap=abcdefghijklmno"), 0);
+	assert_int_equal(c.nr_nets, 3);
+	assert_string_equal(c.nets[0].tap, "tap0");
+	assert_false(c.nets[0].mac_set);
+	assert_int_equal(c.nets[0].vhost, VHOST_AUTO);
+	assert_string_equal(c.nets[1].tap, "kv1");
+	assert_true(c.nets[1].mac_set);
+	assert_memory_equal(c.nets[1].mac, ((uint8_t[]){ 0x02, 0xab, 0xcd, 0, 0, 1 }), 6);
+	assert_int_equal(c.nets[1].vhost, VHOST_OFF);
+	assert_int_equal(c.nets[2].vhost, VHOST_ON);
+	assert_string_equal(c.nets[2].tap, "abcdefghijklmno");
+}
+
+static void expect_net_error(char *const argv_extra[], int n, const char *msg)
+{
+	char *argv[16] = { "run", "--kernel", "k" };
+	struct vm_config c;
+	const char *err;
+	int i;
+
+	for (i = 0; i < n; i++)
+		argv[3 + i] = argv_extra[i];
+	err_begin();
+	assert_int_equal(config_parse_run(&c, 3 + n, argv), -EINVAL);
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "--net"));
+	if (!strstr(err, msg))
+		fail_msg("'%s': message lacks '%s': %s", argv_extra[n - 1], msg, err);
+}
+
+#define NET_ERR(msg, ...) \
+	expect_net_error((char *[]){ __VA_ARGS__ }, \
+			 (int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)), msg)
+
+static void test_net_rejections(void **state)
+{
+	(void)state;
+	NET_ERR("no tap given", "--net", "");
+	NET_ERR("no tap given", "--net", "mac=02:00:00:00:00:01");
+	NET_ERR("unknown key 'tap0'", "--net", "tap0");
+	NET_ERR("unknown key 'queues'", "--net", "tap=a,queues=2");
+	NET_ERR("tap= given twice", "--net", "tap=a,tap=b");
+	NET_ERR("1 to 15", "--net", "tap=abcdefghijklmnop");
+	NET_ERR("tap=a/b", "--net", "tap=a/b");
+	NET_ERR("tap=:", "--net", "tap=");
+	NET_ERR("six hex bytes", "--net", "tap=a,mac=02:00:00:00:00");
+	NET_ERR("six hex bytes", "--net", "tap=a,mac=02-00-00-00-00-01");
+	NET_ERR("six hex bytes", "--net", "tap=a,mac=0g:00:00:00:00:01");
+	NET_ERR("multicast", "--net", "tap=a,mac=01:00:5e:00:00:01");
+	NET_ERR("all-zero", "--net", "tap=a,mac=00:00:00:00:00:00");
+	NET_ERR("vhost=yes", "--net", "tap=a,vhost=yes");
+	NET_ERR("given twice", "--net", "tap=a", "--net", "tap=a");
+	NET_ERR("already taken", "--net", "tap=a,mac=02:00:00:00:00:01",
+		"--net", "tap=b,mac=02:00:00:00:00:01");
+	NET_ERR("at most 4", "--net", "tap=a", "--net", "tap=b", "--net", "tap=c",
+		"--net", "tap=d", "--net", "tap=e");
+}
+
+static void test_sandbox_options(void **state)
+{
+	struct vm_config c;
+	const char *err;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_int_equal(c.seccomp, SECCOMP_ON);
+	assert_null(c.user);
+	assert_null(c.group);
+	assert_null(c.jail);
+	assert_null(c.jail_netns);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--seccomp", "log", "--user", "kvmini",
+			       "--group", "107", "--jail", "/srv/jail", "--jail-netns", "new"), 0);
+	assert_int_equal(c.seccomp, SECCOMP_LOG);
+	assert_string_equal(c.user, "kvmini");
+	assert_string_equal(c.group, "107");
+	assert_string_equal(c.jail, "/srv/jail");
+	assert_string_equal(c.jail_netns, "new");
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--seccomp=off"), 0);
+	assert_int_equal(c.seccomp, SECCOMP_OFF);
+
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--seccomp", "strict"), -EINVAL);
+	err = err_end();
+	assert_non_null(strstr(err, "--seccomp strict: use on, log or off"));
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--user", "a:b"), -EINVAL);
+	err = err_end();
+	assert_non_null(strstr(err, "--user a:b"));
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--group", ""), -EINVAL);
+	err = err_end();
+	assert_non_null(strstr(err, "--group"));
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--jail-netns", "new"), -EINVAL);
+	err = err_end();
+	assert_non_null(strstr(err, "only with --jail"));
+}
+
 static void test_transport(void **state)
 {
 	struct vm_config c;
@@ -298,6 +406,9 @@ int main(void)
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_rejections),
+		cmocka_unit_test(test_nets),
+		cmocka_unit_test(test_net_rejections),
+		cmocka_unit_test(test_sandbox_options),
 		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_help),

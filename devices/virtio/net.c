@@ -1,0 +1,2 @@
+/* virtio-net over tap, with vhost-net: being written. */
+#include "virtio.h"
