@@ -1,4 +1,7 @@
-/* Guest RAM: one anonymous mapping, split into KVM slots around the MMIO hole. */
+/*
+ * Guest RAM: one anonymous mapping, split into KVM slots around the MMIO
+ * hole, between two PROT_NONE guard regions.
+ */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -7,6 +10,15 @@
 
 #define FOUR_GIB 0x100000000ULL
 #define HUGE_PAGE (2UL << 20)
+#define PAGE_SIZE_4K 4096UL
+
+/* PROT_NONE on each side of guest RAM (mem.h: GUEST_MEM_GUARD). */
+#define GUARD GUEST_MEM_GUARD
+
+static size_t rw_len(uint64_t ram_size)
+{
+	return ((size_t)ram_size + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1);
+}
 
 bool guest_range_ok(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 {
@@ -56,37 +68,48 @@ void guest_mem_layout(struct guest_mem *m, uint8_t *base, uint64_t ram_size,
 
 int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start)
 {
-	uint8_t *raw, *aligned;
-	void *p;
-	size_t len;
+	uint8_t *raw, *aligned, *end;
+	size_t len, rw;
+	int ret;
 
-	if (ram_size == 0 || ram_size > SIZE_MAX - HUGE_PAGE)
+	if (ram_size == 0 || ram_size > SIZE_MAX - HUGE_PAGE - 2 * GUARD - PAGE_SIZE_4K)
 		return -EINVAL;
 	/*
 	 * 2 MiB-aligned, so that guest and host addresses agree modulo 2 MiB:
 	 * only then can KVM map guest RAM with huge pages (measured in the
 	 * nested bed: 25k 4 KiB nested page faults per Linux boot otherwise).
+	 * Reserved PROT_NONE with room for a guard on each side, then only
+	 * the RAM opened: a host access that runs off either end of guest
+	 * RAM faults instead of reaching other memory. MAP_NORESERVE stays
+	 * on the RAM after mprotect(), so nothing is committed up front.
 	 */
-	len = (size_t)ram_size + HUGE_PAGE;
-	raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	rw = rw_len(ram_size);
+	len = rw + HUGE_PAGE + 2 * GUARD;
+	raw = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return -errno;
-	aligned = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-	if (aligned > raw)
-		munmap(raw, (size_t)(aligned - raw));
-	if (raw + len > aligned + ram_size)
-		munmap(aligned + ram_size, (size_t)(raw + len - (aligned + ram_size)));
-	p = aligned;
-	madvise(p, ram_size, MADV_HUGEPAGE);	/* a hint: failure is fine */
-	guest_mem_layout(m, p, ram_size, hole_start);
+	aligned = (uint8_t *)(((uintptr_t)raw + GUARD + HUGE_PAGE - 1) &
+			      ~(uintptr_t)(HUGE_PAGE - 1));
+	if (mprotect(aligned, rw, PROT_READ | PROT_WRITE)) {
+		ret = -errno;
+		munmap(raw, len);
+		return ret;
+	}
+	/* keep exactly one guard before and one after */
+	if (aligned - GUARD > raw)
+		munmap(raw, (size_t)(aligned - GUARD - raw));
+	end = aligned + rw + GUARD;
+	if (raw + len > end)
+		munmap(end, (size_t)(raw + len - end));
+	madvise(aligned, ram_size, MADV_HUGEPAGE);	/* a hint: failure is fine */
+	guest_mem_layout(m, aligned, ram_size, hole_start);
 	return 0;
 }
 
 void guest_mem_free(struct guest_mem *m)
 {
 	if (m->base)
-		munmap(m->base, m->ram_size);
+		munmap(m->base - GUARD, rw_len(m->ram_size) + 2 * GUARD);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -36,7 +36,13 @@ bool guest_range_ok(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 void guest_mem_layout(struct guest_mem *m, uint8_t *base, uint64_t ram_size,
 		      uint64_t hole_start);
 
-/* Anonymous mapping with a THP hint. Returns 0 or -errno. */
+/* PROT_NONE bytes guest_mem_alloc() leaves on each side of guest RAM. */
+#define GUEST_MEM_GUARD (2UL << 20)
+
+/*
+ * Anonymous mapping with a THP hint, 2 MiB-aligned, between two
+ * GUEST_MEM_GUARD regions that fault on any access. Returns 0 or -errno.
+ */
 int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start);
 void guest_mem_free(struct guest_mem *m);
 

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "mem.h"
 
@@ -89,6 +91,49 @@ static void test_alloc(void **state)
 	assert_int_equal(m.nr_regions, 0);
 }
 
+/* The permissions of the mapping that holds @addr in /proc/self/maps ("" if none). */
+static void perms_at(const void *addr, char perms[5])
+{
+	uintptr_t a = (uintptr_t)addr;
+	unsigned long start, end;
+	char line[512], p[5];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	perms[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, p) == 3 && a >= start && a < end) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	fclose(f);
+}
+
+/* A host access that runs off either end of guest RAM must fault. */
+static void test_alloc_guards(void **state)
+{
+	const uint64_t size = (6 << 20) + 0x3000;	/* not a multiple of 2 MiB */
+	struct guest_mem m;
+	char perms[5];
+
+	(void)state;
+	assert_int_equal(guest_mem_alloc(&m, size, HOLE), 0);
+	assert_int_equal((uintptr_t)m.base % (2 << 20), 0);	/* THP alignment kept */
+	perms_at(m.base, perms);
+	assert_string_equal(perms, "rw-p");
+	perms_at(m.base + size - 1, perms);
+	assert_string_equal(perms, "rw-p");
+	perms_at(m.base - 1, perms);
+	assert_string_equal(perms, "---p");
+	perms_at(m.base - GUEST_MEM_GUARD, perms);
+	assert_string_equal(perms, "---p");
+	perms_at(m.base + size, perms);
+	assert_string_equal(perms, "---p");
+	perms_at(m.base + size + GUEST_MEM_GUARD - 1, perms);
+	assert_string_equal(perms, "---p");
+	guest_mem_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_split_around_hole),
 		cmocka_unit_test(test_cross_region_rejected),
 		cmocka_unit_test(test_alloc),
+		cmocka_unit_test(test_alloc_guards),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
