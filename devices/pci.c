@@ -206,6 +206,18 @@ void pci_msix_notify(struct pci_device *pd, unsigned int vector)
 	pthread_mutex_unlock(&pd->lock);
 }
 
+int pci_msix_vector_fd(struct pci_device *pd, unsigned int vector)
+{
+	int fd;
+
+	if (vector >= pd->msix_vectors || !pd->msix)
+		return -1;
+	pthread_mutex_lock(&pd->lock);
+	fd = pd->msix[vector].fd;
+	pthread_mutex_unlock(&pd->lock);
+	return fd;
+}
+
 static int msix_setup(struct pci_device *pd)
 {
 	uint8_t cap[PCI_MSIX_CAP_LEN] = { PCI_CAP_ID_MSIX };

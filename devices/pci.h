@@ -157,6 +157,11 @@ void pci_set_irq(struct pci_device *pd, bool level);
 bool pci_msix_enabled(struct pci_device *pd);
 /* Send MSI-X @vector, or mark it pending while masked. Any thread. */
 void pci_msix_notify(struct pci_device *pd, unsigned int vector);
+/*
+ * The irqfd eventfd of MSI-X @vector (a write raises it without kvmini,
+ * even while masked: the route stays), or -1 if it has none. Any thread.
+ */
+int pci_msix_vector_fd(struct pci_device *pd, unsigned int vector);
 /* A guest access to BAR @bar at @off, as if through its address. */
 void pci_bar_access(struct pci_device *pd, unsigned int bar, uint64_t off,
 		    uint8_t *data, uint32_t len, bool is_write);

@@ -86,8 +86,8 @@ void config_usage(FILE *f)
 	      "  --volume DIR[:ro]    with -- CMD: DIR as the guest's /volume, where CMD\n"
 	      "                       runs; changes are copied back to DIR on success\n"
 	      "  --net tap=NAME[,mac=MAC][,vhost=auto|on|off]\n"
-	      "                       virtio-net device on an existing or new tap\n"
-	      "                       interface; vhost-net when available; repeatable\n"
+	      "                       virtio-net device on an existing tap interface\n"
+	      "                       (see kvmini-ifup); vhost-net when available; repeatable\n"
 	      "  --seccomp MODE       system call filters: on (default), log or off\n"
 	      "  --user USER          after setup, run as USER (name or uid)\n"
 	      "  --group GROUP        after setup, run as GROUP (name or gid)\n"
@@ -487,7 +487,8 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	cfg->on_reboot = ON_REBOOT_EXIT;
 	cfg->exit_port = DEFAULT_EXIT_PORT;
 
-	optind = 1;
+	/* 0, not 1: also drops what an earlier call left half-parsed ("-hv") */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
 		switch (c) {

@@ -19,8 +19,11 @@
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
+#include "jail.h"
 #include "log.h"
+#include "privs.h"
 #include "run.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -248,12 +251,18 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	timer_fd = arm_timeout(vm);
 	if (timer_fd == -2)
 		goto out_devices;
+	/* everything is open: leave the host's file system, then the privileges */
+	if (jail_lock_down(cfg) || privs_drop(cfg))
+		goto out_devices;
 	if (vm_create_vcpus(vm))
 		goto out_devices;
+	sandbox_setup_done();	/* I/O threads load their filters now */
 	if (vm_start_vcpus(vm)) {
 		vm_stop_vcpus(vm);
 		goto out_devices;
 	}
+	if (sandbox_enter(SANDBOX_MAIN))
+		vm_request_stop(vm, STOP_ERROR, EXIT_ERROR);
 	evloop_run(vm->loop);
 	vm_stop_vcpus(vm);
 	devices_quiesce(vm);
@@ -262,12 +271,21 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	reason = vm->stop_reason;
 	*status = vm->exit_status;
 out_devices:
+	sandbox_abort();	/* I/O threads still waiting for setup: give up */
 	devices_exit(vm);
 out:
 	vm_destroy(vm);
 	if (timer_fd >= 0)
 		close(timer_fd);
 	return reason;
+}
+
+/* The --volume copy-back; in sandbox_defer()'s helper when filters are on. */
+static int volume_done(void *vs, int how)
+{
+	if (how == SANDBOX_DEFER_ABANDONED)	/* kvmini died during the run */
+		return volume_finish(vs, true, false);
+	return volume_finish(vs, how & 1, how & 2);
 }
 
 int cmd_run(int argc, char **argv)
@@ -293,6 +311,14 @@ int cmd_run(int argc, char **argv)
 	if (ret < 0)
 		return EXIT_ERROR;
 	kv_verbose = cfg.verbose || getenv("KVMINI_DEBUG");
+	/* before anything is opened or any thread exists; the parent returns here */
+	ret = jail_enter(&cfg, &status);
+	if (ret)
+		return ret > 0 ? status : EXIT_ERROR;
+	if (privs_prepare(&cfg))
+		goto out;
+	if (sandbox_configure(&cfg))
+		goto out;
 	if (cfg.cmd_argv && command_prepare(&cfg, &cmd_state))
 		goto out;
 
@@ -342,7 +368,8 @@ int cmd_run(int argc, char **argv)
 	vcpu_signals_init();
 
 	/* last before the run: nothing to clean up in DIR if an input was bad */
-	if (volume_prepare(&cfg, &volume))
+	if (volume_prepare(&cfg, &volume) ||
+	    (volume.active && sandbox_defer(volume_done, &volume)))
 		goto out;
 	ran = true;
 	do {
@@ -360,7 +387,7 @@ int cmd_run(int argc, char **argv)
 	reported = reason == STOP_GUEST_EXIT;
 out:
 	/* the command's status stands, but a lost result must not look like success */
-	if (volume_finish(&volume, ran, reported) && status == 0)
+	if (sandbox_deferred(volume_done, &volume, ran | reported << 1) && status == 0)
 		status = EXIT_ERROR;
 	if (sig_fd >= 0)
 		close(sig_fd);

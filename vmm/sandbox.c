@@ -1,17 +1,645 @@
-/* seccomp filters per thread class: see sandbox.h. */
+/*
+ * seccomp filters per thread class (see sandbox.h), built with libseccomp.
+ *
+ * Every list is an allow-list; anything else kills the whole process
+ * (--seccomp=on) or is only logged by the kernel (--seccomp=log). ioctl is
+ * allowed per request number, mmap/mprotect never with PROT_EXEC, clone only
+ * for threads, and no class may open files, create sockets or exec.
+ *
+ * Filters are per thread and inherited by threads created later. The
+ * filters are built once, in sandbox_configure() while kvmini has a single
+ * thread; sandbox_enter() only loads one.
+ *
+ * What the main thread does after the guest stopped decides its list:
+ * - --on-reboot=restart builds the VM again on the same (filtered) thread:
+ *   vm_create, devices_init (opening the disks), vCPU and I/O threads. Its
+ *   list then adds those setup calls, and everything the vCPU and I/O
+ *   classes need, because threads it creates inherit its filter on top of
+ *   their own. A restart-capable kvmini is less confined: the price of
+ *   restarting in place without exec.
+ * - --volume copies the guest's files back with debugfs (fork, exec,
+ *   rename...). Rather than allowing that, the copy-back runs in a helper
+ *   process forked before any filter or thread exists (sandbox_defer()).
+ * - --stats reads /proc/self/status: read-only openat is added for it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <linux/vhost.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "log.h"
 #include "sandbox.h"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Sanitizer runtimes make system calls of their own (shadow memory,
+ * reports, the leak check at exit stops the world with ptrace from a
+ * helper thread). Under a sanitizer the filters stay on, with a list of
+ * those calls added to every class; release builds never see it.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+
 static enum seccomp_mode mode = SECCOMP_OFF;
+static scmp_filter_ctx filters[3];
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* sandbox_setup_done() / sandbox_abort(): releases early threads */
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t setup_cond = PTHREAD_COND_INITIALIZER;
+static bool setup_done, setup_aborted;
+
+/* the main thread loads its filter once, even across restarts */
+static __thread bool thread_filtered;
+
+static const char *const class_names[] = {
+	[SANDBOX_MAIN] = "main",
+	[SANDBOX_VCPU] = "vcpu",
+	[SANDBOX_IO] = "io",
+};
+
+#ifdef KVMINI_TEST_HOOKS
+/* KVMINI_TEST_SECCOMP=main|vcpu|io: that class breaks its own filter */
+static int test_class = -1;
+#endif
+
+/* ---- the lists ---- */
+
+/* Every class: memory, locks, time, signals, thread exit, messages. */
+static const int base_syscalls[] = {
+	SCMP_SYS(read),		/* eventfds, signalfd, timerfd, stdin */
+	SCMP_SYS(write),	/* eventfds, guest console, messages */
+	SCMP_SYS(close),	/* eventfds of a device being reset */
+	SCMP_SYS(futex),	/* mutexes, condition variables, joins */
+	SCMP_SYS(munmap),	/* free() of large blocks */
+	SCMP_SYS(brk),		/* malloc */
+	SCMP_SYS(mremap),	/* realloc of large blocks */
+	SCMP_SYS(madvise),	/* malloc trimming, dead thread stacks */
+	SCMP_SYS(clock_gettime),	/* vDSO fallback: ACPI PM timer, logs */
+	SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep),
+	SCMP_SYS(sched_yield),
+	SCMP_SYS(rt_sigreturn),	/* the vCPU kick signal's handler returns */
+	SCMP_SYS(rt_sigprocmask),	/* pthread internals, thread exit */
+	SCMP_SYS(getpid),
+	SCMP_SYS(gettid),
+	SCMP_SYS(fstat),	/* stdio on its first message */
+	SCMP_SYS(newfstatat),
+	SCMP_SYS(tgkill),	/* a fatal signal re-raised (term.c), abort() */
+	SCMP_SYS(rt_sigaction),	/* ... after resetting its handler */
+	SCMP_SYS(exit),		/* thread exit */
+	SCMP_SYS(exit_group),
+	SCMP_SYS(restart_syscall),
+};
+
+/* vCPU threads: KVM_RUN and what device emulation does on exits. */
+static const int vcpu_syscalls[] = {
+	SCMP_SYS(epoll_ctl),	/* a device's activate watches its doorbells */
+	SCMP_SYS(eventfd2),	/* virtio-net activate: vhost call/kick eventfds */
+};
+
+/* Device I/O threads: their event loop and the data path. */
+static const int io_syscalls[] = {
+	SCMP_SYS(epoll_wait),	/* the thread's event loop */
+	SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_ctl),	/* doorbells (re)watched */
+	SCMP_SYS(poll),		/* virtio-net: tap readiness */
+	SCMP_SYS(ppoll),
+	SCMP_SYS(readv),	/* virtio-net: frames from the tap */
+	SCMP_SYS(writev),	/* virtio-net: frames to the tap */
+	SCMP_SYS(preadv),	/* virtio-blk: reads */
+	SCMP_SYS(pwritev),	/* virtio-blk: writes */
+	SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64),	/* virtio-blk: write-zeroes fallback */
+	SCMP_SYS(fdatasync),	/* virtio-blk: flush */
+	SCMP_SYS(fsync),
+	SCMP_SYS(fallocate),	/* virtio-blk: discard, write-zeroes */
+	SCMP_SYS(eventfd2),	/* virtio-net: vhost eventfds on reset */
+};
+
+/* The main thread: the event loop, then teardown after the guest stops. */
+static const int main_syscalls[] = {
+	SCMP_SYS(epoll_wait),	/* the event loop */
+	SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_ctl),	/* console pause/resume, fds removed */
+	SCMP_SYS(poll),		/* console: drain stdout before exit */
+	SCMP_SYS(ppoll),
+	SCMP_SYS(writev),	/* stdio */
+	/* tgkill (kick vCPUs out of KVM_RUN) and rt_sigaction are in the base list */
+	SCMP_SYS(wait4),	/* the sandbox_defer() helper */
+	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
+};
+
+/* fcntl commands: terminal and console flags; OFD locks of disk images */
+static const unsigned long main_fcntl_cmds[] = {
+	F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_OFD_SETLK, F_OFD_GETLK,
+};
+
+/*
+ * Any thread: a fatal signal (a crash in device code) restores the
+ * terminal before it re-raises (term.c), so that it ends kvmini with its own
+ * signal, not SIGSYS, and leaves no raw terminal behind.
+ */
+static const unsigned long fatal_ioctls[] = { TCSETS, TCSETSW, TCSETSF };
+static const unsigned long fatal_fcntl_cmds[] = { F_GETFL, F_SETFL };
+
+/* --stats: /proc/self/status and mincore over guest RAM, after the run. */
+static const int stats_syscalls[] = {
+	SCMP_SYS(mincore),
+	SCMP_SYS(lseek),
+};
+
+/* --on-reboot=restart: building the next VM on the filtered main thread. */
+static const int restart_syscalls[] = {
+	SCMP_SYS(eventfd2),	/* kick, irq, stop eventfds */
+	SCMP_SYS(epoll_create1),	/* event loops */
+	SCMP_SYS(timerfd_create),
+	SCMP_SYS(timerfd_settime),
+	SCMP_SYS(signalfd4),
+	SCMP_SYS(set_robust_list),	/* new threads, at their start */
+	SCMP_SYS(rseq),
+	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(getrandom),	/* malloc in new threads */
+};
+
+/* ioctl requests (kernel: unsigned int) */
+static const unsigned long vcpu_ioctls[] = {
+	KVM_RUN,
+	KVM_GET_REGS,		/* register dump after a fatal exit */
+	KVM_GET_SREGS,
+	KVM_IRQ_LINE,		/* serial and other ISA interrupts */
+	KVM_SIGNAL_MSI,		/* MSI-X without an irqfd */
+	KVM_SET_GSI_ROUTING,	/* the guest programs MSI-X vectors */
+	KVM_IRQFD,		/* ... and wires them to irqfds */
+	KVM_IOEVENTFD,		/* a BAR moved: its doorbells move */
+};
+
+/* Interrupts from device threads. */
+static const unsigned long irq_ioctls[] = {
+	KVM_IRQ_LINE,
+	KVM_SIGNAL_MSI,
+};
+
+/* Teardown on the main thread: deassign irqfds, ioeventfds, routes. */
+static const unsigned long main_ioctls[] = {
+	KVM_IRQ_LINE,		/* console input raises the UART interrupt */
+	KVM_SIGNAL_MSI,
+	KVM_SET_GSI_ROUTING,
+	KVM_IRQFD,
+	KVM_IOEVENTFD,
+	TCGETS,			/* isatty(), tcgetattr() */
+	TCSETS,			/* the terminal restored on exit */
+	TCSETSW,
+	TCSETSF,
+};
+
+/*
+ * virtio-net: the vhost-net data path is (re)configured when the driver
+ * starts or resets the device, on the vCPU that wrote the status, the
+ * device's I/O thread or the main thread; the tap gets its offloads then.
+ */
+static const unsigned long net_ioctls[] = {
+	VHOST_GET_FEATURES,
+	VHOST_SET_FEATURES,
+	VHOST_SET_OWNER,
+	VHOST_RESET_OWNER,
+	VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM,
+	VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE,
+	VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_KICK,
+	VHOST_SET_VRING_CALL,
+	VHOST_SET_VRING_ERR,
+	VHOST_NET_SET_BACKEND,
+	VHOST_GET_BACKEND_FEATURES,
+	VHOST_SET_BACKEND_FEATURES,
+	TUNSETOFFLOAD,
+	TUNSETVNETHDRSZ,
+	TUNGETVNETHDRSZ,
+	TUNSETVNETLE,
+	TUNSETVNETBE,
+	TUNGETFEATURES,
+	TUNGETIFF,
+};
+
+/* --on-reboot=restart: the next VM, its vCPUs, disks and taps. */
+static const unsigned long restart_ioctls[] = {
+	KVM_CREATE_VM,
+	KVM_CHECK_EXTENSION,
+	KVM_GET_VCPU_MMAP_SIZE,
+	KVM_GET_SUPPORTED_CPUID,
+	KVM_SET_TSS_ADDR,
+	KVM_SET_IDENTITY_MAP_ADDR,
+	KVM_CREATE_IRQCHIP,
+	KVM_CREATE_PIT2,
+	KVM_SET_USER_MEMORY_REGION,
+	KVM_CREATE_VCPU,
+	KVM_SET_CPUID2,
+	KVM_SET_MSRS,
+	KVM_SET_FPU,
+	KVM_SET_SREGS,
+	KVM_SET_REGS,
+	KVM_GET_LAPIC,
+	KVM_SET_LAPIC,
+	BLKGETSIZE64,		/* disks on block devices */
+	TUNSETIFF,		/* taps attached again */
+	SIOCGIFINDEX,		/* ... after if_nametoindex() found them */
+};
+
+#ifdef SANITIZER_BUILD
+static const int sanitizer_syscalls[] = {
+	SCMP_SYS(mmap), SCMP_SYS(mprotect),	/* shadow memory, unrestricted */
+	SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(prctl),
+	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	SCMP_SYS(getdents), SCMP_SYS(getdents64), SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(uname),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
+	SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid),
+	SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(getppid), SCMP_SYS(writev),
+	SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(fcntl),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(munmap),
+	SCMP_SYS(getrusage), SCMP_SYS(mincore), SCMP_SYS(rt_sigtimedwait),
+	SCMP_SYS(sched_setaffinity), SCMP_SYS(statfs), SCMP_SYS(stat),
+	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+};
+#endif
+
+/* ---- building ---- */
+
+static int allow(scmp_filter_ctx f, int nr)
+{
+	int ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
+
+	return ret == -EEXIST ? 0 : ret;
+}
+
+static int allow_all(scmp_filter_ctx f, const int *nrs, size_t n)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = allow(f, nrs[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* One rule per value of argument @arg (compared as 32 bits: ioctl, fcntl). */
+static int allow_arg_values(scmp_filter_ctx f, int nr, unsigned int arg,
+			    const unsigned long *vals, size_t n)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct scmp_arg_cmp cmp = {
+			.arg = arg, .op = SCMP_CMP_MASKED_EQ,
+			.datum_a = 0xffffffffUL, .datum_b = vals[i] & 0xffffffffUL,
+		};
+
+		ret = seccomp_rule_add_array(f, SCMP_ACT_ALLOW, nr, 1, &cmp);
+		if (ret && ret != -EEXIST)
+			return ret;
+	}
+	return 0;
+}
+
+static int allow_ioctls(scmp_filter_ctx f, const unsigned long *reqs, size_t n)
+{
+	return allow_arg_values(f, SCMP_SYS(ioctl), 1, reqs, n);
+}
+
+/* mmap and mprotect without PROT_EXEC: no new code in kvmini's address space. */
+static int allow_noexec_mappings(scmp_filter_ctx f)
+{
+	int ret;
+
+	ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+			       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	return ret == -EEXIST ? 0 : ret;
+}
+
+/* clone for threads only: never a new process. */
+static int allow_thread_clone(scmp_filter_ctx f)
+{
+	int ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				   SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+
+	/* clone3 passes its flags in memory the filter cannot read: glibc then uses clone */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	return ret == -EEXIST ? 0 : ret;
+}
+
+static int add_vcpu_rules(scmp_filter_ctx f)
+{
+	int ret = allow_all(f, vcpu_syscalls, ARRAY_LEN(vcpu_syscalls));
+
+	if (!ret)
+		ret = allow_ioctls(f, vcpu_ioctls, ARRAY_LEN(vcpu_ioctls));
+	if (!ret)
+		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
+	return ret;
+}
+
+static int add_io_rules(scmp_filter_ctx f)
+{
+	int ret = allow_all(f, io_syscalls, ARRAY_LEN(io_syscalls));
+
+	if (!ret)
+		ret = allow_ioctls(f, irq_ioctls, ARRAY_LEN(irq_ioctls));
+	if (!ret)
+		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
+	return ret;
+}
+
+static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
+{
+	int ret = allow_all(f, main_syscalls, ARRAY_LEN(main_syscalls));
+
+	if (!ret)
+		ret = allow_ioctls(f, main_ioctls, ARRAY_LEN(main_ioctls));
+	if (!ret)
+		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
+	if (!ret)
+		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, main_fcntl_cmds,
+				       ARRAY_LEN(main_fcntl_cmds));
+	if (!ret && (cfg->stats || cfg->on_reboot == ON_REBOOT_RESTART))
+		ret = allow_all(f, stats_syscalls, ARRAY_LEN(stats_syscalls));
+	/* read-only opens for --stats; with restart, anything but creating files */
+	if (!ret && cfg->stats && cfg->on_reboot != ON_REBOOT_RESTART)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
+	if (ret || cfg->on_reboot != ON_REBOOT_RESTART)
+		return ret;
+
+	ret = allow_all(f, restart_syscalls, ARRAY_LEN(restart_syscalls));
+	if (!ret)
+		ret = allow_ioctls(f, restart_ioctls, ARRAY_LEN(restart_ioctls));
+	/* disks reopened by path; thread names through /proc/self/task/N/comm */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TRUNC, 0));
+	if (!ret)
+		ret = allow_thread_clone(f);
+	/* virtio-net: if_nametoindex() asks an AF_UNIX datagram socket for the tap */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	/* threads started now inherit this filter, then stack their own on it */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				       SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, 0));
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				       SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1,
+				       SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0));
+	if (!ret)
+		ret = add_vcpu_rules(f);
+	if (!ret)
+		ret = add_io_rules(f);
+	return ret;
+}
+
+static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg)
+{
+	uint32_t deny = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	scmp_filter_ctx f = seccomp_init(deny);
+	int ret;
+
+	if (!f)
+		return NULL;
+	ret = allow_all(f, base_syscalls, ARRAY_LEN(base_syscalls));
+	if (!ret)
+		ret = allow_noexec_mappings(f);
+	if (!ret)
+		ret = allow_ioctls(f, fatal_ioctls, ARRAY_LEN(fatal_ioctls));
+	if (!ret)
+		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, fatal_fcntl_cmds,
+				       ARRAY_LEN(fatal_fcntl_cmds));
+	if (!ret) {
+		switch (cls) {
+		case SANDBOX_MAIN:
+			ret = add_main_rules(f, cfg);
+			break;
+		case SANDBOX_VCPU:
+			ret = add_vcpu_rules(f);
+			break;
+		case SANDBOX_IO:
+			ret = add_io_rules(f);
+			break;
+		}
+	}
+#ifdef SANITIZER_BUILD
+	if (!ret)
+		ret = allow_all(f, sanitizer_syscalls, ARRAY_LEN(sanitizer_syscalls));
+#endif
+	if (ret) {
+		kv_err("cannot build the %s seccomp filter: %s; try --seccomp=off",
+		       class_names[cls], strerror(-ret));
+		seccomp_release(f);
+		return NULL;
+	}
+	return f;
+}
 
 int sandbox_configure(const struct vm_config *cfg)
 {
+	unsigned int cls;
+
 	mode = cfg->seccomp;
+#ifdef KVMINI_TEST_HOOKS
+	{
+		const char *t = getenv("KVMINI_TEST_SECCOMP");
+
+		for (cls = 0; t && cls < ARRAY_LEN(class_names); cls++)
+			if (!strcmp(t, class_names[cls]))
+				test_class = (int)cls;
+	}
+#endif
+	if (mode == SECCOMP_OFF)
+		return 0;
+	for (cls = 0; cls < ARRAY_LEN(filters); cls++) {
+		filters[cls] = build(cls, cfg);
+		if (!filters[cls])
+			return -EINVAL;
+	}
 	return 0;
+}
+
+#ifdef KVMINI_TEST_HOOKS
+/* A system call no class allows; harmless where it is let through. */
+static void test_violation(enum sandbox_class cls)
+{
+	long fd;
+
+	if (test_class != (int)cls)
+		return;
+	kv_warn("test hook: calling socket() on a %s thread (KVMINI_TEST_SECCOMP)",
+		class_names[cls]);
+	fd = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		close((int)fd);
+}
+#endif
+
+/* Early threads wait for the end of setup; false: torn down before it. */
+static bool wait_setup_done(void)
+{
+	bool ok;
+
+	pthread_mutex_lock(&setup_lock);
+	while (!setup_done && !setup_aborted)
+		pthread_cond_wait(&setup_cond, &setup_lock);
+	ok = setup_done;
+	pthread_mutex_unlock(&setup_lock);
+	return ok;
 }
 
 int sandbox_enter(enum sandbox_class cls)
 {
-	(void)cls;
-	(void)mode;
-	return 0;	/* the filters are not written yet */
+	int ret;
+
+	if (mode == SECCOMP_OFF || thread_filtered)
+		return 0;
+	if (cls != SANDBOX_MAIN && !wait_setup_done())
+		return -ECANCELED;
+	/* seccomp_load() generates the program from the shared context */
+	pthread_mutex_lock(&load_lock);
+	ret = seccomp_load(filters[cls]);
+	pthread_mutex_unlock(&load_lock);
+	if (ret) {
+		kv_err("cannot install the %s thread's seccomp filter: %s; "
+		       "try --seccomp=off", class_names[cls], strerror(-ret));
+		return ret;
+	}
+	thread_filtered = true;
+#ifdef KVMINI_TEST_HOOKS
+	test_violation(cls);
+#endif
+	return 0;
+}
+
+static void release_waiters(bool done)
+{
+	pthread_mutex_lock(&setup_lock);
+	if (!setup_done && !setup_aborted) {
+		setup_done = done;
+		setup_aborted = !done;
+		pthread_cond_broadcast(&setup_cond);
+	}
+	pthread_mutex_unlock(&setup_lock);
+}
+
+void sandbox_setup_done(void)
+{
+	release_waiters(true);
+}
+
+void sandbox_abort(void)
+{
+	release_waiters(false);
+}
+
+/* ---- the deferred-work helper process ---- */
+
+static pid_t helper_pid = -1;
+static int helper_req = -1, helper_resp = -1;	/* our pipe ends */
+
+static void helper_main(sandbox_deferred_fn fn, void *ctx, int req_fd, int resp_fd)
+{
+	int arg, ret;
+
+	if (read(req_fd, &arg, sizeof(arg)) != sizeof(arg))
+		arg = SANDBOX_DEFER_ABANDONED;	/* kvmini died or gave up */
+	ret = fn(ctx, arg);
+	if (write(resp_fd, &ret, sizeof(ret)) < 0) {
+		/* nobody waits any more */
+	}
+	_exit(0);	/* no atexit handlers: they belong to kvmini */
+}
+
+int sandbox_defer(sandbox_deferred_fn fn, void *ctx)
+{
+	int req[2], resp[2];
+	pid_t pid;
+
+	if (mode == SECCOMP_OFF || helper_pid > 0)
+		return 0;
+	if (pipe2(req, O_CLOEXEC) < 0)
+		goto err;
+	if (pipe2(resp, O_CLOEXEC) < 0) {
+		close(req[0]);
+		close(req[1]);
+		goto err;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(req[1]);
+		close(resp[0]);
+		helper_main(fn, ctx, req[0], resp[1]);
+	}
+	close(req[0]);
+	close(resp[1]);
+	if (pid < 0) {
+		close(req[1]);
+		close(resp[0]);
+		goto err;
+	}
+	helper_pid = pid;
+	helper_req = req[1];
+	helper_resp = resp[0];
+	return 0;
+err:
+	kv_err("cannot start the helper process for work after the run: %s; "
+	       "try --seccomp=off", strerror(errno));
+	return -errno;
+}
+
+int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg)
+{
+	int ret = -EIO, status;
+
+	if (helper_pid <= 0)
+		return fn(ctx, arg);
+	if (write(helper_req, &arg, sizeof(arg)) != sizeof(arg) ||
+	    read(helper_resp, &ret, sizeof(ret)) != sizeof(ret))
+		ret = -EIO;
+	close(helper_req);
+	close(helper_resp);
+	while (waitpid(helper_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	helper_pid = -1;
+	return ret;
 }

@@ -14,12 +14,49 @@ enum sandbox_class {
 	SANDBOX_IO,	/* device I/O threads (virtio-blk, virtio-net) */
 };
 
-/* Record --seccomp for the process; call once before any thread starts. 0 or -errno. */
+/*
+ * Record --seccomp for the process and build the filters; call once
+ * before any thread starts. 0 or -errno after kv_err().
+ */
 int sandbox_configure(const struct vm_config *cfg);
 /*
  * Install the filter of @cls on the calling thread (no-op with
  * --seccomp=off). 0, or -errno after kv_err(); the caller must then stop.
+ *
+ * A thread started before sandbox_setup_done() (device I/O threads are
+ * created with the devices) waits here until then, so that setup steps
+ * that reach every thread (glibc broadcasts setresuid()/setgroups() to
+ * all threads) never meet its filter. If the VM is torn down first,
+ * sandbox_abort() releases it and this returns -ECANCELED, silently:
+ * the thread must then return without doing its work.
  */
 int sandbox_enter(enum sandbox_class cls);
+/*
+ * Setup is finished (privileges dropped, jail entered): threads waiting
+ * in sandbox_enter() install their filters, later ones do so at once.
+ * Idempotent; call right before the vCPUs start.
+ */
+void sandbox_setup_done(void);
+/*
+ * Teardown before sandbox_setup_done(): threads waiting in sandbox_enter()
+ * return -ECANCELED. A device calls it before joining its threads. No
+ * effect once setup is done.
+ */
+void sandbox_abort(void);
+
+/*
+ * Work after the run that needs system calls no filter allows (--volume's
+ * copy-back execs debugfs and renames directories). sandbox_defer() forks a
+ * helper process now, while nothing is filtered and before any thread
+ * exists; sandbox_deferred() later makes it call fn(ctx, arg) and returns
+ * the result. Without a helper (--seccomp=off, or sandbox_defer() not
+ * called or failed) sandbox_deferred() calls fn(ctx, arg) in place. If
+ * kvmini dies first, the helper calls fn(ctx, SANDBOX_DEFER_ABANDONED).
+ * One helper per process.
+ */
+#define SANDBOX_DEFER_ABANDONED (-1)
+typedef int (*sandbox_deferred_fn)(void *ctx, int arg);
+int sandbox_defer(sandbox_deferred_fn fn, void *ctx);
+int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg);
 
 #endif

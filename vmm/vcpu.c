@@ -10,6 +10,7 @@
 
 #include "arch.h"
 #include "log.h"
+#include "sandbox.h"
 #include "vcpu.h"
 
 #define KICK_SIGNAL SIGUSR1
@@ -146,6 +147,10 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "kvmini-vcpu%u", v->index);
 	pthread_setname_np(pthread_self(), name);
+	if (sandbox_enter(SANDBOX_VCPU)) {
+		vm_request_stop(vm, STOP_ERROR, EXIT_ERROR);
+		return NULL;
+	}
 	while (!atomic_load(&vm->stopping)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

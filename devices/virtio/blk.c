@@ -29,6 +29,7 @@
 #include "device.h"
 #include "evloop.h"
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm.h"
 
@@ -65,6 +66,8 @@
 #define BLK_MAX_DWZ_SEGS	32
 #define BLK_DISCARD_ALIGN	8			/* sectors: 4 KiB, the usual fs block */
 #define BLK_BUDGET		256	/* requests per round before others get the lock */
+/* data per read/write: the le32 used length must hold it plus the status byte */
+#define BLK_MAX_RW_BYTES	0xfffffe00ULL
 
 /*
  * Image locking interoperable with QEMU (block/file-posix.c): QEMU takes
@@ -371,7 +374,7 @@ static uint8_t blk_rw(struct blk_image *img, bool write, uint64_t sector,
 
 	if (write && img->readonly)
 		return VIRTIO_BLK_S_IOERR;
-	if (len % BLK_SECTOR_SIZE || !range_ok(img, sector, len))
+	if (len % BLK_SECTOR_SIZE || len > BLK_MAX_RW_BYTES || !range_ok(img, sector, len))
 		return VIRTIO_BLK_S_IOERR;
 	m = iov_slice(iov, n, skip, len, data);
 	if (rw_all(img, write, data, m, sector * BLK_SECTOR_SIZE))
@@ -636,8 +639,13 @@ static void blk_ready(int fd, uint32_t events, void *opaque)
 static void *blk_thread(void *opaque)
 {
 	struct blk_disk *b = opaque;
+	/* waits for the end of setup; -ECANCELED if the disk goes away first */
+	int ret = sandbox_enter(SANDBOX_IO);
 
-	evloop_run(b->loop);
+	if (ret == 0)
+		evloop_run(b->loop);
+	else if (ret != -ECANCELED)
+		vm_request_stop(b->vdev.vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no disk */
 	return NULL;
 }
 
@@ -703,36 +711,22 @@ static void blk_reset(struct virtio_dev *d)
 static void blk_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len)
 {
 	struct blk_disk *b = d->priv;
-	uint32_t n = 0;
 
-	if (off < BLK_CONFIG_SIZE)
-		n = BLK_CONFIG_SIZE - off < len ? (uint32_t)(BLK_CONFIG_SIZE - off) : len;
-	if (n)
-		memcpy(data, b->config + off, n);
-	memset(data + n, 0, len - n);
-}
-
-static void blk_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data,
-			     uint32_t len)
-{
-	/* no writable fields: writeback needs VIRTIO_BLK_F_CONFIG_WCE, not offered */
-	(void)d;
-	(void)off;
-	(void)data;
-	(void)len;
+	virtio_config_copy(b->config, BLK_CONFIG_SIZE, off, data, len);
 }
 
 static const struct virtio_dev_ops blk_ops = {
 	.activate = blk_activate,
 	.queue_notify = blk_queue_notify,
 	.config_read = blk_config_read,
-	.config_write = blk_config_write,
+	/* no config_write: writeback needs VIRTIO_BLK_F_CONFIG_WCE, not offered */
 	.reset = blk_reset,
 };
 
 static void blk_remove(struct blk_disk *b)
 {
 	if (b->thread_started) {
+		sandbox_abort();	/* the thread may still wait in sandbox_enter() */
 		evloop_stop(b->loop);
 		pthread_join(b->thread, NULL);
 		b->thread_started = false;

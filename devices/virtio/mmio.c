@@ -97,6 +97,20 @@ static void vmmio_notify_queue(struct virtio_dev *d, unsigned int q)
 		raise_irq(d->transport_priv, INT_VRING);
 }
 
+static void vmmio_raise_queue(struct virtio_dev *d, unsigned int q)
+{
+	if (q < d->num_queues)
+		raise_irq(d->transport_priv, INT_VRING);
+}
+
+/* The interrupt status register needs kvmini: no direct call fd. */
+static int vmmio_queue_call_fd(struct virtio_dev *d, unsigned int q)
+{
+	(void)d;
+	(void)q;
+	return -1;
+}
+
 static void vmmio_notify_config(struct virtio_dev *d)
 {
 	__atomic_add_fetch(&d->config_generation, 1, __ATOMIC_SEQ_CST);
@@ -106,6 +120,8 @@ static void vmmio_notify_config(struct virtio_dev *d)
 static const struct virtio_transport_ops vmmio_transport = {
 	.notify_queue = vmmio_notify_queue,
 	.notify_config = vmmio_notify_config,
+	.raise_queue = vmmio_raise_queue,
+	.queue_call_fd = vmmio_queue_call_fd,
 	.remove = virtio_mmio_remove,
 };
 

@@ -140,14 +140,37 @@ static void send_vector(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
 	raise_isr(vp, isr_bit);
 }
 
-static void vpci_notify_queue(struct virtio_dev *d, unsigned int q)
+static void vpci_raise_queue(struct virtio_dev *d, unsigned int q)
 {
 	struct virtio_pci *vp = d->transport_priv;
 
-	if (q >= d->num_queues || !virtq_should_notify(&d->vqs[q]))
+	if (q >= d->num_queues)
 		return;
 	send_vector(vp, __atomic_load_n(&d->vqs[q].msix_vector, __ATOMIC_RELAXED),
 		    ISR_QUEUE);
+}
+
+static void vpci_notify_queue(struct virtio_dev *d, unsigned int q)
+{
+	if (q < d->num_queues && virtq_should_notify(&d->vqs[q]))
+		vpci_raise_queue(d, q);
+}
+
+/*
+ * The irqfd of the queue's MSI-X vector: writes reach the guest without
+ * kvmini. Only while MSI-X is on; INTx needs the ISR, so kvmini.
+ */
+static int vpci_queue_call_fd(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_pci *vp = d->transport_priv;
+	uint16_t vector;
+
+	if (q >= d->num_queues || !pci_msix_enabled(&vp->pci))
+		return -1;
+	vector = __atomic_load_n(&d->vqs[q].msix_vector, __ATOMIC_RELAXED);
+	if (vector == VIRTIO_MSI_NO_VECTOR)
+		return -1;
+	return pci_msix_vector_fd(&vp->pci, vector);
 }
 
 static void vpci_notify_config(struct virtio_dev *d)
@@ -161,6 +184,8 @@ static void vpci_notify_config(struct virtio_dev *d)
 static const struct virtio_transport_ops vpci_transport = {
 	.notify_queue = vpci_notify_queue,
 	.notify_config = vpci_notify_config,
+	.raise_queue = vpci_raise_queue,
+	.queue_call_fd = vpci_queue_call_fd,
 	.remove = virtio_pci_remove,
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <stdlib.h>
+#include <string.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -138,4 +139,16 @@ void virtio_queues_free(struct virtio_dev *d)
 	free(d->vqs);
 	d->kick_fds = NULL;
 	d->vqs = NULL;
+}
+
+void virtio_config_copy(const uint8_t *config, size_t size, uint64_t off, uint8_t *data,
+			uint32_t len)
+{
+	uint32_t n = 0;
+
+	if (off < size)
+		n = size - off < len ? (uint32_t)(size - off) : len;
+	if (n)
+		memcpy(data, config + off, n);
+	memset(data + n, 0, len - n);
 }

@@ -49,6 +49,16 @@ struct virtio_transport_ops {
 	void (*notify_queue)(struct virtio_dev *d, unsigned int q);
 	/* Config space changed: bump generation, interrupt. */
 	void (*notify_config)(struct virtio_dev *d);
+	/*
+	 * Interrupt the driver for queue @q without asking the ring: for rings
+	 * served outside kvmini (vhost), whose server already decided.
+	 */
+	void (*raise_queue)(struct virtio_dev *d, unsigned int q);
+	/*
+	 * An eventfd whose writes interrupt the driver for queue @q without
+	 * kvmini (MSI-X irqfd), or -1 (INTx, MMIO, no vector): then use raise_queue.
+	 */
+	int (*queue_call_fd)(struct virtio_dev *d, unsigned int q);
 	/* Detach the device and free what the transport set up (virtio_remove). */
 	void (*remove)(struct virtio_dev *d);
 };
@@ -86,6 +96,13 @@ int virtio_queues_alloc(struct virtio_dev *d);
 void virtio_queues_free(struct virtio_dev *d);
 /* A queue back to its reset state: disabled, maximum size, no rings. */
 void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq);
+
+/*
+ * For devices' config_read: copy @len bytes at @off of a read-only config
+ * space (@config, @size bytes) to @data; bytes past its end read as 0.
+ */
+void virtio_config_copy(const uint8_t *config, size_t size, uint64_t off, uint8_t *data,
+			uint32_t len);
 
 /* Mark the device broken (NEEDS_RESET) and tell the driver; logs once. */
 void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);

@@ -276,6 +276,30 @@ void virtq_push(struct virtq *vq, const struct virtq_elem *e, uint32_t written)
 	__atomic_store_n(&r.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
 }
 
+void virtq_push_batch(struct virtq *vq, const uint16_t *heads, const uint32_t *lens,
+		      unsigned int n)
+{
+	struct vring_used_elem *u;
+	struct rings r;
+
+	if (get_rings(vq, &r)) {
+		vq->broken = true;
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		u = &r.used->ring[(uint16_t)(vq->used_idx + i) & (vq->size - 1)];
+		u->id = htole32(heads[i]);
+		u->len = htole32(lens[i]);
+	}
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	__atomic_store_n(&r.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+}
+
+void virtq_unpop(struct virtq *vq, unsigned int n)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
 /* virtio 2.7.10: has used_event been passed between @old and @new? */
 static bool need_event(uint16_t event, uint16_t new, uint16_t old)
 {

@@ -53,6 +53,14 @@ int virtq_validate(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_elem *e);
 /* Return a chain to the driver with @written bytes written into its in segments. */
 void virtq_push(struct virtq *vq, const struct virtq_elem *e, uint32_t written);
+/*
+ * Return @n chains at once (@heads[i] with @lens[i] bytes written): the
+ * driver sees all of them or none, as a frame spread over several needs.
+ */
+void virtq_push_batch(struct virtq *vq, const uint16_t *heads, const uint32_t *lens,
+		      unsigned int n);
+/* Give back the last @n chains popped and not pushed: the next pops return them again. */
+void virtq_unpop(struct virtq *vq, unsigned int n);
 /* After pushes: does the driver want an interrupt now (EVENT_IDX, NO_INTERRUPT)? */
 bool virtq_should_notify(struct virtq *vq);
 /* Forget device-side state (device reset). */

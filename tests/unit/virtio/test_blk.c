@@ -37,6 +37,7 @@
 #define SEG_GPA		0x11000ULL	/* discard / write zeroes segments */
 #define DATA_GPA	0x20000ULL
 #define STATUS_GPA	0x40000ULL
+#define ITABLE_GPA	0x50000ULL	/* an indirect table */
 #define QSIZE		16
 #define IMG_SECTORS	128
 
@@ -214,6 +215,62 @@ static int teardown(void **state)
 	unlink(other);
 	rmdir(dir);
 	return 0;
+}
+
+/*
+ * A read of more than 4 GiB (17 in-segments over the same 256 MiB of guest
+ * RAM) inside a sparse 5 GiB image: the le32 used length could not report
+ * it (it wrapped to a small value), so the request fails with IOERR
+ * before any I/O.
+ */
+static void test_read_over_4g_refused(void **state)
+{
+	const uint64_t big = 256ULL << 20, segs = 17;
+	struct guest_mem bigmem;
+	uint8_t *g;
+	unsigned int i;
+
+	(void)state;
+	make_file(path, (off_t)(5ULL << 30));
+	open_image(false);
+	assert_int_equal(pwrite(img.fd, "x", 1, 0), 1);
+	assert_int_equal(guest_mem_alloc(&bigmem, big, 0xc0000000ULL), 0);
+	g = bigmem.base;
+	vq.mem = &bigmem;
+	put_hdr(T_IN, 0);
+	memcpy(g + HDR_GPA, gp(HDR_GPA), 16);
+	g[STATUS_GPA] = 0xee;
+	/* ring, header and indirect table in the first 1 MiB, data segments after it */
+	vq.indirect = true;
+	for (i = 0; i < segs + 2; i++) {
+		uint64_t addr = i == 0 ? HDR_GPA : i == segs + 1 ? STATUS_GPA : MEM_SIZE;
+		uint32_t len = i == 0 ? 16 : i == segs + 1 ? 1 : (uint32_t)(big - MEM_SIZE);
+		uint16_t flags = i == 0 ? D_NEXT : i == segs + 1 ? D_WRITE : D_NEXT | D_WRITE;
+		uint16_t next = (uint16_t)(i + 1);
+		uint8_t *d = g + ITABLE_GPA + 16ULL * i;
+
+		memcpy(d, &addr, 8);
+		memcpy(d + 8, &len, 4);
+		memcpy(d + 12, &flags, 2);
+		memcpy(d + 14, &next, 2);
+	}
+	{
+		uint64_t addr = ITABLE_GPA;
+		uint32_t len = (uint32_t)(16 * (segs + 2));
+		uint16_t flags = 4;	/* VIRTQ_DESC_F_INDIRECT */
+
+		memcpy(g + DESC_GPA, &addr, 8);
+		memcpy(g + DESC_GPA + 8, &len, 4);
+		memcpy(g + DESC_GPA + 12, &flags, 2);
+	}
+	*(uint16_t *)(g + AVAIL_GPA + 4) = 0;
+	*(uint16_t *)(g + AVAIL_GPA + 2) = 1;
+	assert_int_equal(blk_serve_queue(&dev, &img, 0, QSIZE), 1);
+	assert_int_equal(g[STATUS_GPA], S_IOERR);
+	assert_int_equal(*(uint32_t *)(g + USED_GPA + 8), 1);	/* the status byte only */
+	assert_int_equal(g[MEM_SIZE], 0);			/* nothing read */
+	vq.mem = &mem;
+	guest_mem_free(&bigmem);
 }
 
 static void test_write_read_round_trip(void **state)
@@ -677,6 +734,7 @@ static int teardown_all(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_read_over_4g_refused),
 		T(test_write_read_round_trip),
 		T(test_split_segments),
 		T(test_out_of_range),

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The seccomp filters of `kvmini run` on the host's /dev/kvm.
+#
+#   seccomp.sh CASE KVMINI TEST_HOOKS(true|false) HELLO HELLO_EXPECTED \
+#              VIRTIOBLK VIRTIOBLK_EXPECTED ECHO
+#
+# CASE:
+#   kill-vcpu|kill-io|kill-main  KVMINI_TEST_SECCOMP=<class>: that thread makes
+#                      a forbidden system call right after loading its filter;
+#                      kvmini must die of SIGSYS (status 159) and the guest
+#                      must not finish (vcpu: not print anything)
+#   log-vcpu|log-io|log-main     the same with --seccomp=log: reported by the
+#                      kernel only, the guest finishes with status 0
+#   off-vcpu|off-io    the same with --seccomp=off: status 0
+#   all-threads        a running kvmini (2 vCPUs, a disk): every thread has
+#                      a filter (Seccomp: 2 in /proc/PID/task/*/status)
+#   all-threads-off    with --seccomp=off no thread has one
+#   restart-net        --on-reboot restart with a --net tap (userspace path):
+#                      the filtered main thread attaches the tap again on each
+#                      reboot; kvmini must keep restarting until --timeout (124)
+# Exits 0 on success, 1 on failure, 77 (skip) without /dev/kvm or where the
+# test hooks are compiled out (release builds).
+set -u
+
+if [ $# -ne 8 ]; then
+	echo "usage: $0 CASE KVMINI TEST_HOOKS HELLO HELLO_EXPECTED VIRTIOBLK" \
+	     "VIRTIOBLK_EXPECTED ECHO" >&2
+	exit 2
+fi
+case_name=$1
+kvmini=$2
+hooks=$3
+hello=$4
+hello_expected=$5
+virtioblk=$6
+virtioblk_expected=$7
+echo_image=$8
+reboot_image=$(dirname "$hello")/reboot.elf
+limit=${KVMINI_TEST_TIMEOUT:-60}
+
+if ! [ -c /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
+	echo "SKIP: /dev/kvm not available (missing, or not readable and writable by $(id -un))"
+	exit 77
+fi
+case $case_name in
+kill-* | log-* | off-*)
+	if [ "$hooks" != true ]; then
+		echo "SKIP: test hooks are compiled out (buildtype=release or -Dtest_hooks=false)"
+		exit 77
+	fi ;;
+esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-seccomp.XXXXXX") || exit 1
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+ulimit -c 0	# SIGSYS dumps core by default
+
+fail() {
+	echo "FAIL: $case_name: $*"
+	echo "command: ${cmd[*]}"
+	echo "--- guest output (stdout, last 20 lines) ---"
+	tail -n 20 "$tmp/stdout"
+	echo "--- kvmini messages (stderr, last 20 lines) ---"
+	tail -n 20 "$tmp/stderr"
+	exit 1
+}
+
+# A guest for the class: the virtio-blk firmware (with a disk) for io.
+guest_for() {
+	if [ "$1" = io ]; then
+		truncate -s 1M "$tmp/disk.img" || exit 1
+		printf 'kvmini-virtioblk' | dd of="$tmp/disk.img" conv=notrunc status=none || exit 1
+		image=$virtioblk
+		expected=$virtioblk_expected
+		extra=(--disk "path=$tmp/disk.img,id=fwdisk")
+	else
+		image=$hello
+		expected=$hello_expected
+		extra=(--cpus 2)
+	fi
+}
+
+run() {
+	# SIGKILL, so 137 can only mean our limit
+	timeout -s KILL "$limit" "${cmd[@]}" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"
+	status=$?
+	[ "$status" -ne 137 ] || fail "kvmini did not exit within $limit s"
+}
+
+violation() {
+	local want_mode=$1 class=$2
+
+	guest_for "$class"
+	cmd=(env "KVMINI_TEST_SECCOMP=$class" "$kvmini" run --kernel "$image"
+	     --seccomp "$want_mode" "${extra[@]}")
+	run
+	grep -q "test hook: calling socket() on a $class thread" "$tmp/stderr" ||
+		[ "$want_mode" = off ] || fail "the $class thread never reached its test hook"
+	if [ "$want_mode" = on ]; then
+		[ "$status" -eq $((128 + 31)) ] ||
+			fail "status $status, expected 159 (killed by SIGSYS)"
+		case $class in
+		vcpu)	# loaded before the guest's first instruction: no output at all
+			[ ! -s "$tmp/stdout" ] ||
+				fail "the guest produced output after the violation" ;;
+		io)	# the guest's disk requests are never served: it cannot finish
+			! cmp -s "$expected" "$tmp/stdout" ||
+				fail "the guest finished although its I/O thread died" ;;
+		esac	# main: loaded while the vCPUs already run; the status says it
+	else
+		[ "$status" -eq 0 ] || fail "status $status, expected 0"
+		cmp -s "$expected" "$tmp/stdout" || fail "guest output differs from $expected"
+	fi
+	echo "PASS: $case_name (status $status)"
+}
+
+# Every thread of a running kvmini: "Seccomp: 2" (filter) or 0 (none).
+threads() {
+	local want=$1 fifo=$tmp/in n=0 bad=0 f
+
+	truncate -s 1M "$tmp/disk.img" || exit 1
+	mkfifo "$fifo" || exit 1
+	cmd=("$kvmini" run --kernel "$echo_image" --cpus 2 --timeout "$limit"
+	     --disk "path=$tmp/disk.img" --seccomp "$2")
+	"${cmd[@]}" <"$fifo" >"$tmp/stdout" 2>"$tmp/stderr" &
+	pid=$!
+	exec 3>"$fifo"
+	for _ in $(seq 1 100); do
+		grep -q "echo: ready" "$tmp/stdout" && break
+		sleep 0.1
+	done
+	grep -q "echo: ready" "$tmp/stdout" || fail "the echo guest never became ready"
+	sleep 0.2	# the main thread loads its filter right after starting the vCPUs
+	for f in /proc/"$pid"/task/*/status; do
+		local name mode
+
+		name=$(awk '/^Name:/ { print $2 }' "$f")
+		mode=$(awk '/^Seccomp:/ { print $2 }' "$f")
+		n=$((n + 1))
+		echo "thread $name: Seccomp $mode"
+		[ "$mode" = "$want" ] || bad=1
+	done
+	printf 'quit\n' >&3
+	exec 3>&-
+	wait "$pid"
+	status=$?
+	pid=
+	# main, 2 vCPUs, the disk's I/O thread
+	[ "$n" -ge 4 ] || fail "only $n threads seen"
+	[ "$bad" -eq 0 ] || fail "a thread's seccomp mode is not $want"
+	[ "$status" -eq 0 ] || fail "status $status after quit, expected 0"
+	echo "PASS: $case_name ($n threads, Seccomp $want)"
+}
+
+# The reboot firmware under --on-reboot restart with a virtio-net device on a
+# tap: each restart re-attaches the tap from the filtered main thread.
+restart_net() {
+	local tap=kvsec$$ ipbin boots
+
+	ipbin=$(command -v ip) || { echo "SKIP: no ip (iproute2)"; exit 77; }
+	"$ipbin" tuntap add dev "$tap" mode tap vnet_hdr 2>/dev/null ||
+		{ echo "SKIP: cannot create a tap (needs root and /dev/net/tun)"; exit 77; }
+	trap '"$ipbin" link del "$tap" 2>/dev/null; cleanup' EXIT
+	cmd=("$kvmini" run --kernel "$reboot_image" --on-reboot restart --timeout 4
+	     --net "tap=$tap,vhost=off")
+	run
+	boots=$(grep -c "reboot: pulsing" "$tmp/stdout")
+	[ "$status" -eq 124 ] || fail "status $status, expected 124 (--timeout while restarting)"
+	[ "$boots" -ge 2 ] || fail "the guest booted $boots times, expected at least 2"
+	! grep -qi "seccomp\|SIGSYS" "$tmp/stderr" || fail "seccomp complaint on stderr"
+	echo "PASS: $case_name ($boots boots)"
+}
+
+case $case_name in
+restart-net)			restart_net ;;
+kill-vcpu | kill-io | kill-main)	violation on "${case_name#kill-}" ;;
+log-vcpu | log-io | log-main)	violation log "${case_name#log-}" ;;
+off-vcpu | off-io)		violation off "${case_name#off-}" ;;
+all-threads)			threads 2 on ;;
+all-threads-off)		threads 0 off ;;
+*)	echo "$0: unknown case '$case_name'" >&2; exit 2 ;;
+esac
+exit 0
