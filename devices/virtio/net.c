@@ -642,6 +642,12 @@ static int tap_open(struct net_nic *n)
 	int hdr_sz = NET_HDR_SIZE, err;
 
 	index = if_nametoindex(n->tap);
+	if (!index && n->vm->cfg->jail_netns) {
+		kv_err("--net tap=%s: no such interface in the network namespace of "
+		       "--jail-netns %s; move the tap there (ip link set %s netns NS) and give "
+		       "that namespace's path", n->tap, n->vm->cfg->jail_netns, n->tap);
+		return -ENODEV;
+	}
 	if (!index)
 		return tap_error(n->tap, ENODEV);
 	n->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
