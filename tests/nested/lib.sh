@@ -34,7 +34,8 @@ l1_add_binary() {
 # l1_build OUT GUEST_DIR PAYLOAD ENVFILE [BIN...]: writes the L1 initramfs (uncompressed newc:
 # TCG would spend seconds in gunzip). The L1 kernel is GUEST_DIR's 6.1 kernel. Each BIN is
 # copied to /usr/local/bin with its libraries; "qemu" adds qemu-system-x86_64 and its ROMs.
-# NESTED_WITH_PVH=0 leaves the 52 MB PVH vmlinux out; NESTED_EXTRA_FILES are copied to /nested.
+# NESTED_WITH_PVH=0 leaves the 52 MB PVH vmlinux out; NESTED_EXTRA_FILES are copied to /nested;
+# NESTED_TEST_ENV ("VAR=VALUE ...") is appended to /nested/env (tests.sh settings, e.g. NET_MB=20).
 l1_build() {
 	local out=$1 guests=$2 payload=$3 envfile=$4 root bb m src v f
 	shift 4
@@ -63,6 +64,10 @@ l1_build() {
 	cp "$NESTED_DIR/tests.sh" "$root/nested/tests.sh"
 	cp "$payload" "$root/nested/payload"
 	cp "$envfile" "$root/nested/env"
+	# NESTED_TEST_ENV='VAR=VALUE ...': more settings for tests.sh (e.g. NET_MB=20)
+	for v in ${NESTED_TEST_ENV:-}; do
+		echo "$v" >>"$root/nested/env"
+	done
 	for f in ${NESTED_EXTRA_FILES:-}; do
 		cp "$f" "$root/nested/"
 	done
@@ -76,6 +81,12 @@ l1_build() {
 	l1_add_binary "$root" "$(command -v debugfs)" /usr/bin/debugfs
 	# --volume packs directories with mkfs.ext4 (and unpacks them with debugfs)
 	l1_add_binary "$root" "$(command -v mkfs.ext4)" /usr/bin/mkfs.ext4
+	# the net tests: iproute2's ip (busybox ip has no tuntap, no -d details), kvmini-ifup/ifdown
+	if command -v ip >/dev/null; then
+		rm -f "$root/sbin/ip" "$root/bin/ip"
+		l1_add_binary "$root" "$(command -v ip)" /sbin/ip
+	fi
+	cp "$KVMINI_SRC/tools/kvmini-ifup" "$KVMINI_SRC/tools/kvmini-ifdown" "$root/usr/local/bin/"
 	mkdir -p "$root/etc"
 	[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$root/etc/"
 	if [ "${NESTED_WITH_PVH:-1}" = 1 ] && [ -f "$guests/kernel/6.1/vmlinux" ]; then
@@ -92,8 +103,9 @@ l1_build() {
 			l1_add_binary "$root" "$f"
 		fi
 	done
-	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp" &&
-		mv "$out.tmp" "$out"
+	# a private temporary name: several runs may build into the same cache at once
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp.$$" &&
+		mv "$out.tmp.$$" "$out"
 	local rc=$?
 	rm -rf "$root"
 	return $rc
@@ -102,13 +114,14 @@ l1_build() {
 # l1_boot KERNEL INITRD LOG TIMEOUT SMP [STALL]: boots L1 (TCG, emulated SVM), serial to LOG.
 # Kills L1 after TIMEOUT seconds, or after STALL seconds without serial output (a frozen L1:
 # its own per-guest timeouts cannot fire); either way appends a NESTED-HOST- line to LOG.
-# Returns QEMU's status (137 or 143 when killed).
+# Returns QEMU's status (137 or 143 when killed). $L1_APPEND: more L1 kernel parameters.
 l1_boot() {
 	local kernel=$1 initrd=$2 log=$3 tmo=$4 smp=$5 stall=${6:-0} pid size last_size last_change stalled
 	timeout --foreground -s KILL "$tmo" "$L0_QEMU" -accel tcg,thread=multi -cpu max,+svm -M q35 \
 		-m 2048 -smp "$smp" -nodefaults -no-user-config -display none -serial stdio \
 		-monitor none -no-reboot -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 rdinit=/init panic=-1 quiet" </dev/null >"$log" 2>&1 &
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet ${L1_APPEND:-}" \
+		</dev/null >"$log" 2>&1 &
 	pid=$!
 	trap 'kill $pid 2>/dev/null' EXIT INT TERM
 	last_size=-1 last_change=$SECONDS stalled=0

@@ -15,7 +15,8 @@ fresh() {
 	[ "${KVMINI_NESTED_FRESH:-0}" = 1 ] && [ ! -e "$dir/.fresh-$PPID" ] && return 1
 	[ -f "$results" ] || return 1
 	[ $(($(date +%s) - $(stat -c %Y "$results"))) -lt 1200 ] || return 1
-	for f in "$kvmini" "$here"/* "$here/../../tools/mkguest"; do
+	for f in "$kvmini" "$here"/* "$here/../../tools/mkguest" "$here/../../tools/kvmini-ifup" \
+		"$here/../../tools/kvmini-ifdown"; do
 		[ "$results" -nt "$f" ] || return 1
 	done
 }
