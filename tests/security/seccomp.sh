@@ -159,7 +159,9 @@ threads() {
 # The reboot firmware under --on-reboot restart with a virtio-net device on a
 # tap: each restart re-attaches the tap from the filtered main thread.
 restart_net() {
-	local tap=kvsec$$ ipbin boots
+	local boots
+	# globals: the EXIT trap runs after this function has returned
+	tap=kvsec$$
 
 	ipbin=$(command -v ip) || { echo "SKIP: no ip (iproute2)"; exit 77; }
 	"$ipbin" tuntap add dev "$tap" mode tap vnet_hdr 2>/dev/null ||
