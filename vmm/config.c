@@ -171,29 +171,55 @@ static bool valid_disk_id(const char *id)
 	return true;
 }
 
-/* One key=value of --disk; @kv has @len bytes. */
-static int parse_disk_key(const char *arg, const char *kv, size_t len,
-			  struct disk_config *d, unsigned int *seen)
-{
-	const char *eq = memchr(kv, '=', len);
-	size_t klen = eq ? (size_t)(eq - kv) : len;
-	const char *v = eq ? eq + 1 : kv + len;
-	size_t vlen = len - klen - (eq ? 1 : 0);
-	static const char *const keys[] = { "path", "readonly", "id" };
-	unsigned int k;
+/* The value of key @k of an option's KEY=VALUE list; 0 or -EINVAL after kv_err(). */
+typedef int (*key_setter)(void *obj, const char *arg, unsigned int k, const char *v,
+			  size_t vlen);
 
-	for (k = 0; k < ARRAY_SIZE(keys); k++)
-		if (strlen(keys[k]) == klen && !strncmp(kv, keys[k], klen))
-			break;
-	if (k == ARRAY_SIZE(keys) || !eq) {
-		kv_err("--disk %s: unknown key '%.*s'; " DISK_SYNTAX, arg, (int)klen, kv);
-		return -EINVAL;
+/*
+ * Walk the comma-separated KEY=VALUE list @arg of option @opt (e.g.
+ * "--disk"): each key must be one of @keys and come at most once; @set takes
+ * each value. Errors end with @syntax. Returns the bit set of keys seen, or
+ * -EINVAL.
+ */
+static int parse_keys(const char *opt, const char *arg, const char *const *keys,
+		      unsigned int nkeys, const char *syntax, key_setter set, void *obj)
+{
+	unsigned int seen = 0;
+	const char *p = arg;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		unsigned int k;
+
+		for (k = 0; k < nkeys; k++)
+			if (strlen(keys[k]) == klen && !strncmp(p, keys[k], klen))
+				break;
+		if (k == nkeys || !eq) {
+			kv_err("%s %s: unknown key '%.*s'; %s", opt, arg, (int)klen, p, syntax);
+			return -EINVAL;
+		}
+		if (seen & (1u << k)) {
+			kv_err("%s %s: %s= given twice", opt, arg, keys[k]);
+			return -EINVAL;
+		}
+		seen |= 1u << k;
+		if (set(obj, arg, k, eq + 1, len - klen - 1))
+			return -EINVAL;
+		if (!p[len])
+			return (int)seen;
+		p += len + 1;
 	}
-	if (*seen & (1u << k)) {
-		kv_err("--disk %s: %s= given twice", arg, keys[k]);
-		return -EINVAL;
-	}
-	*seen |= 1u << k;
+}
+
+static const char *const disk_keys[] = { "path", "readonly", "id" };
+
+/* --disk key @k (an index into disk_keys) set to the @vlen bytes at @v. */
+static int set_disk_key(void *obj, const char *arg, unsigned int k, const char *v, size_t vlen)
+{
+	struct disk_config *d = obj;
+
 	switch (k) {
 	case 0:
 		if (!vlen) {
@@ -231,8 +257,7 @@ static int parse_disk_key(const char *arg, const char *kv, size_t len,
 static int parse_disk(struct vm_config *cfg, const char *arg)
 {
 	struct disk_config *d;
-	unsigned int i, seen = 0;
-	const char *p = arg;
+	unsigned int i;
 	int ret;
 
 	if (cfg->nr_disks == MAX_DISKS) {
@@ -245,17 +270,11 @@ static int parse_disk(struct vm_config *cfg, const char *arg)
 	}
 	d = &cfg->disks[cfg->nr_disks];
 	memset(d, 0, sizeof(*d));
-	for (;;) {
-		size_t len = strcspn(p, ",");
-
-		ret = parse_disk_key(arg, p, len, d, &seen);
-		if (ret)
-			return ret;
-		if (!p[len])
-			break;
-		p += len + 1;
-	}
-	if (!(seen & 1)) {
+	ret = parse_keys("--disk", arg, disk_keys, ARRAY_SIZE(disk_keys), DISK_SYNTAX,
+			 set_disk_key, d);
+	if (ret < 0)
+		return ret;
+	if (!(ret & 1)) {
 		kv_err("--disk %s: no image given; " DISK_SYNTAX, arg);
 		return -EINVAL;
 	}
@@ -346,29 +365,13 @@ static bool valid_ifname(const char *name)
 	return true;
 }
 
-/* One key=value of --net; @kv has @len bytes. */
-static int parse_net_key(const char *arg, const char *kv, size_t len,
-			 struct net_config *n, unsigned int *seen)
-{
-	const char *eq = memchr(kv, '=', len);
-	size_t klen = eq ? (size_t)(eq - kv) : len;
-	const char *v = eq ? eq + 1 : kv + len;
-	size_t vlen = len - klen - (eq ? 1 : 0);
-	static const char *const keys[] = { "tap", "mac", "vhost" };
-	unsigned int k;
+static const char *const net_keys[] = { "tap", "mac", "vhost" };
 
-	for (k = 0; k < ARRAY_SIZE(keys); k++)
-		if (strlen(keys[k]) == klen && !strncmp(kv, keys[k], klen))
-			break;
-	if (k == ARRAY_SIZE(keys) || !eq) {
-		kv_err("--net %s: unknown key '%.*s'; " NET_SYNTAX, arg, (int)klen, kv);
-		return -EINVAL;
-	}
-	if (*seen & (1u << k)) {
-		kv_err("--net %s: %s= given twice", arg, keys[k]);
-		return -EINVAL;
-	}
-	*seen |= 1u << k;
+/* --net key @k (an index into net_keys) set to the @vlen bytes at @v. */
+static int set_net_key(void *obj, const char *arg, unsigned int k, const char *v, size_t vlen)
+{
+	struct net_config *n = obj;
+
 	switch (k) {
 	case 0:
 		if (!vlen || !copy_value(n->tap, sizeof(n->tap), v, vlen) ||
@@ -416,8 +419,7 @@ static int parse_net_key(const char *arg, const char *kv, size_t len,
 static int parse_net(struct vm_config *cfg, const char *arg)
 {
 	struct net_config *n;
-	unsigned int i, seen = 0;
-	const char *p = arg;
+	unsigned int i;
 	int ret;
 
 	if (cfg->nr_nets == MAX_NETS) {
@@ -430,17 +432,10 @@ static int parse_net(struct vm_config *cfg, const char *arg)
 	}
 	n = &cfg->nets[cfg->nr_nets];
 	memset(n, 0, sizeof(*n));
-	for (;;) {
-		size_t len = strcspn(p, ",");
-
-		ret = parse_net_key(arg, p, len, n, &seen);
-		if (ret)
-			return ret;
-		if (!p[len])
-			break;
-		p += len + 1;
-	}
-	if (!(seen & 1)) {
+	ret = parse_keys("--net", arg, net_keys, ARRAY_SIZE(net_keys), NET_SYNTAX, set_net_key, n);
+	if (ret < 0)
+		return ret;
+	if (!(ret & 1)) {
 		kv_err("--net %s: no tap given; " NET_SYNTAX, arg);
 		return -EINVAL;
 	}
