@@ -114,12 +114,17 @@ l1_build() {
 # l1_boot KERNEL INITRD LOG TIMEOUT SMP [STALL]: boots L1 (TCG, emulated SVM), serial to LOG.
 # Kills L1 after TIMEOUT seconds, or after STALL seconds without serial output (a frozen L1:
 # its own per-guest timeouts cannot fire); either way appends a NESTED-HOST- line to LOG.
-# Returns QEMU's status (137 or 143 when killed). $L1_APPEND: more L1 kernel parameters.
+# Returns QEMU's status (137 or 143 when killed). $L1_APPEND: more L1 kernel parameters
+# (MODULE.PARAM=VALUE ones reach the modules l1-init loads, e.g. kvm_amd.vgif=0).
+# Before killing a frozen L1, the emulated CPU's state (QEMU monitor: registers, local APIC)
+# goes to LOG.state, and its flags line into the NESTED-HOST-STALL line.
 l1_boot() {
 	local kernel=$1 initrd=$2 log=$3 tmo=$4 smp=$5 stall=${6:-0} pid size last_size last_change stalled
+	local mondir cpu=
+	mondir=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-mon.XXXXXX")	# a short path: sun_path is 108 bytes
 	timeout --foreground -s KILL "$tmo" "$L0_QEMU" -accel tcg,thread=multi -cpu max,+svm -M q35 \
 		-m 2048 -smp "$smp" -nodefaults -no-user-config -display none -serial stdio \
-		-monitor none -no-reboot -kernel "$kernel" -initrd "$initrd" \
+		-monitor "unix:$mondir/m,server=on,wait=off" -no-reboot -kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 rdinit=/init panic=-1 quiet ${L1_APPEND:-}" \
 		</dev/null >"$log" 2>&1 &
 	pid=$!
@@ -132,6 +137,9 @@ l1_boot() {
 			last_size=$size last_change=$SECONDS
 		elif [ "$stall" -gt 0 ] && [ $((SECONDS - last_change)) -ge "$stall" ]; then
 			stalled=1
+			python3 "$NESTED_DIR/l1-monitor.py" "$mondir/m" "info registers" "info lapic" \
+				>"$log.state" 2>&1
+			cpu=$(grep -m 1 -o 'EFL=.*' "$log.state" 2>/dev/null)
 			kill "$pid" 2>/dev/null
 			break
 		fi
@@ -139,8 +147,10 @@ l1_boot() {
 	wait "$pid"
 	local rc=$?
 	trap - EXIT INT TERM
+	rm -rf "$mondir"
 	# After QEMU has exited: it writes at its own file offset.
-	[ "$stalled" = 1 ] && echo "NESTED-HOST-STALL no L1 output for ${stall}s: killed" >>"$log"
+	[ "$stalled" = 1 ] &&
+		echo "NESTED-HOST-STALL no L1 output for ${stall}s: killed${cpu:+ (L1 CPU: $cpu; $log.state)}" >>"$log"
 	[ "$rc" = 137 ] && echo "NESTED-HOST-TIMEOUT L1 killed after ${tmo}s" >>"$log"
 	return $rc
 }
