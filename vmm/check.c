@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 
 #include "check.h"
 #include "log.h"
@@ -261,16 +263,33 @@ static void check_decide_net(const struct check_probe *p, struct check_result *r
 		check_append_verdict(r, "; networking without vhost-net");
 }
 
+/* kvmini installs seccomp filters by default: without them `run` needs --seccomp=off. */
+static void check_decide_seccomp(const struct check_probe *p, struct check_result *r,
+				 bool kvm_usable)
+{
+	if (!p->seccomp_errno)
+		return;
+	check_add_hint(r, "sandbox: this kernel takes no seccomp filters (%s): run kvmini "
+		       "with --seccomp=off, which confines it less (docs/security.md)",
+		       strerror(p->seccomp_errno));
+	if (!kvm_usable)
+		return;
+	r->status = CHECK_LIMITED;
+	check_append_verdict(r, "; no seccomp filters (--seccomp=off)");
+}
+
 void check_decide(const struct check_probe *p, struct check_result *r)
 {
+	bool kvm_usable = false;
+
 	memset(r, 0, sizeof(*r));
 	r->status = CHECK_LIMITED;	/* until proven ready */
-	if (p->kvm_errno) {
+	if (p->kvm_errno)
 		check_decide_no_kvm(p, r);
-		check_decide_net(p, r, false);
-		return;
-	}
-	check_decide_net(p, r, check_decide_kvm(p, r));
+	else
+		kvm_usable = check_decide_kvm(p, r);
+	check_decide_seccomp(p, r, kvm_usable);
+	check_decide_net(p, r, kvm_usable);
 }
 
 static void check_line(FILE *out, const char *item, const char *fmt, ...)
@@ -344,6 +363,10 @@ enum check_status check_report(FILE *out, const struct check_probe *p)
 	check_line(out, "hardware virtualization", "%s",
 		   p->cpu_virt < ARRAY_SIZE(virt_names) ? virt_names[p->cpu_virt] : "?");
 	check_line(out, "software KVM (kvm_pvm)", "%s", p->kvm_pvm ? "loaded" : "no");
+	if (p->seccomp_errno)
+		check_line(out, "seccomp filters", "unavailable: %s", strerror(p->seccomp_errno));
+	else
+		check_line(out, "seccomp filters", "ok");
 	check_report_dev(out, "/dev/net/tun", p->tun_errno);
 	check_report_dev(out, "/dev/vhost-net", p->vhost_net_errno);
 	for (unsigned int i = 0; i < r.nr_hints; i++)
@@ -426,6 +449,17 @@ static bool check_probe_pvm(void)
 	return found;
 }
 
+/*
+ * Whether the kernel takes seccomp filters, without installing one: a NULL
+ * filter fails with EFAULT where filters exist, EINVAL where they do not.
+ */
+static int check_probe_seccomp(void)
+{
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL, 0, 0) == 0)
+		return 0;	/* cannot happen with a NULL filter */
+	return errno == EFAULT ? 0 : errno;
+}
+
 void check_probe_host(struct check_probe *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -434,6 +468,7 @@ void check_probe_host(struct check_probe *p)
 	p->kvm_pvm = check_probe_pvm();
 	p->tun_errno = check_open("/dev/net/tun");
 	p->vhost_net_errno = check_open("/dev/vhost-net");
+	p->seccomp_errno = check_probe_seccomp();
 }
 
 static void check_usage(FILE *f)
@@ -443,7 +478,8 @@ static void check_usage(FILE *f)
 		"\n"
 		"Report whether this host can run kvmini guests: access to /dev/kvm,\n"
 		"the KVM API version and capabilities, CPU virtualization (VT-x/AMD-V),\n"
-		"and the networking devices. The last line is the verdict.\n"
+		"seccomp filter support and the networking devices. The last line is\n"
+		"the verdict.\n"
 		"\n"
 		"Exit status:\n"
 		"  0  hardware KVM works: Linux guests can boot\n"

@@ -43,6 +43,8 @@ struct check_probe {
 	bool kvm_pvm;		/* the software KVM module kvm_pvm is loaded */
 	int tun_errno;		/* 0: /dev/net/tun opened; else errno */
 	int vhost_net_errno;	/* 0: /dev/vhost-net opened; else errno */
+	int seccomp_errno;	/* 0: the kernel takes seccomp filters; else errno
+				   (EINVAL: built without CONFIG_SECCOMP_FILTER) */
 };
 
 #define CHECK_MAX_HINTS 6

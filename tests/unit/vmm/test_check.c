@@ -317,6 +317,41 @@ static void test_report_without_kvm(void **state)
 	free(out);
 }
 
+/* No seccomp filters: kvmini runs only with --seccomp=off, so the host is not "ready". */
+static void test_no_seccomp(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+	int status;
+	char *out;
+
+	(void)state;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+	assert_false(has_hint(&r, "seccomp"));
+	out = report(&p, &status);
+	assert_non_null(strstr(out, "seccomp filters"));
+	assert_non_null(strstr(out, " ok\n"));
+	free(out);
+
+	p.seccomp_errno = EINVAL;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_LIMITED);
+	assert_true(has_hint(&r, "--seccomp=off"));
+	assert_non_null(strstr(r.verdict, "ready: hardware KVM"));
+	assert_non_null(strstr(r.verdict, "; no seccomp filters (--seccomp=off)"));
+	out = report(&p, &status);
+	assert_int_equal(status, CHECK_LIMITED);
+	assert_non_null(strstr(out, "unavailable: Invalid argument"));
+	free(out);
+
+	/* without /dev/kvm the hint still shows, the verdict stays about KVM */
+	p.kvm_errno = ENOENT;
+	check_decide(&p, &r);
+	assert_true(has_hint(&r, "--seccomp=off"));
+	assert_null(strstr(r.verdict, "seccomp"));
+}
+
 static void test_cmd_check_arguments(void **state)
 {
 	char *help[] = { "check", "--help", NULL };
@@ -343,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_networking_never_blocks),
 		cmocka_unit_test(test_report_shape),
 		cmocka_unit_test(test_report_without_kvm),
+		cmocka_unit_test(test_no_seccomp),
 		cmocka_unit_test(test_cmd_check_arguments),
 	};
 
