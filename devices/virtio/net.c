@@ -244,7 +244,7 @@ enum net_rx_result net_rx(struct virtio_dev *d, struct net_rx *rx, int fd,
 	while (rounds++ < budget) {
 		enum place_result p;
 
-		if (!vq->ready || vq->broken) {
+		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) || vq->broken) {
 			res = vq->broken ? NET_RX_BROKEN : NET_RX_NO_BUFFERS;
 			break;
 		}

@@ -83,7 +83,8 @@ void virtio_enable_queue(struct virtio_dev *d, unsigned int q)
 		return;
 	}
 	virtq_reset(vq);
-	vq->ready = true;
+	/* release: a device thread that sees ready sees the fields above */
+	__atomic_store_n(&vq->ready, true, __ATOMIC_RELEASE);
 }
 
 int virtio_add(struct vm *vm, struct virtio_dev *d)

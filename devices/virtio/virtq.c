@@ -235,7 +235,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e)
 
 	if (vq->broken)
 		return -EINVAL;
-	if (!vq->ready)
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))	/* pairs with virtio_enable_queue */
 		return 0;
 	if (get_rings(vq, &r))
 		return broken(vq);
@@ -312,7 +312,7 @@ bool virtq_should_notify(struct virtq *vq)
 	struct rings r;
 	bool valid;
 
-	if (!vq->ready || get_rings(vq, &r))
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) || get_rings(vq, &r))
 		return false;
 	/* our used->idx store must be visible before we read the driver's wish */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
