@@ -22,7 +22,7 @@ Options:
   --smp N          L1 vCPUs (default 1: faster than 2 under TCG, and L1 -smp 2 froze
                    during L2 --cpus 4 runs)
   --timeout S      host-side limit for the whole L1 run (default: 120 + tests * l2-timeout,
-                   + 900 for each of net-vhost-on and net-vhost-off)
+                   + 8 s per NET_MB for each of net-vhost-on and net-vhost-off)
   --l2-timeout S   limit for one guest run (default 60)
 Environment: KVMINI_CACHE (tools/mkguest cache), L0_QEMU (QEMU binary for L1),
   NESTED_STALL (seconds without L1 output before L1 counts as frozen; default l2-timeout + 90).
@@ -79,11 +79,9 @@ echo "mkguest $((SECONDS - t0))s" >>"$results_dir/timings"
 names=${only:-$(sh "$NESTED_DIR/tests.sh" --list)}
 serial=$results_dir/l1-serial.log
 if [ -z "$l1_timeout" ]; then
-	l1_timeout=$((120 + $(echo $names | wc -w) * l2_timeout))
-	# net-vhost-on/off move 100 MiB each way (~5 min in this bed; tests.sh allows 8 s per MiB)
-	for n in $names; do
-		case "$n" in net-vhost-on | net-vhost-off) l1_timeout=$((l1_timeout + 900)) ;; esac
-	done
+	# + what tests.sh gives its long tests (the NET_MB transfers), with NESTED_TEST_ENV's settings
+	l1_timeout=$((120 + $(echo $names | wc -w) * l2_timeout +
+		$(env ${NESTED_TEST_ENV:-} sh "$NESTED_DIR/tests.sh" --extra-secs $names)))
 fi
 
 # The multiboot test payload and its inputs (firmware/, tests/firmware/), where built.

@@ -930,6 +930,17 @@ if [ "${1:-}" = --list ]; then
 	echo $ALL_TESTS
 	exit 0
 fi
+# --extra-secs NAME...: seconds these tests need beyond one L2_TIMEOUT each (for run.sh's L1
+# limit): the guest runs that move NET_MB MiB each way get 8 s per MiB (net_timeout).
+if [ "${1:-}" = --extra-secs ]; then
+	shift
+	_x=0
+	for _n in "$@"; do
+		case "$_n" in net-vhost-on | net-vhost-off) _x=$((_x + NET_MB * 8)) ;; esac
+	done
+	echo $_x
+	exit 0
+fi
 [ -n "${VMM:-}" ] || { echo "tests.sh: VMM is not set" >&2; exit 2; }
 [ -n "${GUEST_DIR:-}" ] || { echo "tests.sh: GUEST_DIR is not set" >&2; exit 2; }
 run_all
