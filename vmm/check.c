@@ -4,12 +4,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -25,6 +28,7 @@
 
 #define HINT_KVM_GROUP \
 	"add your user to group kvm: sudo usermod -aG kvm $USER, then log in again"
+#define KVM_UDEV_RULE "tools/udev/65-kvmini-kvm.rules"
 #define HINT_DMESG "look for KVM errors in the kernel log (dmesg)"
 #define HINT_NESTED \
 	"for Linux guests use a host with VT-x or AMD-V enabled, or the nested " \
@@ -138,6 +142,53 @@ static bool check_errno_missing(int err)
 	return err == ENOENT || err == ENODEV || err == ENXIO;
 }
 
+/* "root:kvm 0660", with numbers where a name is unknown. */
+static void check_node_label(const struct check_node *n, char *buf, size_t size)
+{
+	char uid[16], gid[16];
+
+	snprintf(uid, sizeof(uid), "%u", n->uid);
+	snprintf(gid, sizeof(gid), "%u", n->gid);
+	snprintf(buf, size, "%s:%s %04o", n->owner_name[0] ? n->owner_name : uid,
+		 n->group_name[0] ? n->group_name : gid, n->mode & 07777);
+}
+
+void check_kvm_access_hint(const struct check_node *n, char *buf, size_t size)
+{
+	bool rw_other, rw_group;
+	char label[96], gid[16];
+	const char *group;
+
+	if (!n->known) {
+		snprintf(buf, size, "%s", HINT_KVM_GROUP);
+		return;
+	}
+	check_node_label(n, label, sizeof(label));
+	rw_other = (n->mode & 0006) == 0006;
+	/* never advise joining group root */
+	rw_group = (n->mode & 0060) == 0060 && n->gid != 0;
+	if (rw_other || (rw_group && n->in_group)) {
+		snprintf(buf, size, "/dev/kvm is %s, which lets this process open it: look in "
+			 "the kernel log (dmesg) for an SELinux or AppArmor denial, and check "
+			 "that /dev is not mounted nodev", label);
+		return;
+	}
+	if (rw_group) {
+		snprintf(gid, sizeof(gid), "%u", n->gid);
+		group = n->group_name[0] ? n->group_name : gid;
+		snprintf(buf, size, "/dev/kvm is %s: add your user to group %s: sudo usermod "
+			 "-aG %s $USER, then log in again; or run kvmini as root",
+			 label, group, group);
+		return;
+	}
+	snprintf(buf, size, "/dev/kvm is %s, which group kvm cannot open: %sgive it to "
+		 "group kvm with the udev rule " KVM_UDEV_RULE " (meson install puts it in "
+		 "place) or sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm, then add your "
+		 "user to group kvm: sudo usermod -aG kvm $USER, then log in again; or run "
+		 "kvmini as root", label,
+		 n->kvm_group_exists ? "" : "create the group (sudo groupadd --system kvm), ");
+}
+
 static void check_decide_no_kvm(const struct check_probe *p,
 				struct check_result *r)
 {
@@ -151,9 +202,12 @@ static void check_decide_no_kvm(const struct check_probe *p,
 			check_add_hint(r, "load the module: modprobe kvm_intel or kvm_amd; "
 				       "enable virtualization (VT-x/AMD-V) in firmware");
 	} else if (p->kvm_errno == EACCES || p->kvm_errno == EPERM) {
+		char hint[CHECK_TEXT_MAX];
+
 		check_set_verdict(r, "cannot run guests: no permission to open "
 				  "/dev/kvm read-write");
-		check_add_hint(r, HINT_KVM_GROUP);
+		check_kvm_access_hint(&p->kvm_node, hint, sizeof(hint));
+		check_add_hint(r, "%s", hint);
 	} else {
 		check_set_verdict(r, "cannot run guests: cannot open /dev/kvm: %s",
 				  strerror(p->kvm_errno));
@@ -385,6 +439,43 @@ static int check_open(const char *path)
 	return 0;
 }
 
+static bool check_holds_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n;
+
+	if (getegid() == gid)
+		return true;
+	n = getgroups(ARRAY_SIZE(groups), groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+void check_probe_kvm_node(struct check_node *n)
+{
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+
+	memset(n, 0, sizeof(*n));
+	if (stat("/dev/kvm", &st))
+		return;
+	n->known = true;
+	n->uid = st.st_uid;
+	n->gid = st.st_gid;
+	n->mode = st.st_mode & 07777;
+	pw = getpwuid(st.st_uid);
+	if (pw)
+		snprintf(n->owner_name, sizeof(n->owner_name), "%s", pw->pw_name);
+	gr = getgrgid(st.st_gid);
+	if (gr)
+		snprintf(n->group_name, sizeof(n->group_name), "%s", gr->gr_name);
+	n->in_group = check_holds_group(st.st_gid);
+	n->kvm_group_exists = getgrnam("kvm") != NULL;
+}
+
 static void check_probe_kvm(struct check_probe *p)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -392,6 +483,8 @@ static void check_probe_kvm(struct check_probe *p)
 
 	if (fd < 0) {
 		p->kvm_errno = errno;
+		if (errno == EACCES || errno == EPERM)
+			check_probe_kvm_node(&p->kvm_node);
 		return;
 	}
 	p->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);

@@ -33,9 +33,21 @@ enum check_cpu_virt {
 	CPU_VIRT_SVM,		/* AMD-V */
 };
 
+/* Who may open /dev/kvm, for the permission hint. Tests fill this by hand. */
+struct check_node {
+	bool known;		/* stat() of /dev/kvm worked */
+	unsigned int uid, gid;	/* the node's owner and group */
+	unsigned int mode;	/* its permission bits (07777) */
+	char owner_name[33];	/* names of uid and gid ("": none) */
+	char group_name[33];
+	bool in_group;		/* this process holds gid (primary or supplementary) */
+	bool kvm_group_exists;	/* the host has a group named kvm */
+};
+
 /* What the host probes found. Tests fill this by hand. */
 struct check_probe {
 	int kvm_errno;		/* 0: /dev/kvm opened O_RDWR; else errno of open() */
+	struct check_node kvm_node;	/* filled when kvm_errno is EACCES or EPERM */
 	int api_version;	/* KVM_GET_API_VERSION, or -errno */
 	int caps[CHECK_NR_CAPS];	/* KVM_CHECK_EXTENSION results, 0 = absent */
 	int create_vm_errno;	/* 0: KVM_CREATE_VM worked; else errno */
@@ -48,7 +60,7 @@ struct check_probe {
 };
 
 #define CHECK_MAX_HINTS 6
-#define CHECK_TEXT_MAX 256
+#define CHECK_TEXT_MAX 512
 
 enum check_status {
 	CHECK_READY = 0,	/* hardware KVM: Linux guests boot */
@@ -70,6 +82,16 @@ bool check_cap_required(enum check_cap cap);
 
 /* vmx/svm from one "flags : ..." line of /proc/cpuinfo (whole words). */
 enum check_cpu_virt check_parse_cpu_flags(const char *line);
+
+/*
+ * The fix for "permission denied" on /dev/kvm that applies to node @n, one
+ * line into @buf: join the node's group when it grants read-write, else
+ * give the node to group kvm (udev rule, chgrp + chmod), or run as root. Pure.
+ */
+void check_kvm_access_hint(const struct check_node *n, char *buf, size_t size);
+
+/* Fill @n from /dev/kvm and this process's groups. */
+void check_probe_kvm_node(struct check_node *n);
 
 /* The verdict, its exit status and the hints for @p. Pure. */
 void check_decide(const struct check_probe *p, struct check_result *r);

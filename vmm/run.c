@@ -15,6 +15,7 @@
 #include <linux/kvm.h>
 
 #include "arch.h"
+#include "check.h"
 #include "command.h"
 #include "config.h"
 #include "device.h"
@@ -79,6 +80,17 @@ static int load_input(const char *what, const char *opt, const char *path,
 	return ret;
 }
 
+/* The fix depends on who may open the node: its group, or nobody but root. */
+static void kvm_denied(void)
+{
+	char hint[CHECK_TEXT_MAX];
+	struct check_node node;
+
+	check_probe_kvm_node(&node);
+	check_kvm_access_hint(&node, hint, sizeof(hint));
+	kv_err("no permission to open /dev/kvm; %s", hint);
+}
+
 static int open_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -90,8 +102,7 @@ static int open_kvm(void)
 			       "kvm_amd) and enable virtualization in the firmware; "
 			       "'kvmini check' tells more");
 		else if (errno == EACCES || errno == EPERM)
-			kv_err("no permission to open /dev/kvm; add your user to group kvm "
-			       "(sudo usermod -aG kvm $USER, then log in again)");
+			kvm_denied();
 		else
 			kv_err("cannot open /dev/kvm: %s; run 'kvmini check'", strerror(errno));
 		return -1;

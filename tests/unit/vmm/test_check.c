@@ -175,6 +175,113 @@ static void test_dev_kvm_permission(void **state)
 	assert_non_null(strstr(r.verdict, strerror(EIO)));
 }
 
+static struct check_node kvm_node(unsigned int uid, const char *owner, unsigned int gid,
+				  const char *group, unsigned int mode)
+{
+	struct check_node n;
+
+	memset(&n, 0, sizeof(n));
+	n.known = true;
+	n.uid = uid;
+	n.gid = gid;
+	n.mode = mode;
+	snprintf(n.owner_name, sizeof(n.owner_name), "%s", owner);
+	snprintf(n.group_name, sizeof(n.group_name), "%s", group);
+	n.kvm_group_exists = true;
+	return n;
+}
+
+/* The /dev/kvm permission hint gives the fix that applies to the node's owner and mode. */
+static void test_kvm_access_hint(void **state)
+{
+	struct check_node n;
+	char hint[CHECK_TEXT_MAX];
+
+	(void)state;
+	/* as the udev rule sets it: joining the group is the fix */
+	n = kvm_node(0, "root", 995, "kvm", 0660);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "/dev/kvm is root:kvm 0660: add your user to group kvm: "
+			       "sudo usermod -aG kvm $USER"));
+	assert_null(strstr(hint, "chmod"));
+
+	/* a node group of another name is the group to join */
+	n = kvm_node(0, "root", 78, "hypervisor", 0660);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "add your user to group hypervisor: sudo usermod "
+			       "-aG hypervisor $USER"));
+
+	/* root:root 0600: joining group kvm alone does nothing */
+	n = kvm_node(0, "root", 0, "root", 0600);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "/dev/kvm is root:root 0600, which group kvm cannot open"));
+	assert_non_null(strstr(hint, "tools/udev/65-kvmini-kvm.rules"));
+	assert_non_null(strstr(hint, "sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm"));
+	assert_non_null(strstr(hint, "or run kvmini as root"));
+	assert_null(strstr(hint, "groupadd"));
+	assert_null(strstr(hint, "/dev/kvm is root:root 0600: add your user"));
+
+	/* group root with rw: never advise joining group root */
+	n = kvm_node(0, "root", 0, "root", 0660);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "sudo chgrp kvm /dev/kvm"));
+	assert_null(strstr(hint, "group root"));
+
+	/* group kvm that may only read: the mode is the fix */
+	n = kvm_node(0, "root", 995, "kvm", 0640);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "/dev/kvm is root:kvm 0640"));
+	assert_non_null(strstr(hint, "sudo chmod 0660 /dev/kvm"));
+
+	/* no group kvm on this host: create it first */
+	n = kvm_node(0, "root", 0, "root", 0600);
+	n.kvm_group_exists = false;
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "sudo groupadd --system kvm"));
+
+	/* the mode lets us in, yet open() was denied: not a matter of groups */
+	n = kvm_node(0, "root", 995, "kvm", 0660);
+	n.in_group = true;
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "SELinux or AppArmor"));
+	assert_null(strstr(hint, "usermod"));
+	n = kvm_node(0, "root", 0, "root", 0666);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "nodev"));
+
+	/* names unknown: numbers */
+	n = kvm_node(4000, "", 4001, "", 0660);
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "/dev/kvm is 4000:4001 0660: add your user to group 4001"));
+
+	/* the node could not be looked at: the usual advice */
+	memset(&n, 0, sizeof(n));
+	check_kvm_access_hint(&n, hint, sizeof(hint));
+	assert_non_null(strstr(hint, "add your user to group kvm"));
+
+	/* a short buffer is cut, never overrun */
+	n = kvm_node(0, "root", 0, "root", 0600);
+	memset(hint, 'x', sizeof(hint));
+	check_kvm_access_hint(&n, hint, 16);
+	assert_int_equal(strlen(hint), 15);
+	assert_int_equal(hint[16], 'x');
+}
+
+/* check_decide puts the node's hint in the report. */
+static void test_dev_kvm_permission_node(void **state)
+{
+	struct check_probe p = good_host();
+	struct check_result r;
+
+	(void)state;
+	p.kvm_errno = EACCES;
+	p.kvm_node = kvm_node(0, "root", 0, "root", 0600);
+	check_decide(&p, &r);
+	assert_non_null(strstr(r.verdict, "no permission"));
+	assert_true(has_hint(&r, "/dev/kvm is root:root 0600, which group kvm cannot open"));
+	assert_false(has_hint(&r, "/dev/kvm is root:root 0600: add your user"));
+}
+
 static void test_api_version(void **state)
 {
 	struct check_probe p = good_host();
@@ -372,6 +479,8 @@ int main(void)
 		cmocka_unit_test(test_no_virt_flags_without_pvm),
 		cmocka_unit_test(test_no_dev_kvm),
 		cmocka_unit_test(test_dev_kvm_permission),
+		cmocka_unit_test(test_kvm_access_hint),
+		cmocka_unit_test(test_dev_kvm_permission_node),
 		cmocka_unit_test(test_api_version),
 		cmocka_unit_test(test_missing_caps),
 		cmocka_unit_test(test_create_vm_fails),
