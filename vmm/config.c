@@ -254,6 +254,22 @@ static int set_disk_key(void *obj, const char *arg, unsigned int k, const char *
 	return 0;
 }
 
+/*
+ * Whether two --disk paths name one file: the same string, or the same
+ * st_dev/st_ino (disk.img and ./disk.img, links). Else the second open
+ * would fail on the first one's lock, as if another process held it.
+ */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	if (stat(a, &sa) || stat(b, &sb))
+		return false;	/* a missing image gets its own message when opened */
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int parse_disk(struct vm_config *cfg, const char *arg)
 {
 	struct disk_config *d;
@@ -279,8 +295,9 @@ static int parse_disk(struct vm_config *cfg, const char *arg)
 		return -EINVAL;
 	}
 	for (i = 0; i < cfg->nr_disks; i++) {
-		if (!strcmp(cfg->disks[i].path, d->path)) {
-			kv_err("--disk %s: the same image is given twice", arg);
+		if (same_file(cfg->disks[i].path, d->path)) {
+			kv_err("--disk path=%s and --disk path=%s are the same file; one image "
+			       "can be one disk only: give it once", cfg->disks[i].path, d->path);
 			return -EINVAL;
 		}
 		if (d->id[0] && !strcmp(cfg->disks[i].id, d->id)) {

@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../err_capture.h"
@@ -211,6 +213,58 @@ static void test_disk_rejections(void **state)
 	}
 }
 
+/* One image named twice by different paths is refused as the same file, naming both. */
+static void test_disk_same_file(void **state)
+{
+	char dir[] = "/tmp/kvmini-test-disk.XXXXXX";
+	char img[64], dot[80], hard[64], other[64], a[128], b[128];
+	struct vm_config c;
+	const char *err;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/disk.img", dir);
+	snprintf(dot, sizeof(dot), "%s/./disk.img", dir);
+	snprintf(hard, sizeof(hard), "%s/link.img", dir);
+	snprintf(other, sizeof(other), "%s/other.img", dir);
+	f = fopen(img, "w");
+	assert_non_null(f);
+	fclose(f);
+	f = fopen(other, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(link(img, hard), 0);
+
+	snprintf(a, sizeof(a), "path=%s", img);
+	snprintf(b, sizeof(b), "path=%s,readonly=on", dot);
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", a, "--disk", b), -EINVAL);
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "are the same file"));
+	assert_non_null(strstr(err, img));
+	assert_non_null(strstr(err, dot));
+	assert_null(strstr(err, "locked"));
+
+	snprintf(b, sizeof(b), "path=%s", hard);
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", a, "--disk", b), -EINVAL);
+	err = err_end();
+	assert_non_null(strstr(err, "are the same file"));
+
+	/* other files, and images that do not exist (yet), are not the same */
+	snprintf(b, sizeof(b), "path=%s", other);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", a, "--disk", b), 0);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=/nonexistent/a",
+			       "--disk", "path=/nonexistent/b"), 0);
+
+	unlink(hard);
+	unlink(other);
+	unlink(img);
+	rmdir(dir);
+}
+
 static void test_nets(void **state)
 {
 	struct vm_config c;
@@ -406,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_rejections),
+		cmocka_unit_test(test_disk_same_file),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_net_rejections),
 		cmocka_unit_test(test_sandbox_options),
