@@ -26,6 +26,7 @@ struct kernel_blobs {
 	unsigned int nr_initrds;
 	const char *cmdline;		/* defaults, device announcements, --cmdline */
 	const char *cmdline_user;	/* --cmdline alone, or NULL */
+	const char *memory_text;	/* --memory as the user typed it, for messages */
 };
 
 /* Where guest RAM must not be: RAM at or above this gpa moves to 4 GiB. */

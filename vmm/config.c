@@ -73,7 +73,8 @@ void config_usage(FILE *f)
 	      "                       kernel or firmware ELF\n"
 	      "  --initrd FILE        initial ramdisk; repeat for multiboot modules\n"
 	      "  --cmdline STR        appended to the default kernel command line\n"
-	      "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M)\n"
+	      "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); K, M, G, T\n"
+	      "                       are binary units, a number without one is bytes\n"
 	      "  --cpus N             number of vCPUs (default 1)\n"
 	      "  --on-reboot ACTION   exit (default, status 4) or restart\n"
 	      "  --verbose            log VM setup and exits to stderr\n"
@@ -495,6 +496,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->memory = DEFAULT_MEMORY;
+	cfg->memory_text = DEFAULT_MEMORY_TEXT;
 	cfg->cpus = 1;
 	cfg->on_reboot = ON_REBOOT_EXIT;
 	cfg->exit_port = DEFAULT_EXIT_PORT;
@@ -522,6 +524,12 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			ret = parse_size(optarg, &v);
 			if (ret)
 				return bad_size("--memory", optarg, ret);
+			if (v < MIN_MEMORY && isdigit((unsigned char)optarg[strlen(optarg) - 1])) {
+				kv_err("--memory %s: a number without a suffix is bytes, too few "
+				       "for a guest (at least 2M); write %sM for %s MiB", optarg,
+				       optarg, optarg);
+				return -EINVAL;
+			}
 			if (v < MIN_MEMORY) {
 				kv_err("--memory %s: too small; kvmini needs at least 2M", optarg);
 				return -EINVAL;
@@ -531,6 +539,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			}
 			cfg->memory = v;
+			cfg->memory_text = optarg;
 			break;
 		case OPT_CPUS:
 			ret = parse_uint(optarg, 1, MAX_CPUS_PARSE, &v);

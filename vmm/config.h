@@ -10,6 +10,7 @@
 #include "arch.h"
 
 #define DEFAULT_MEMORY (256ULL << 20)
+#define DEFAULT_MEMORY_TEXT "256M"
 #define DEFAULT_EXIT_PORT 0xf4
 /*
  * No i8042 options: the FADT says there is no 8042, so Linux skips the
@@ -56,6 +57,7 @@ struct vm_config {
 	unsigned int nr_initrds;	/* more than one: multiboot kernels only */
 	const char *cmdline_extra;	/* appended to DEFAULT_CMDLINE */
 	uint64_t memory;		/* bytes */
+	const char *memory_text;	/* --memory as typed, for messages ("256M" if not given) */
 	unsigned int cpus;
 	enum on_reboot on_reboot;
 	bool verbose;

@@ -125,9 +125,8 @@ static int check_host_memory(const struct vm_config *cfg)
 		return 0;
 	host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 	if (cfg->memory > host) {
-		kv_err("--memory %lluM is more than this host's %lluM of RAM and swap; "
-		       "lower --memory", (unsigned long long)(cfg->memory >> 20),
-		       (unsigned long long)(host >> 20));
+		kv_err("--memory %s is more than this host's %llu MiB of RAM and swap; "
+		       "lower --memory", cfg->memory_text, (unsigned long long)(host >> 20));
 		return -ENOMEM;
 	}
 	return 0;
@@ -350,6 +349,7 @@ int cmd_run(int argc, char **argv)
 	blobs.initrds = initrds;
 	blobs.nr_initrds = cfg.nr_initrds;
 	blobs.cmdline_user = cfg.cmdline_extra;
+	blobs.memory_text = cfg.memory_text;
 
 	if (cfg.timeout_ms) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);

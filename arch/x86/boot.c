@@ -216,8 +216,8 @@ int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
 	}
 	dst = guest_ptr(m, CMDLINE_ADDR, len + 1);
 	if (!dst) {
-		kv_err("--memory %lluM leaves no room for the kernel command line at 0x%llx; raise --memory",
-		       (unsigned long long)(m->ram_size >> 20),
+		kv_err("--memory %s leaves no room for the kernel command line at 0x%llx; raise --memory",
+		       boot_memory_text(in),
 		       (unsigned long long)CMDLINE_ADDR);
 		return -ENOMEM;
 	}
@@ -247,11 +247,11 @@ int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
 	size = initrd->len;
 	if (lowest < kernel_end || top < size || ALIGN_DOWN(top - size, 0x1000) < lowest) {
 		if (top == low_end)
-			kv_err("kernel %s (%llu MiB) and initrd %s (%llu MiB) do not fit in --memory %lluM; raise --memory",
+			kv_err("kernel %s (%llu MiB) and initrd %s (%llu MiB) do not fit in --memory %s; raise --memory",
 			       in->kernel_path,
 			       (unsigned long long)mib_up(kernel_end - kernel_start),
 			       initrd->path, (unsigned long long)mib_up(size),
-			       (unsigned long long)(m->ram_size >> 20));
+			       boot_memory_text(in));
 		else
 			kv_err("initrd %s (%llu MiB) does not fit between kernel %s (ends at 0x%llx) and the kernel's initrd limit 0x%llx; use a smaller initrd",
 			       initrd->path, (unsigned long long)mib_up(size),
@@ -283,8 +283,8 @@ int boot_write_zero_page(struct guest_mem *m, const struct boot_input *in,
 	uint64_t size;
 
 	if (!dst) {
-		kv_err("--memory %lluM leaves no room for the zero page at 0x%llx; raise --memory",
-		       (unsigned long long)(m->ram_size >> 20),
+		kv_err("--memory %s leaves no room for the zero page at 0x%llx; raise --memory",
+		       boot_memory_text(in),
 		       (unsigned long long)ZERO_PAGE_ADDR);
 		return -ENOMEM;
 	}

@@ -32,8 +32,15 @@ struct boot_input {
 	unsigned int nr_initrds;
 	const char *cmdline;		/* full command line, NUL-terminated */
 	const char *cmdline_user;	/* --cmdline alone (multiboot); NULL: none */
+	const char *memory_text;	/* --memory as typed, for messages; NULL: unknown */
 	uint64_t rsdp_gpa;		/* 0: no ACPI */
 };
+
+/* --memory for a message, as the user typed it. */
+static inline const char *boot_memory_text(const struct boot_input *in)
+{
+	return in->memory_text ? in->memory_text : "(unknown)";
+}
 
 /* How the boot vCPU enters the guest. */
 struct boot_entry {

@@ -116,10 +116,10 @@ int bzimage_load(struct guest_mem *m, const struct boot_input *in,
 	/* init_size covers the decompressor's whole work area */
 	reserve = hdr->init_size > pm_len ? hdr->init_size : pm_len;
 	if (!guest_range_ok(m, load, reserve)) {
-		kv_err("kernel %s (bzImage) needs %llu MiB at 0x%llx but --memory is %lluM; raise --memory",
+		kv_err("kernel %s (bzImage) needs %llu MiB at 0x%llx but --memory is %s; raise --memory",
 		       in->kernel_path, (unsigned long long)mib_up(reserve),
 		       (unsigned long long)load,
-		       (unsigned long long)(m->ram_size >> 20));
+		       boot_memory_text(in));
 		return -ENOMEM;
 	}
 

@@ -344,10 +344,10 @@ static int elf_load_segments(struct guest_mem *m, const struct boot_input *in,
 		}
 		dst = guest_ptr(m, s.paddr, s.memsz);
 		if (!dst) {
-			kv_err("kernel %s: segment %u [0x%llx, +%llu MiB) is outside guest RAM (--memory %lluM); raise --memory",
+			kv_err("kernel %s: segment %u [0x%llx, +%llu MiB) is outside guest RAM (--memory %s); raise --memory",
 			       path, i, (unsigned long long)s.paddr,
 			       (unsigned long long)mib_up(s.memsz),
-			       (unsigned long long)(m->ram_size >> 20));
+			       boot_memory_text(in));
 			return -ENOMEM;
 		}
 		memcpy(dst, in->kernel + s.offset, s.filesz);
@@ -389,8 +389,8 @@ static int elf_write_start_info(struct guest_mem *m,
 			PVH_MEMMAP_ADDR - PVH_START_INFO_ADDR +
 			n * sizeof(*map));
 	if (!dst) {
-		kv_err("--memory %lluM leaves no room for the PVH start info at 0x%llx; raise --memory",
-		       (unsigned long long)(m->ram_size >> 20),
+		kv_err("--memory %s leaves no room for the PVH start info at 0x%llx; raise --memory",
+		       boot_memory_text(in),
 		       (unsigned long long)PVH_START_INFO_ADDR);
 		return -ENOMEM;
 	}

@@ -184,9 +184,9 @@ static int mb_load_kludge(struct guest_mem *m, const struct boot_input *in,
 	}
 	dst = guest_ptr(m, h->load_addr, mem_end - h->load_addr);
 	if (!dst) {
-		kv_err("kernel %s: image [0x%x, 0x%llx) is outside guest RAM (--memory %lluM); raise --memory",
+		kv_err("kernel %s: image [0x%x, 0x%llx) is outside guest RAM (--memory %s); raise --memory",
 		       path, h->load_addr, (unsigned long long)mem_end,
-		       (unsigned long long)(m->ram_size >> 20));
+		       boot_memory_text(in));
 		return -ENOMEM;
 	}
 	memcpy(dst, in->kernel + file_off, load_len);
@@ -339,8 +339,8 @@ static int mb_write_info(struct guest_mem *m, const struct boot_input *in,
 
 	a.host = guest_ptr(m, a.gpa, a.size);
 	if (!a.host) {
-		kv_err("--memory %lluM leaves no room for the multiboot information at 0x%llx; raise --memory",
-		       (unsigned long long)(m->ram_size >> 20),
+		kv_err("--memory %s leaves no room for the multiboot information at 0x%llx; raise --memory",
+		       boot_memory_text(in),
 		       (unsigned long long)a.gpa);
 		return -ENOMEM;
 	}

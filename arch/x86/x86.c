@@ -117,6 +117,7 @@ int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
 		.nr_initrds = k->nr_initrds,
 		.cmdline = k->cmdline,
 		.cmdline_user = k->cmdline_user,
+		.memory_text = k->memory_text,
 	};
 	int ret;
 

@@ -53,6 +53,45 @@ static void test_all_options(void **state)
 	assert_true(c.memory == 512ULL << 20);
 }
 
+/* --memory is kept as typed, for messages; a number without a suffix is bytes. */
+static void test_memory_text(void **state)
+{
+	struct vm_config c;
+	const char *err;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
+	assert_string_equal(c.memory_text, "256M");
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "1T"), 0);
+	assert_string_equal(c.memory_text, "1T");
+	assert_true(c.memory == 1ULL << 40);
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory=1024MiB"), 0);
+	assert_string_equal(c.memory_text, "1024MiB");
+
+	/* bytes: a plain number of at least 2 MiB is taken as it is */
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "268435456"), 0);
+	assert_true(c.memory == 256ULL << 20);
+
+	/* a plain number below that is a unit forgotten: say so, with the fix */
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "512"), -EINVAL);
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "--memory 512: a number without a suffix is bytes"));
+	assert_non_null(strstr(err, "write 512M for 512 MiB"));
+
+	/* explicit bytes or a unit: too small, no guessing */
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "512B"), -EINVAL);
+	err = err_end();
+	assert_non_null(strstr(err, "--memory 512B: too small"));
+	assert_null(strstr(err, "without a suffix"));
+	err_begin();
+	assert_int_equal(PARSE(&c, "--kernel", "k", "--memory", "1M"), -EINVAL);
+	err = err_end();
+	assert_null(strstr(err, "without a suffix"));
+}
+
 static void test_rejections(void **state)
 {
 	struct vm_config c;
@@ -453,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_memory_text),
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_initrds),
