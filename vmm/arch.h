@@ -2,6 +2,7 @@
 #ifndef KVMINI_ARCH_H
 #define KVMINI_ARCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct kernel_blobs {
 	const char *memory_text;	/* --memory as the user typed it, for messages */
 };
 
+/* Whether @kernel is a Linux kernel (which needs hardware KVM to boot). */
+bool arch_kernel_is_linux(const uint8_t *kernel, size_t len);
 /* Where guest RAM must not be: RAM at or above this gpa moves to 4 GiB. */
 uint64_t arch_mmio_hole_start(void);
 /* After KVM_CREATE_VM, before memory and vCPUs: irqchip, timers. */

@@ -249,6 +249,22 @@ static void check_decide_software(const struct check_probe *p,
 	check_add_hint(r, HINT_NESTED);
 }
 
+bool check_linux_warning(const struct check_probe *p, const char *kernel,
+			 char *buf, size_t size)
+{
+	struct check_result r;
+
+	if (p->cpu_virt != CPU_VIRT_NONE)
+		return false;
+	memset(&r, 0, sizeof(r));
+	check_decide_software(p, &r);
+	snprintf(buf, size, "kernel %s is Linux, which cannot boot on this host's software "
+		 "KVM: it will likely print nothing until --timeout or stop with a KVM "
+		 "error; kvmini check says: %s; for Linux use a host with VT-x/AMD-V, or "
+		 "the nested test bed (tests/nested/)", kernel, r.verdict);
+	return true;
+}
+
 /* Returns whether KVM itself is usable (even if only in software). */
 static bool check_decide_kvm(const struct check_probe *p, struct check_result *r)
 {
@@ -553,12 +569,17 @@ static int check_probe_seccomp(void)
 	return errno == EFAULT ? 0 : errno;
 }
 
+void check_probe_virt(struct check_probe *p)
+{
+	p->cpu_virt = check_probe_cpu();
+	p->kvm_pvm = check_probe_pvm();
+}
+
 void check_probe_host(struct check_probe *p)
 {
 	memset(p, 0, sizeof(*p));
 	check_probe_kvm(p);
-	p->cpu_virt = check_probe_cpu();
-	p->kvm_pvm = check_probe_pvm();
+	check_probe_virt(p);
 	p->tun_errno = check_open("/dev/net/tun");
 	p->vhost_net_errno = check_open("/dev/vhost-net");
 	p->seccomp_errno = check_probe_seccomp();

@@ -93,6 +93,18 @@ void check_kvm_access_hint(const struct check_node *n, char *buf, size_t size);
 /* Fill @n from /dev/kvm and this process's groups. */
 void check_probe_kvm_node(struct check_node *n);
 
+/*
+ * For `kvmini run` of a Linux kernel @kernel: on a host without VT-x/AMD-V
+ * (@p's cpu_virt and kvm_pvm), one warning line into @buf that stock Linux
+ * cannot boot here, with `kvmini check`'s verdict and where to go instead.
+ * Returns false (and leaves @buf alone) on hardware KVM. Pure.
+ */
+bool check_linux_warning(const struct check_probe *p, const char *kernel,
+			 char *buf, size_t size);
+
+/* Fill the cpu_virt and kvm_pvm fields of @p from this host. */
+void check_probe_virt(struct check_probe *p);
+
 /* The verdict, its exit status and the hints for @p. Pure. */
 void check_decide(const struct check_probe *p, struct check_result *r);
 

@@ -91,6 +91,25 @@ static void kvm_denied(void)
 	kv_err("no permission to open /dev/kvm; %s", hint);
 }
 
+/*
+ * Linux on software-only KVM: say it once, before the guest first runs (and
+ * only for a kernel that loaded), then run anyway: small guests work there.
+ */
+static void warn_software_kvm(const char *kernel, const uint8_t *image, size_t len)
+{
+	static bool warned;
+	struct check_probe p;
+	char msg[2 * CHECK_TEXT_MAX];
+
+	if (warned || !arch_kernel_is_linux(image, len))
+		return;
+	warned = true;
+	memset(&p, 0, sizeof(p));
+	check_probe_virt(&p);
+	if (check_linux_warning(&p, kernel, msg, sizeof(msg)))
+		kv_warn("%s", msg);
+}
+
 static int open_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -254,6 +273,7 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	free(cmdline);
 	if (ret)
 		goto out_devices;
+	warn_software_kvm(k.kernel_path, k.kernel, k.kernel_len);
 	if (drop)
 		inputs_free(drop);
 	if (evloop_add(vm->loop, sig_fd, EPOLLIN, on_signal, vm))

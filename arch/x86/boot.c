@@ -84,6 +84,19 @@ const char *kernel_format_name(enum kernel_format f)
 	return "unknown";
 }
 
+bool kernel_is_linux(const uint8_t *buf, size_t len)
+{
+	switch (kernel_detect(buf, len)) {
+	case KFMT_BZIMAGE:
+		return true;
+	case KFMT_ELF64:
+	case KFMT_ELF_PVH:
+		return elf_is_linux(buf, len);
+	default:
+		return false;
+	}
+}
+
 int x86_load_kernel(struct guest_mem *m, const struct boot_input *in,
 		    struct boot_entry *out)
 {

@@ -23,6 +23,8 @@ enum kernel_format {
 /* Content sniffing only (magic numbers); deeper checks happen at load. */
 enum kernel_format kernel_detect(const uint8_t *buf, size_t len);
 const char *kernel_format_name(enum kernel_format f);
+/* Whether the image is a Linux kernel: a bzImage, or an ELF vmlinux. */
+bool kernel_is_linux(const uint8_t *buf, size_t len);
 
 struct boot_input {
 	const char *kernel_path;	/* for messages */

@@ -77,6 +77,7 @@ struct elf_info {
 	bool has_pvh;
 	uint64_t pvh_entry;
 	bool has_kvmini_note;
+	bool has_linux_note;	/* a note named "Linux": vmlinux has some */
 };
 
 /* Is [off, off+len) inside a buffer of @size bytes? Overflow-safe. */
@@ -149,6 +150,8 @@ static void elf_scan_notes(const uint8_t *buf, size_t len,
 		} else if ((namesz == 7 && !memcmp(buf + name, "kvmini", 7)) ||
 			   (namesz == 6 && !memcmp(buf + name, "kvmini", 6))) {
 			e->has_kvmini_note = true;
+		} else if (namesz == 6 && !memcmp(buf + name, "Linux", 6)) {
+			e->has_linux_note = true;
 		}
 		if (next >= end)
 			return;
@@ -228,6 +231,15 @@ enum kernel_format elf_detect(const uint8_t *buf, size_t len)
 	if (e.has_kvmini_note)
 		return KFMT_FIRMWARE;
 	return KFMT_ELF64;
+}
+
+bool elf_is_linux(const uint8_t *buf, size_t len)
+{
+	struct elf_info e;
+
+	if (!elf_parse(buf, len, &e) || e.has_kvmini_note)
+		return false;
+	return e.has_linux_note || e.has_pvh;
 }
 
 static const char *elf_machine_name(uint16_t machine)

@@ -32,6 +32,8 @@ static inline uint64_t rd64(const uint8_t *p)
 int bzimage_load(struct guest_mem *m, const struct boot_input *in,
 		 struct boot_entry *out);
 enum kernel_format elf_detect(const uint8_t *buf, size_t len);
+/* An ELF vmlinux: a "Linux" or a PVH note, and no "kvmini" note. */
+bool elf_is_linux(const uint8_t *buf, size_t len);
 int elf_load(struct guest_mem *m, const struct boot_input *in,
 	     enum kernel_format fmt, struct boot_entry *out);
 /*

@@ -106,6 +106,11 @@ void arch_vm_free(struct vm *vm)
 	vm->arch = NULL;
 }
 
+bool arch_kernel_is_linux(const uint8_t *kernel, size_t len)
+{
+	return kernel_is_linux(kernel, len);
+}
+
 int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
 {
 	struct x86_vm *x = vm->arch;

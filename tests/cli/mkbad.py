@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the malformed kernels and initrds the CLI tests feed to kvmini."""
+"""Write the malformed kernels and initrds the CLI tests feed to kvmini, and two tiny
+kernels that look like Linux (a bzImage, an ELF vmlinux) and only end the run."""
 import os
 import struct
 import sys
@@ -46,6 +47,41 @@ def elf64(machine=62, paddr=0x100000, memsz=0x1000):
     return bytes(body)
 
 
+# The guest's whole work: write 0 to the exit device (status 1), then halt.
+EXIT_CODE = bytes([0xb0, 0x00, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd])  # mov al,0; out 0xf4,al; hlt; jmp
+
+
+def exit_bzimage():
+    """A bzImage whose 64-bit entry (load address + 0x200) exits at once."""
+    img = bytearray(bzimage())
+    img[0x200:0x202] = b"\xeb\x6a"  # jmp over the setup header: it ends at 0x26c
+    entry = (4 + 1) * 512 + 0x200   # after the setup sectors, at startup_64
+    img[entry:entry + len(EXIT_CODE)] = EXIT_CODE
+    return bytes(img)
+
+
+def linux_elf():
+    """An ELF64 vmlinux in miniature: one PT_LOAD that exits, and a "Linux" note."""
+    paddr = 0x100000
+    note = struct.pack("<III", 6, 4, 0x100) + b"Linux\0\0\0" + struct.pack("<I", 0)
+    ehdr = bytearray(64)
+    ehdr[0:4] = b"\x7fELF"
+    ehdr[4] = 2   # ELFCLASS64
+    ehdr[5] = 1   # little endian
+    ehdr[6] = 1
+    struct.pack_into("<HHIQQQIHHHHHH", ehdr, 16, 2, 62, 1, paddr, 64, 0, 0,
+                     64, 56, 2, 64, 0, 0)
+    load = struct.pack("<IIQQQQQQ", 1, 7, 0x1000, paddr, paddr, len(EXIT_CODE),
+                       0x1000, 0x1000)
+    pnote = struct.pack("<IIQQQQQQ", 4, 4, 0x800, 0, 0, len(note), len(note), 4)
+    body = bytearray(ehdr + load + pnote)
+    body += bytes(0x800 - len(body)) + note
+    body += bytes(0x1000 - len(body)) + EXIT_CODE
+    return bytes(body)
+
+
+write("exit-bzimage.bin", exit_bzimage())
+write("linux-exit.elf", linux_elf())
 write("text.txt", b"This is a README, not a kernel.\n" * 20)
 write("empty.bin", b"")
 write("truncated-bzimage.bin", bzimage()[:0x300])

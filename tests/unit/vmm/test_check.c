@@ -282,6 +282,33 @@ static void test_dev_kvm_permission_node(void **state)
 	assert_false(has_hint(&r, "/dev/kvm is root:root 0600: add your user"));
 }
 
+/* `kvmini run` of Linux: one warning on software KVM, quoting check's verdict; none on hardware. */
+static void test_linux_warning(void **state)
+{
+	struct check_probe p = pvm_host();
+	char msg[2 * CHECK_TEXT_MAX];
+
+	(void)state;
+	assert_true(check_linux_warning(&p, "bzImage", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "kernel bzImage is Linux, which cannot boot on this "
+			       "host's software KVM"));
+	assert_non_null(strstr(msg, "kvmini check says: software KVM only (kvm_pvm"));
+	assert_non_null(strstr(msg, "VT-x/AMD-V"));
+	assert_non_null(strstr(msg, "tests/nested/"));
+	assert_null(strchr(msg, '\n'));
+
+	p.kvm_pvm = false;
+	assert_true(check_linux_warning(&p, "vmlinux", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "kvmini check says: no VT-x/AMD-V (no vmx/svm flag"));
+
+	strcpy(msg, "untouched");
+	p = good_host();
+	assert_false(check_linux_warning(&p, "bzImage", msg, sizeof(msg)));
+	p.cpu_virt = CPU_VIRT_SVM;
+	assert_false(check_linux_warning(&p, "bzImage", msg, sizeof(msg)));
+	assert_string_equal(msg, "untouched");
+}
+
 static void test_api_version(void **state)
 {
 	struct check_probe p = good_host();
@@ -481,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_dev_kvm_permission),
 		cmocka_unit_test(test_kvm_access_hint),
 		cmocka_unit_test(test_dev_kvm_permission_node),
+		cmocka_unit_test(test_linux_warning),
 		cmocka_unit_test(test_api_version),
 		cmocka_unit_test(test_missing_caps),
 		cmocka_unit_test(test_create_vm_fails),

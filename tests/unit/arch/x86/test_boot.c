@@ -504,7 +504,7 @@ static void test_bzimage_corruption(void **state)
 #define ELF_DATA_OFF	0x200
 #define ELF_LEN		(ELF_DATA_OFF + ELF_FILESZ)
 
-enum note_kind { NOTE_NONE, NOTE_PVH, NOTE_PVH64, NOTE_KVMINI };
+enum note_kind { NOTE_NONE, NOTE_PVH, NOTE_PVH64, NOTE_KVMINI, NOTE_LINUX };
 
 static uint8_t elf[ELF_LEN];
 
@@ -539,6 +539,11 @@ static size_t put_note(enum note_kind kind)
 		w[0] = 7; w[1] = 4; w[2] = 1;
 		memcpy(&w[3], "kvmini", 7);	/* padded to 8 */
 		w[5] = 0x1;
+		return 24;
+	case NOTE_LINUX:	/* as vmlinux's build salt note */
+		w[0] = 6; w[1] = 4; w[2] = 0x100;
+		memcpy(&w[3], "Linux", 6);	/* padded to 8 */
+		w[5] = 0;
 		return 24;
 	case NOTE_NONE:
 		break;
@@ -928,6 +933,28 @@ static void test_detect(void **state)
 	assert_string_equal(kernel_format_name(KFMT_UNKNOWN), "unknown");
 }
 
+/* Linux kernels (the ones that need hardware KVM): bzImages and ELF vmlinux. */
+static void test_kernel_is_linux(void **state)
+{
+	static const char text[] = "#!/bin/sh\necho not a kernel\n";
+
+	(void)state;
+	make_bzimage();
+	assert_true(kernel_is_linux(bz, sizeof(bz)));
+	make_elf(NOTE_LINUX);
+	assert_int_equal(kernel_detect(elf, sizeof(elf)), KFMT_ELF64);
+	assert_true(kernel_is_linux(elf, sizeof(elf)));
+	make_elf(NOTE_PVH);
+	assert_true(kernel_is_linux(elf, sizeof(elf)));
+	/* firmware/ images, plain ELF and anything else are not */
+	make_elf(NOTE_KVMINI);
+	assert_false(kernel_is_linux(elf, sizeof(elf)));
+	make_elf(NOTE_NONE);
+	assert_false(kernel_is_linux(elf, sizeof(elf)));
+	assert_false(kernel_is_linux((const uint8_t *)text, strlen(text)));
+	assert_false(kernel_is_linux(bz, 0));
+}
+
 /* --- e820 --- */
 
 static void check_e820(const struct boot_e820_entry *t, uint64_t addr,
@@ -1047,6 +1074,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_elf_bad_notes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_elf_corruption, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_is_linux, setup, teardown),
 		cmocka_unit_test(test_e820_256m),
 		cmocka_unit_test(test_e820_split),
 		cmocka_unit_test(test_e820_tiny),
