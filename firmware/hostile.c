@@ -1044,6 +1044,76 @@ static void attack_status_games(void)
 	recover();
 }
 
+/*
+ * Status bits cleared without a reset (DRIVER_OK on a live device, or
+ * FEATURES_OK before it), many times over: each time the device must set
+ * NEEDS_RESET, refuse renegotiation and requests, and work after a reset.
+ * hostile-run.sh checks that stderr holds one line for all of them.
+ */
+#define CLEAR_ROUNDS	40
+
+static void expect_halted(const char *what, uint8_t want)
+{
+	uint16_t used = ring.used.idx;
+
+	if (vio_status(&dev) != (want | ST_NEEDS_RESET)) {
+		fw_printf("hostile: %s: status 0x%x\n", what, vio_status(&dev));
+		fail("clearing status bits did not leave NEEDS_RESET");
+	}
+	/* renegotiate as if nothing happened: all of it ignored */
+	wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
+	wr32(dev.common + CC_GFSELECT, 0);
+	wr32(dev.common + CC_GF, VIRTIO_F_INDIRECT_DESC);
+	wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK);
+	wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+	if (vio_status(&dev) != (want | ST_NEEDS_RESET))
+		fail("the device took status writes after NEEDS_RESET");
+	/* a request: not served */
+	set_hdr(T_IN, 0);
+	desc(0, HDR, DESC_F_NEXT, 1);
+	desc(1, (uintptr_t)rbuf, SECTOR, DESC_F_WRITE | DESC_F_NEXT, 2);
+	desc(2, STATUS, DESC_F_WRITE, 0);
+	vio_post(&dev, 0);
+	acpi_delay_us(2000);
+	if (*(volatile uint16_t *)&ring.used.idx != used || st != S_NONE)
+		fail("the device served a request while it needs a reset");
+}
+
+static void attack_status_clear(void)
+{
+	const uint8_t live = ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK;
+	const uint8_t negotiated = ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK;
+	unsigned int r;
+
+	for (r = 0; r < CLEAR_ROUNDS; r++) {
+		wr8(dev.common + CC_STATUS, negotiated);
+		expect_halted("DRIVER_OK cleared", live);
+		recover();
+	}
+	fw_printf("hostile: DRIVER_OK cleared on a live device %u times: NEEDS_RESET, "
+		  "nothing served, recovered\n", CLEAR_ROUNDS);
+	for (r = 0; r < CLEAR_ROUNDS; r++) {
+		vio_negotiate(&dev, features);
+		wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
+		/* queue 0 set up and enabled by hand: the enable must not take */
+		memset(&ring, 0, sizeof(ring));
+		dev.avail_idx = dev.used_seen = 0;
+		ring.avail.flags = AVAIL_F_NO_INTERRUPT;
+		wr16(dev.common + CC_Q_SELECT, 0);
+		wr16(dev.common + CC_Q_SIZE, QSIZE);
+		wr64(dev.common + CC_Q_DESC, D);
+		wr64(dev.common + CC_Q_DRIVER, A);
+		wr64(dev.common + CC_Q_DEVICE, U);
+		wr16(dev.common + CC_Q_ENABLE, 1);
+		if (rd16(dev.common + CC_Q_ENABLE))
+			fail("a queue was enabled while the device needs a reset");
+		expect_halted("FEATURES_OK cleared", negotiated);
+		recover();
+	}
+	fw_printf("hostile: FEATURES_OK cleared before DRIVER_OK %u times: NEEDS_RESET, "
+		  "queue not enabled, recovered\n", CLEAR_ROUNDS);
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -1075,6 +1145,7 @@ static const struct {
 	{ "reset-queued", attack_reset_queued, 0 },
 	{ "queue-toggle", attack_queue_toggle, 0 },
 	{ "status-games", attack_status_games, 0 },
+	{ "status-clear", attack_status_clear, 0 },
 };
 
 /* The value of "key=" on the command line, up to the next space. */
