@@ -514,7 +514,7 @@ static int vhost_start(struct net_nic *n)
 		if (n->vdev.vqs[q].ready)
 			ret = vhost_start_queue(n, q);
 	if (ret) {
-		kv_warn("%s: cannot start vhost-net: %s", n->name, strerror(-ret));
+		kv_warn_ratelimited("%s: cannot start vhost-net: %s", n->name, strerror(-ret));
 		vhost_stop(n);
 	}
 	return ret;
@@ -720,7 +720,8 @@ static int net_activate(struct virtio_dev *d)
 	pthread_mutex_lock(n->lock);
 	ret = tap_set_offloads(n, d->driver_features);
 	if (ret)
-		kv_warn("%s: cannot set the tap's offloads: %s", d->name, strerror(-ret));
+		kv_warn_ratelimited("%s: cannot set the tap's offloads: %s", d->name,
+				    strerror(-ret));
 	if (!ret && n->vhost_fd >= 0)
 		ret = vhost_start(n);
 	if (!ret)
