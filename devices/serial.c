@@ -535,8 +535,9 @@ static void serial_flush(struct serial *s)
 			break;
 		pfd = (struct pollfd){ .fd = s->out_fd, .events = POLLOUT };
 		if (poll(&pfd, 1, QUIESCE_WAIT_MS) <= 0) {
-			kv_warn("%s accepts no more output; %u bytes of guest output dropped",
-				s->out_name, s->tx_count);
+			/* once per boot, but --on-reboot restart boots again */
+			kv_warn_ratelimited("%s accepts no more output; %u bytes of guest "
+					    "output dropped", s->out_name, s->tx_count);
 			s->out_closed = true;	/* later calls must not block on it */
 			s->tx_count = 0;
 			break;

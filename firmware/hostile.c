@@ -1044,6 +1044,148 @@ static void attack_status_games(void)
 	recover();
 }
 
+/*
+ * Status bits cleared without a reset (DRIVER_OK on a live device, or
+ * FEATURES_OK before it), many times over: each time the device must set
+ * NEEDS_RESET, refuse renegotiation and requests, and work after a reset.
+ * hostile-run.sh checks that stderr holds one line for all of them.
+ */
+#define CLEAR_ROUNDS	40
+
+static void expect_halted(const char *what, uint8_t want)
+{
+	uint16_t used = ring.used.idx;
+
+	if (vio_status(&dev) != (want | ST_NEEDS_RESET)) {
+		fw_printf("hostile: %s: status 0x%x\n", what, vio_status(&dev));
+		fail("clearing status bits did not leave NEEDS_RESET");
+	}
+	/* renegotiate as if nothing happened: all of it ignored */
+	wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
+	wr32(dev.common + CC_GFSELECT, 0);
+	wr32(dev.common + CC_GF, VIRTIO_F_INDIRECT_DESC);
+	wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK);
+	wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+	if (vio_status(&dev) != (want | ST_NEEDS_RESET))
+		fail("the device took status writes after NEEDS_RESET");
+	/* a request: not served */
+	set_hdr(T_IN, 0);
+	desc(0, HDR, DESC_F_NEXT, 1);
+	desc(1, (uintptr_t)rbuf, SECTOR, DESC_F_WRITE | DESC_F_NEXT, 2);
+	desc(2, STATUS, DESC_F_WRITE, 0);
+	vio_post(&dev, 0);
+	acpi_delay_us(2000);
+	if (*(volatile uint16_t *)&ring.used.idx != used || st != S_NONE)
+		fail("the device served a request while it needs a reset");
+}
+
+static void attack_status_clear(void)
+{
+	const uint8_t live = ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK;
+	const uint8_t negotiated = ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK;
+	unsigned int r;
+
+	for (r = 0; r < CLEAR_ROUNDS; r++) {
+		wr8(dev.common + CC_STATUS, negotiated);
+		expect_halted("DRIVER_OK cleared", live);
+		recover();
+	}
+	fw_printf("hostile: DRIVER_OK cleared on a live device %u times: NEEDS_RESET, "
+		  "nothing served, recovered\n", CLEAR_ROUNDS);
+	for (r = 0; r < CLEAR_ROUNDS; r++) {
+		vio_negotiate(&dev, features);
+		wr8(dev.common + CC_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
+		/* queue 0 set up and enabled by hand: the enable must not take */
+		memset(&ring, 0, sizeof(ring));
+		dev.avail_idx = dev.used_seen = 0;
+		ring.avail.flags = AVAIL_F_NO_INTERRUPT;
+		wr16(dev.common + CC_Q_SELECT, 0);
+		wr16(dev.common + CC_Q_SIZE, QSIZE);
+		wr64(dev.common + CC_Q_DESC, D);
+		wr64(dev.common + CC_Q_DRIVER, A);
+		wr64(dev.common + CC_Q_DEVICE, U);
+		wr16(dev.common + CC_Q_ENABLE, 1);
+		if (rd16(dev.common + CC_Q_ENABLE))
+			fail("a queue was enabled while the device needs a reset");
+		expect_halted("FEATURES_OK cleared", negotiated);
+		recover();
+	}
+	fw_printf("hostile: FEATURES_OK cleared before DRIVER_OK %u times: NEEDS_RESET, "
+		  "queue not enabled, recovered\n", CLEAR_ROUNDS);
+}
+
+/*
+ * A full queue of the largest reads there are: 256 requests of 4064 MiB
+ * each (254 segments over the same 16 MiB of RAM, through one shared
+ * indirect table) from a sparse disk, a terabyte in all. Nothing is
+ * expected back: hostile-stop.sh checks that --timeout or SIGTERM still
+ * ends kvmini at once, rather than after the queued work.
+ */
+#define HUGE_QSIZE	256
+#define HUGE_BUF	0x8000000ull	/* 128 MiB: RAM the firmware never uses */
+#define HUGE_SEG	(16u << 20)
+#define HUGE_SEGS	(ITABLE_MAX - 2)
+
+static struct vq_desc huge_desc[HUGE_QSIZE] __attribute__((aligned(4096)));
+static struct {
+	uint16_t flags, idx, ring[HUGE_QSIZE];
+} huge_avail __attribute__((aligned(4096)));
+static struct {
+	uint16_t flags, idx;
+	struct vq_used_elem ring[HUGE_QSIZE];
+} huge_used __attribute__((aligned(4096)));
+
+static void attack_blk_huge(void)
+{
+	unsigned int i;
+
+	if (vblk_capacity(&dev) < (uint64_t)HUGE_SEGS * HUGE_SEG / SECTOR)
+		fail("blk-huge needs a disk of 4064 MiB or more");
+	set_hdr(T_IN, 0);
+	itable[0] = (struct vq_desc){ (uintptr_t)&hdr, sizeof(hdr), DESC_F_NEXT, 1 };
+	for (i = 1; i <= HUGE_SEGS; i++)
+		itable[i] = (struct vq_desc){ HUGE_BUF, HUGE_SEG, DESC_F_WRITE | DESC_F_NEXT,
+					      (uint16_t)(i + 1) };
+	itable[i] = (struct vq_desc){ (uintptr_t)&st, 1, DESC_F_WRITE, 0 };
+	for (i = 0; i < HUGE_QSIZE; i++) {
+		huge_desc[i] = (struct vq_desc){ (uintptr_t)itable, ITABLE_MAX * 16,
+						 DESC_F_INDIRECT, 0 };
+		huge_avail.ring[i] = (uint16_t)i;
+	}
+	huge_avail.flags = AVAIL_F_NO_INTERRUPT;
+	huge_avail.idx = HUGE_QSIZE;
+
+	vio_negotiate(&dev, features);
+	wr16(dev.common + CC_Q_SELECT, 0);
+	if (rd16(dev.common + CC_Q_SIZE) < HUGE_QSIZE)
+		fail("blk-huge needs a queue of 256 entries");
+	wr16(dev.common + CC_Q_SIZE, HUGE_QSIZE);
+	wr64(dev.common + CC_Q_DESC, (uintptr_t)huge_desc);
+	wr64(dev.common + CC_Q_DRIVER, (uintptr_t)&huge_avail);
+	wr64(dev.common + CC_Q_DEVICE, (uintptr_t)&huge_used);
+	wr16(dev.common + CC_Q_ENABLE, 1);
+	vio_driver_ok(&dev);
+	mb();
+	wr16(dev.notify, 0);
+	fw_printf("hostile: %u reads of %u MiB queued\n", HUGE_QSIZE, HUGE_SEGS * 16);
+}
+
+static void attack_blk_huge_stop(void)
+{
+	attack_blk_huge();
+	cpu_halt_forever();	/* only kvmini's stop ends this */
+}
+
+/* The same queue, then a reset: it must not wait for the queued work. */
+static void attack_blk_huge_reset(void)
+{
+	attack_blk_huge();
+	acpi_delay_us(200000);	/* the I/O thread is deep in the first read */
+	vio_reset(&dev);
+	fw_printf("hostile: reset with the reads in flight: done\n");
+	recover();
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -1075,6 +1217,9 @@ static const struct {
 	{ "reset-queued", attack_reset_queued, 0 },
 	{ "queue-toggle", attack_queue_toggle, 0 },
 	{ "status-games", attack_status_games, 0 },
+	{ "status-clear", attack_status_clear, 0 },
+	{ "blk-huge", attack_blk_huge_stop, VIRTIO_F_INDIRECT_DESC },
+	{ "blk-huge-reset", attack_blk_huge_reset, VIRTIO_F_INDIRECT_DESC },
 };
 
 /* The value of "key=" on the command line, up to the next space. */

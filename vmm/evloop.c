@@ -13,6 +13,7 @@ struct ev_entry {
 	ev_handler fn;
 	void *opaque;
 	bool dead;
+	bool parked;		/* mask 0: out of the epoll set, so not even errors wake us */
 	struct ev_entry *next;	/* all entries, for lookup and freeing */
 };
 
@@ -67,22 +68,47 @@ static struct ev_entry *find(struct evloop *l, int fd)
 	return NULL;
 }
 
+/*
+ * epoll reports EPOLLERR and EPOLLHUP whatever the mask says, so a mask of
+ * 0 would still wake the loop, at once and for ever, on a dead fd. Mask 0
+ * takes the fd out of the epoll set instead.
+ */
+static int arm(struct evloop *l, struct ev_entry *e, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = e };
+	int op;
+
+	if (!events) {
+		if (!e->parked && epoll_ctl(l->epfd, EPOLL_CTL_DEL, e->fd, NULL) < 0)
+			return -errno;
+		e->parked = true;
+		return 0;
+	}
+	op = e->parked ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	if (epoll_ctl(l->epfd, op, e->fd, &ev) < 0)
+		return -errno;
+	e->parked = false;
+	return 0;
+}
+
 int evloop_add(struct evloop *l, int fd, uint32_t events, ev_handler fn, void *opaque)
 {
 	struct ev_entry *e = calloc(1, sizeof(*e));
-	struct epoll_event ev = { .events = events };
+	int ret;
 
 	if (!e)
 		return -ENOMEM;
 	e->fd = fd;
 	e->fn = fn;
 	e->opaque = opaque;
-	ev.data.ptr = e;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int err = -errno;
-
+	e->parked = true;	/* not in the set yet */
+	/* even parked, the fd must be one epoll can watch */
+	ret = arm(l, e, events ? events : EPOLLIN);
+	if (!ret && !events)
+		ret = arm(l, e, 0);
+	if (ret) {
 		free(e);
-		return err;
+		return ret;
 	}
 	e->next = l->entries;
 	l->entries = e;
@@ -92,12 +118,10 @@ int evloop_add(struct evloop *l, int fd, uint32_t events, ev_handler fn, void *o
 int evloop_mod(struct evloop *l, int fd, uint32_t events)
 {
 	struct ev_entry *e = find(l, fd);
-	struct epoll_event ev = { .events = events };
 
 	if (!e)
 		return -ENOENT;
-	ev.data.ptr = e;
-	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	return arm(l, e, events);
 }
 
 int evloop_del(struct evloop *l, int fd)
@@ -106,7 +130,8 @@ int evloop_del(struct evloop *l, int fd)
 
 	if (!e)
 		return -ENOENT;
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (!e->parked)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	/* freed at destroy: a pending event in this batch may still point here */
 	e->dead = true;
 	return 0;
@@ -135,7 +160,8 @@ int evloop_run(struct evloop *l)
 				}
 				continue;
 			}
-			if (!e->dead)
+			/* parked or deleted by an earlier handler of this batch */
+			if (!e->dead && !e->parked)
 				e->fn(e->fd, evs[i].events, e->opaque);
 		}
 	}

@@ -366,19 +366,39 @@ static int rw_all(struct blk_image *img, bool write, struct iovec *iov, unsigned
 	return 0;
 }
 
-static uint8_t blk_rw(struct blk_image *img, bool write, uint64_t sector,
-		      const struct iovec *iov, unsigned int n, size_t skip, size_t len)
+/* Between two chunks of work: may it go on? */
+static bool may_go_on(struct blk_ctl *ctl)
+{
+	return !ctl || !ctl->go_on || ctl->go_on(ctl->opaque);
+}
+
+static size_t chunk_of(uint64_t left)
+{
+	return left < BLK_CHUNK_BYTES ? (size_t)left : BLK_CHUNK_BYTES;
+}
+
+/* A read or write, BLK_CHUNK_BYTES at a time. A status, or -ECANCELED if @ctl stopped it. */
+static int blk_rw(struct blk_image *img, bool write, uint64_t sector, const struct iovec *iov,
+		  unsigned int n, size_t skip, size_t len, struct blk_ctl *ctl)
 {
 	struct iovec data[VIRTQ_MAX_SEGS];
+	size_t done, chunk;
 	unsigned int m;
 
 	if (write && img->readonly)
 		return VIRTIO_BLK_S_IOERR;
 	if (len % BLK_SECTOR_SIZE || len > BLK_MAX_RW_BYTES || !range_ok(img, sector, len))
 		return VIRTIO_BLK_S_IOERR;
-	m = iov_slice(iov, n, skip, len, data);
-	if (rw_all(img, write, data, m, sector * BLK_SECTOR_SIZE))
-		return VIRTIO_BLK_S_IOERR;
+	for (done = 0; done < len; done += chunk) {
+		chunk = chunk_of(len - done);
+		if (done && !may_go_on(ctl))
+			return -ECANCELED;
+		m = iov_slice(iov, n, skip + done, chunk, data);
+		if (rw_all(img, write, data, m, sector * BLK_SECTOR_SIZE + done))
+			return VIRTIO_BLK_S_IOERR;
+		if (ctl)
+			ctl->bytes += chunk;
+	}
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -437,9 +457,31 @@ struct dwz_seg {
 	uint32_t flags;
 };
 
-/* DISCARD and WRITE_ZEROES: all segments are copied and checked before any is applied. */
-static uint8_t blk_discard_zeroes(struct blk_image *img, bool discard,
-				  const struct iovec *iov, unsigned int n, size_t len)
+/* zero_range() in chunks: 0, -EIO, or -ECANCELED if @ctl stopped it. */
+static int zero_chunks(struct blk_image *img, uint64_t off, uint64_t len, bool unmap,
+		       struct blk_ctl *ctl)
+{
+	uint64_t done;
+	size_t chunk;
+
+	for (done = 0; done < len; done += chunk) {
+		chunk = chunk_of(len - done);
+		if (done && !may_go_on(ctl))
+			return -ECANCELED;
+		if (zero_range(img, off + done, chunk, unmap))
+			return -EIO;
+		if (ctl)
+			ctl->bytes += chunk;
+	}
+	return 0;
+}
+
+/*
+ * DISCARD and WRITE_ZEROES: all segments are copied and checked before
+ * any is applied. A status, or -ECANCELED if @ctl stopped it.
+ */
+static int blk_discard_zeroes(struct blk_image *img, bool discard, const struct iovec *iov,
+			      unsigned int n, size_t len, struct blk_ctl *ctl)
 {
 	struct dwz_seg segs[BLK_MAX_DWZ_SEGS];
 	unsigned int i, nr = (unsigned int)(len / DWZ_SEG_SIZE);
@@ -468,28 +510,34 @@ static uint8_t blk_discard_zeroes(struct blk_image *img, bool discard,
 	}
 	for (i = 0; i < nr; i++) {
 		bool unmap = discard || (segs[i].flags & VIRTIO_BLK_WZ_F_UNMAP);
+		int ret;
 
 		if (!segs[i].num_sectors)
 			continue;
-		if (zero_range(img, segs[i].sector * BLK_SECTOR_SIZE,
-			       (uint64_t)segs[i].num_sectors * BLK_SECTOR_SIZE, unmap))
-			return VIRTIO_BLK_S_IOERR;
+		if (i && !may_go_on(ctl))
+			return -ECANCELED;
+		ret = zero_chunks(img, segs[i].sector * BLK_SECTOR_SIZE,
+				  (uint64_t)segs[i].num_sectors * BLK_SECTOR_SIZE, unmap, ctl);
+		if (ret)
+			return ret == -ECANCELED ? ret : VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
 }
 
 /*
  * One request: header in the first out bytes, data, status in the last
- * in byte. Returns 0 with *written set, or -EINVAL (and *why) if the
- * chain cannot carry a request at all.
+ * in byte. Returns 0 with *written set, -EINVAL (and *why) if the chain
+ * cannot carry a request at all, or -ECANCELED if @ctl stopped it before
+ * the end (nothing reported to the driver).
  */
 static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_elem *e,
-		      uint32_t *written, const char **why)
+		      uint32_t *written, const char **why, struct blk_ctl *ctl)
 {
 	const struct iovec *out = e->iov, *in = e->iov + e->n_out;
 	const struct iovec *last;
-	uint8_t hdr[REQ_HDR_SIZE], status;
+	uint8_t hdr[REQ_HDR_SIZE];
 	size_t in_len, out_len, n;
+	int status;
 	uint32_t type;
 	uint64_t sector;
 
@@ -512,12 +560,12 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		status = blk_rw(img, false, sector, in, e->n_in, 0, in_len);
+		status = blk_rw(img, false, sector, in, e->n_in, 0, in_len, ctl);
 		if (status == VIRTIO_BLK_S_OK)
 			*written += (uint32_t)in_len;
 		break;
 	case VIRTIO_BLK_T_OUT:
-		status = blk_rw(img, true, sector, out, e->n_out, REQ_HDR_SIZE, out_len);
+		status = blk_rw(img, true, sector, out, e->n_out, REQ_HDR_SIZE, out_len, ctl);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		status = !img->readonly && fdatasync(img->fd) ? VIRTIO_BLK_S_IOERR :
@@ -536,19 +584,27 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 			break;
 		}
 		status = blk_discard_zeroes(img, type == VIRTIO_BLK_T_DISCARD, out, e->n_out,
-					    out_len);
+					    out_len, ctl);
 		break;
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
 		break;
 	}
+	if (status < 0)
+		return status;		/* -ECANCELED */
 	last = &in[e->n_in - 1];
-	((uint8_t *)last->iov_base)[last->iov_len - 1] = status;
+	((uint8_t *)last->iov_base)[last->iov_len - 1] = (uint8_t)status;
 	return 0;
 }
 
 int blk_serve_queue(struct virtio_dev *d, struct blk_image *img, unsigned int q,
 		    unsigned int budget)
+{
+	return blk_serve_queue_ctl(d, img, q, budget, NULL);
+}
+
+int blk_serve_queue_ctl(struct virtio_dev *d, struct blk_image *img, unsigned int q,
+			unsigned int budget, struct blk_ctl *ctl)
 {
 	struct virtq *vq = &d->vqs[q];
 	const char *why = "invalid descriptor chain or ring";
@@ -557,11 +613,24 @@ int blk_serve_queue(struct virtio_dev *d, struct blk_image *img, unsigned int q,
 	uint32_t written;
 	int ret = 0;
 
+	if (ctl)
+		ctl->stopped = false;
 	while (done < budget) {
+		if (!may_go_on(ctl)) {
+			ctl->stopped = true;
+			break;
+		}
 		ret = virtq_pop(vq, &e);
 		if (ret <= 0)
 			break;
-		ret = blk_handle(d, img, &e, &written, &why);
+		ret = blk_handle(d, img, &e, &written, &why, ctl);
+		if (ret == -ECANCELED) {
+			/* not completed; served again from the start if nobody resets */
+			virtq_unpop(vq, 1);
+			ctl->stopped = true;
+			ret = 0;
+			break;
+		}
 		if (ret) {
 			vq->broken = true;
 			break;
@@ -593,6 +662,9 @@ struct blk_disk {
 	/* serialises serving against reset/activate from vCPU threads */
 	pthread_mutex_t *lock;
 	bool active;
+	/* a round in progress gives up the lock at the next chunk for these */
+	unsigned int resets_waiting;	/* atomic: blk_reset() wants the lock */
+	bool stopping;			/* atomic: blk_remove() joins the thread */
 };
 
 /*
@@ -615,10 +687,25 @@ static void blk_wake(struct blk_disk *b)
 	}
 }
 
+/*
+ * Asked between requests and between chunks of one: a reset waiting for
+ * the lock, or kvmini stopping (--timeout, a signal, the guest's exit),
+ * ends the round within one chunk, whatever the guest queued.
+ */
+static bool blk_go_on(void *opaque)
+{
+	struct blk_disk *b = opaque;
+
+	return !__atomic_load_n(&b->resets_waiting, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST) &&
+	       !atomic_load(&b->vdev.vm->stopping);
+}
+
 /* I/O thread: a kick or a wake arrived. */
 static void blk_ready(int fd, uint32_t events, void *opaque)
 {
 	struct blk_disk *b = opaque;
+	struct blk_ctl ctl = { .go_on = blk_go_on, .opaque = b };
 	bool more = false;
 	unsigned int q;
 	uint64_t v;
@@ -628,8 +715,8 @@ static void blk_ready(int fd, uint32_t events, void *opaque)
 		/* EAGAIN: already drained */
 	}
 	pthread_mutex_lock(b->lock);
-	for (q = 0; b->active && q < BLK_NUM_QUEUES; q++)
-		if (blk_serve_queue(&b->vdev, &b->img, q, BLK_BUDGET) == BLK_BUDGET)
+	for (q = 0; b->active && q < BLK_NUM_QUEUES && !ctl.stopped; q++)
+		if (blk_serve_queue_ctl(&b->vdev, &b->img, q, BLK_BUDGET, &ctl) == BLK_BUDGET)
 			more = true;
 	pthread_mutex_unlock(b->lock);
 	if (more)
@@ -701,7 +788,10 @@ static void blk_reset(struct virtio_dev *d)
 	struct blk_disk *b = d->priv;
 	unsigned int q;
 
-	pthread_mutex_lock(b->lock);	/* waits for a request in progress */
+	/* a round in progress stops at its next chunk and lets us in */
+	__atomic_add_fetch(&b->resets_waiting, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(b->lock);
+	__atomic_sub_fetch(&b->resets_waiting, 1, __ATOMIC_SEQ_CST);
 	b->active = false;
 	for (q = 0; d->vqs && q < d->num_queues; q++)
 		virtq_reset(&d->vqs[q]);
@@ -726,6 +816,7 @@ static const struct virtio_dev_ops blk_ops = {
 static void blk_remove(struct blk_disk *b)
 {
 	if (b->thread_started) {
+		__atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
 		sandbox_abort();	/* the thread may still wait in sandbox_enter() */
 		evloop_stop(b->loop);
 		pthread_join(b->thread, NULL);

@@ -46,4 +46,26 @@ void blk_build_config(const struct blk_image *img, uint8_t config[BLK_CONFIG_SIZ
 int blk_serve_queue(struct virtio_dev *d, struct blk_image *img, unsigned int q,
 		    unsigned int budget);
 
+/*
+ * Reads, writes and zeroing run BLK_CHUNK_BYTES at a time, so one request
+ * (up to 4 GiB, or 64 GiB of zeroes) never runs unchecked.
+ */
+#define BLK_CHUNK_BYTES	(4u << 20)
+
+struct blk_ctl {
+	/*
+	 * Called before each request and between chunks of one; false stops
+	 * the round there. The request in progress is then not completed:
+	 * it goes back to the available ring, as if never taken.
+	 */
+	bool (*go_on)(void *opaque);
+	void *opaque;
+	uint64_t bytes;		/* out, summed: image bytes read, written or zeroed */
+	bool stopped;		/* out: go_on() ended the last call */
+};
+
+/* blk_serve_queue() that asks @ctl (may be NULL) whether to go on. */
+int blk_serve_queue_ctl(struct virtio_dev *d, struct blk_image *img, unsigned int q,
+			unsigned int budget, struct blk_ctl *ctl);
+
 #endif

@@ -144,7 +144,7 @@ static void device_reset(struct virtio_mmio *mm)
 	mm->dfsel = mm->gfsel = mm->queue_sel = 0;
 	mm->started = false;
 	__atomic_store_n(&mm->isr, 0, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&d->status, 0, __ATOMIC_SEQ_CST);
+	virtio_reset_status(d);
 }
 
 static void write_status(struct virtio_mmio *mm, uint8_t val)

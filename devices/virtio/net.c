@@ -61,7 +61,7 @@ void net_build_config(const uint8_t mac[6], uint8_t config[NET_CONFIG_SIZE])
 {
 	memset(config, 0, NET_CONFIG_SIZE);
 	memcpy(config, mac, 6);
-	config[6] = VIRTIO_NET_S_LINK_UP;	/* status, le16 */
+	config[NET_CONFIG_STATUS_OFF] = VIRTIO_NET_S_LINK_UP;	/* status, le16 */
 	config[8] = 1;				/* max_virtqueue_pairs, le16 */
 }
 
@@ -233,6 +233,19 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 	return PLACE_DONE;
 }
 
+/*
+ * A read of the tap returned @r (errno set if < 0): has the tap gone for
+ * good? A deleted tap fails with EBADFD, a closed peer (tests) reads 0.
+ * Only "no frame now" and a lack of memory are worth waiting out.
+ */
+static bool tap_read_failed(ssize_t r)
+{
+	if (r == 0)
+		return true;
+	return errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOMEM &&
+	       errno != ENOBUFS;
+}
+
 enum net_rx_result net_rx(struct virtio_dev *d, struct net_rx *rx, int fd,
 			  unsigned int budget)
 {
@@ -254,8 +267,7 @@ enum net_rx_result net_rx(struct virtio_dev *d, struct net_rx *rx, int fd,
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				/* EAGAIN: drained; other errors (tap gone): wait for the next event */
-				res = NET_RX_IDLE;
+				res = tap_read_failed(r) ? NET_RX_GONE : NET_RX_IDLE;
 				break;
 			}
 			if ((size_t)r <= NET_HDR_SIZE) {
@@ -332,10 +344,31 @@ static void nic_wake(struct net_nic *n)
 static void tap_poll(struct net_nic *n, bool on)
 {
 	on = on && !n->tap_gone;
-	if (n->tap_polled == on)
+	if (n->tap_polled == on || n->tap_gone)
 		return;
 	if (!evloop_mod(n->loop, n->tap_fd, on ? EPOLLIN : 0))
 		n->tap_polled = on;
+}
+
+/*
+ * The tap failed for good (deleted under us): reads fail at once, and
+ * epoll reports its error whatever the mask, so it leaves the loop. The
+ * guest sees the link go down (VIRTIO_NET_F_STATUS); one warning. Lock held.
+ */
+static void tap_fail(struct net_nic *n)
+{
+	struct virtio_dev *d = &n->vdev;
+
+	if (n->tap_gone)
+		return;
+	n->tap_gone = true;
+	n->tap_polled = false;
+	evloop_del(n->loop, n->tap_fd);
+	kv_warn("%s: the tap stopped working (deleted?); the guest's network is down "
+		"until kvmini is restarted", n->name);
+	__atomic_store_n(&n->config[NET_CONFIG_STATUS_OFF], 0, __ATOMIC_SEQ_CST);
+	if (d->transport && d->transport->notify_config)
+		d->transport->notify_config(d);
 }
 
 /* I/O thread: serve both queues once, within budget. */
@@ -348,9 +381,11 @@ static void nic_serve(struct net_nic *n)
 	if (n->active && n->vhost_fd < 0) {
 		if (net_tx(&n->vdev, n->tap_fd, NET_BUDGET) == NET_BUDGET)
 			more = true;
-		rr = net_rx(&n->vdev, n->rx, n->tap_fd, NET_BUDGET);
+		rr = n->tap_gone ? NET_RX_GONE : net_rx(&n->vdev, n->rx, n->tap_fd, NET_BUDGET);
 		if (rr == NET_RX_BUDGET)
 			more = true;
+		if (rr == NET_RX_GONE)
+			tap_fail(n);
 	}
 	/* no buffers: leave frames in the tap until the driver kicks RX */
 	tap_poll(n, n->active && n->vhost_fd < 0 && (rr == NET_RX_IDLE || rr == NET_RX_BUDGET));
@@ -376,12 +411,8 @@ static void nic_tap_readable(int fd, uint32_t events, void *opaque)
 
 	(void)fd;
 	if (events & (EPOLLERR | EPOLLHUP)) {
-		/* deleted under us: reads fail at once, so polling it would spin */
-		kv_warn("%s: the tap stopped working (deleted?); the guest's network is down "
-			"until kvmini is restarted", n->name);
-		n->tap_gone = true;
 		pthread_mutex_lock(n->lock);
-		tap_poll(n, false);
+		tap_fail(n);
 		pthread_mutex_unlock(n->lock);
 		return;
 	}
@@ -514,7 +545,7 @@ static int vhost_start(struct net_nic *n)
 		if (n->vdev.vqs[q].ready)
 			ret = vhost_start_queue(n, q);
 	if (ret) {
-		kv_warn("%s: cannot start vhost-net: %s", n->name, strerror(-ret));
+		kv_warn_ratelimited("%s: cannot start vhost-net: %s", n->name, strerror(-ret));
 		vhost_stop(n);
 	}
 	return ret;
@@ -720,7 +751,8 @@ static int net_activate(struct virtio_dev *d)
 	pthread_mutex_lock(n->lock);
 	ret = tap_set_offloads(n, d->driver_features);
 	if (ret)
-		kv_warn("%s: cannot set the tap's offloads: %s", d->name, strerror(-ret));
+		kv_warn_ratelimited("%s: cannot set the tap's offloads: %s", d->name,
+				    strerror(-ret));
 	if (!ret && n->vhost_fd >= 0)
 		ret = vhost_start(n);
 	if (!ret)

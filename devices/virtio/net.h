@@ -32,6 +32,7 @@
 
 #define NET_HDR_SIZE	12	/* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define NET_CONFIG_SIZE	10	/* mac[6], le16 status, le16 max_virtqueue_pairs */
+#define NET_CONFIG_STATUS_OFF	6	/* the status field's low byte: VIRTIO_NET_S_* */
 #define NET_RXQ		0
 #define NET_TXQ		1
 #define NET_NUM_QUEUES	2
@@ -70,6 +71,7 @@ enum net_rx_result {
 	NET_RX_NO_BUFFERS,	/* a frame waits in @rx for the driver's buffers */
 	NET_RX_BUDGET,		/* @budget frames delivered; more may wait */
 	NET_RX_BROKEN,		/* the driver broke the rules: NEEDS_RESET */
+	NET_RX_GONE,		/* @fd failed for good (tap deleted, peer closed) */
 };
 
 /*

@@ -247,7 +247,7 @@ static void device_reset(struct virtio_pci *vp)
 	vp->queue_select = 0;
 	__atomic_store_n(&vp->msix_config, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 	read_isr(vp);		/* clears the ISR and lowers INTx */
-	__atomic_store_n(&d->status, 0, __ATOMIC_SEQ_CST);
+	virtio_reset_status(d);
 }
 
 static void write_status(struct virtio_pci *vp, uint8_t val)

@@ -41,13 +41,36 @@ static bool features_acceptable(const struct virtio_dev *d)
 	       virtio_has_feature(d, VIRTIO_F_VERSION_1);
 }
 
+/*
+ * The driver cleared status bits without writing 0 (2.1.1: it must not):
+ * it would renegotiate features on a live device and activate it again.
+ * Stop the device and ignore the driver until it resets it.
+ */
+static void status_cleared(struct virtio_dev *d, uint8_t old, uint8_t cleared)
+{
+	char why[80];
+
+	__atomic_store_n(&d->halted, true, __ATOMIC_SEQ_CST);
+	if ((old & VIRTIO_STATUS_DRIVER_OK) && d->ops->reset)
+		d->ops->reset(d);	/* stop serving; the driver must reset anyway */
+	snprintf(why, sizeof(why), "it cleared status bits 0x%02x without a reset", cleared);
+	virtio_dev_needs_reset(d, why);
+}
+
 void virtio_write_status(struct virtio_dev *d, uint8_t val)
 {
-	uint8_t old, new;
+	uint8_t old, new, cleared;
 	int ret;
 
+	if (__atomic_load_n(&d->halted, __ATOMIC_SEQ_CST))
+		return;
 	old = __atomic_load_n(&d->status, __ATOMIC_SEQ_CST);
 	new = val & ~VIRTIO_STATUS_NEEDS_RESET;	/* only the device sets it */
+	cleared = old & ~new & ~VIRTIO_STATUS_NEEDS_RESET;
+	if (cleared) {
+		status_cleared(d, old, cleared);
+		return;
+	}
 	/* FEATURES_OK sticks only if we can do what the driver asked for */
 	if ((new & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    !features_acceptable(d))
@@ -66,11 +89,17 @@ void virtio_write_status(struct virtio_dev *d, uint8_t val)
 		virtio_dev_needs_reset(d, "the device could not start");
 }
 
+void virtio_reset_status(struct virtio_dev *d)
+{
+	__atomic_store_n(&d->halted, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&d->status, 0, __ATOMIC_SEQ_CST);
+}
+
 void virtio_enable_queue(struct virtio_dev *d, unsigned int q)
 {
 	struct virtq *vq = &d->vqs[q];
 
-	if (vq->ready)
+	if (vq->ready || __atomic_load_n(&d->halted, __ATOMIC_SEQ_CST))
 		return;
 	vq->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
 	vq->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);

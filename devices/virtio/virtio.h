@@ -40,7 +40,10 @@ struct virtio_dev_ops {
 	/* Device-specific config space, little-endian, @off < config_size. */
 	void (*config_read)(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len);
 	void (*config_write)(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t len);
-	/* The driver wrote 0 to status: stop using the queues, drop in-flight state. */
+	/*
+	 * The driver wrote 0 to status, or broke the status rules (NEEDS_RESET):
+	 * stop using the queues, drop in-flight state. May run twice in a row.
+	 */
 	void (*reset)(struct virtio_dev *d);
 };
 
@@ -86,6 +89,7 @@ struct virtio_dev {
 
 	/* owned by virtio.c */
 	bool needs_reset_logged;	/* virtio_dev_needs_reset() warned once */
+	bool halted;			/* the driver broke the status rules: until reset */
 };
 
 /*
@@ -123,8 +127,13 @@ void virtio_remove(struct virtio_dev *d);
  * For transports: the driver wrote @val (nonzero; 0 is a reset, which the
  * transport does) to the status byte. FEATURES_OK sticks only for offered
  * features including VERSION_1; DRIVER_OK after it activates the device.
+ * A write that clears a bit is a driver error: the device stops
+ * (ops->reset), enters NEEDS_RESET and ignores status writes and queue
+ * enables until the reset.
  */
 void virtio_write_status(struct virtio_dev *d, uint8_t val);
+/* For transports, last in their reset: status 0, the driver heard again. */
+void virtio_reset_status(struct virtio_dev *d);
 /* For transports: the driver enabled queue @q; bad rings make the device NEEDS_RESET. */
 void virtio_enable_queue(struct virtio_dev *d, unsigned int q);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../err_capture.h"
 #include "irq.h"
 #include "layout.h"
 #include "pci.h"
@@ -862,6 +863,54 @@ static void test_virtio_queues_and_reset(void **state)
 	virtio_pci_remove(&v.dev.vdev);
 }
 
+/*
+ * Status bits cleared without a reset: the device stops, sets NEEDS_RESET,
+ * sends a config interrupt (INTx and ISR bit 1 here), ignores the driver
+ * until the reset, and warns once however often the driver does it.
+ */
+static void test_virtio_status_clear(void **state)
+{
+	struct fixture *f = *state;
+	struct vfix v;
+	const char *err;
+	int round;
+
+	vfix_add(f, &v);
+	negotiate(&v, 1ull << VIRTIO_F_VERSION_1);
+	cc_wr(&v, 0x14, 0x0f, 1);
+	assert_int_equal(v.dev.activated, 1);
+
+	err_begin();
+	for (round = 0; round < 100; round++) {
+		uint8_t gen = (uint8_t)cc_rd(&v, 0x15, 1);
+
+		/* DRIVER_OK and FEATURES_OK cleared on a live device */
+		cc_wr(&v, 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+		assert_int_equal(cc_rd(&v, 0x14, 1), 0x0f | VIRTIO_STATUS_NEEDS_RESET);
+		assert_int_equal(v.dev.resets, 2 * round + 1);
+		assert_int_equal((uint8_t)cc_rd(&v, 0x15, 1), (uint8_t)(gen + 1));
+		assert_int_equal(io_in(f, &f->vm.mmio, v.bar + 0x1000, 1), 2);
+		/* new features and DRIVER_OK again: ignored */
+		cc_wr(&v, 0x08, 0, 4);
+		cc_wr(&v, 0x0c, 1u << DUMMY_FEATURE, 4);
+		cc_wr(&v, 0x14, 0x0f, 1);
+		assert_int_equal(v.dev.activated, round + 1);
+		assert_true(v.dev.vdev.driver_features == 1ull << VIRTIO_F_VERSION_1);
+
+		cc_wr(&v, 0x14, 0, 1);
+		assert_int_equal(cc_rd(&v, 0x14, 1), 0);
+		negotiate(&v, 1ull << VIRTIO_F_VERSION_1);
+		cc_wr(&v, 0x14, 0x0f, 1);
+		assert_int_equal(v.dev.activated, round + 2);
+		assert_int_equal(cc_rd(&v, 0x14, 1), 0x0f);
+	}
+	err = err_end();
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "virtio-dummy"));
+	assert_non_null(strstr(err, "cleared status bits 0x0c"));
+	virtio_pci_remove(&v.dev.vdev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -874,6 +923,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_virtio_identity_and_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_negotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtio_queues_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_virtio_status_clear, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

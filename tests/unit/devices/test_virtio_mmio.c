@@ -499,6 +499,70 @@ static void test_reset(void **state)
 	assert_true(d->vqs[0].ready && d->vqs[0].size == 8);
 }
 
+/*
+ * A driver that clears status bits without writing 0 (here DRIVER_OK,
+ * then FEATURES_OK) would renegotiate on a live device and activate it
+ * again. The device stops instead, sets NEEDS_RESET, raises a config
+ * interrupt, ignores the driver until the reset, and warns once.
+ */
+static void test_status_clear_needs_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_dev *d = &f->dev.vdev;
+	uint32_t gen = rd(f, 0x0fc);
+	const char *err;
+	int round;
+
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	setup_queue(f, 0, 16, 0x10000);
+	wr(f, 0x070, 0x0f);
+	assert_int_equal(f->dev.activated, 1);
+
+	err_begin();
+	for (round = 0; round < 100; round++) {
+		/* DRIVER_OK cleared on a live device */
+		wr(f, 0x070, 0x0b);
+		assert_int_equal(rd(f, 0x070), 0x0f | VIRTIO_STATUS_NEEDS_RESET);
+		assert_int_equal(f->dev.resets, 2 * round + 1);	/* stopped */
+		assert_int_equal(rd(f, 0x060) & 2, 2);
+		/* renegotiation and a second activation are ignored */
+		wr(f, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+		wr(f, 0x024, 0);
+		wr(f, 0x020, 1u << DUMMY_FEATURE);
+		wr(f, 0x070, 0x0f);
+		assert_int_equal(f->dev.activated, round + 1);
+		assert_true(d->driver_features == 1ull << VIRTIO_F_VERSION_1);
+		assert_int_equal(rd(f, 0x070), 0x0f | VIRTIO_STATUS_NEEDS_RESET);
+
+		/* the reset brings it back */
+		wr(f, 0x070, 0);
+		assert_int_equal(rd(f, 0x070), 0);
+		assert_int_equal(f->dev.resets, 2 * round + 2);
+		negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+		setup_queue(f, 0, 16, 0x10000);
+		wr(f, 0x070, 0x0f);
+		assert_int_equal(f->dev.activated, round + 2);
+		assert_int_equal(rd(f, 0x070), 0x0f);
+	}
+
+	/* FEATURES_OK cleared before DRIVER_OK: nothing to stop, DRIVER_OK refused */
+	wr(f, 0x070, 0);
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	wr(f, 0x070, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	assert_true(rd(f, 0x070) & VIRTIO_STATUS_NEEDS_RESET);
+	setup_queue(f, 1, 16, 0x20000);
+	assert_int_equal(rd(f, 0x044), 0);		/* queue enable ignored */
+	wr(f, 0x070, 0x0f);
+	assert_int_equal(f->dev.activated, 101);
+	assert_false(rd(f, 0x070) & VIRTIO_STATUS_DRIVER_OK);
+	err = err_end();
+	/* one line for the whole device lifetime, naming the device */
+	assert_int_equal(count_lines(err), 1);
+	assert_non_null(strstr(err, "virtio-dummy"));
+	assert_non_null(strstr(err, "cleared status bits"));
+	assert_true(rd(f, 0x0fc) != gen);
+}
+
 static void test_bad_description(void **state)
 {
 	struct fixture *f = *state;
@@ -529,6 +593,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_kicks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_clear_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_description, setup, teardown),
 	};
 

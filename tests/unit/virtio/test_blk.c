@@ -569,6 +569,119 @@ static void test_bad_chain_logs_once(void **state)
 	assert_string_equal(err, "");
 }
 
+/* ---- stopping a large request ---- */
+
+#define BIG_GPA		0x80000ULL	/* 512 KiB of guest data, reused by every segment */
+#define BIG_SEG		(512u << 10)
+#define BIG_SEGS	20		/* 10 MiB: two full chunks and a half */
+
+static unsigned int go_on_calls, go_on_allowed;
+
+static bool go_on_limited(void *opaque)
+{
+	(void)opaque;
+	return go_on_calls++ < go_on_allowed;
+}
+
+/* A 10 MiB write of 0xab at sector 0 through one indirect chain. */
+static void post_big_write(void)
+{
+	unsigned int i, n = BIG_SEGS + 2;
+
+	make_file(path, 16 << 20);
+	open_image(false);
+	memset(gp(BIG_GPA), 0xab, BIG_SEG);
+	put_hdr(T_OUT, 0);
+	*gp(STATUS_GPA) = 0xee;
+	vq.indirect = true;
+	for (i = 0; i < n; i++) {
+		uint64_t addr = i == 0 ? HDR_GPA : i == n - 1 ? STATUS_GPA : BIG_GPA;
+		uint32_t len = i == 0 ? 16 : i == n - 1 ? 1 : BIG_SEG;
+		uint16_t flags = i == n - 1 ? D_WRITE : D_NEXT;
+		uint16_t next = (uint16_t)(i + 1);
+		uint8_t *d = gp(ITABLE_GPA + 16ULL * i);
+
+		memcpy(d, &addr, 8);
+		memcpy(d + 8, &len, 4);
+		memcpy(d + 12, &flags, 2);
+		memcpy(d + 14, &next, 2);
+	}
+	{
+		uint64_t addr = ITABLE_GPA;
+		uint32_t len = 16 * n;
+		uint16_t flags = 4;	/* VIRTQ_DESC_F_INDIRECT */
+
+		memcpy(gp(DESC_GPA), &addr, 8);
+		memcpy(gp(DESC_GPA + 8), &len, 4);
+		memcpy(gp(DESC_GPA + 12), &flags, 2);
+	}
+	offer_head0();
+}
+
+static uint8_t file_byte(uint64_t off)
+{
+	uint8_t b;
+
+	file_bytes(off, &b, 1);
+	return b;
+}
+
+/*
+ * A stop asked for after the first chunk: exactly one chunk reaches the
+ * image, the request is not completed (no used entry, status unwritten),
+ * and it is served in full, from the start, by the next round.
+ */
+static void test_stop_large_request(void **state)
+{
+	struct blk_ctl ctl = { .go_on = go_on_limited };
+
+	(void)state;
+	post_big_write();
+	go_on_calls = 0;
+	go_on_allowed = 1;		/* before the request: yes; after chunk 1: stop */
+	assert_int_equal(blk_serve_queue_ctl(&dev, &img, 0, QSIZE, &ctl), 0);
+	assert_true(ctl.stopped);
+	assert_int_equal(go_on_calls, 2);
+	assert_true(ctl.bytes == BLK_CHUNK_BYTES);
+	assert_int_equal(used_idx(), 0);
+	assert_int_equal(status(), 0xee);
+	assert_int_equal(irqs, 0);
+	assert_int_equal(file_byte(0), 0xab);
+	assert_int_equal(file_byte(BLK_CHUNK_BYTES - 1), 0xab);
+	assert_int_equal(file_byte(BLK_CHUNK_BYTES), 0);
+	assert_int_equal(file_byte(BIG_SEGS * BIG_SEG - 1), 0);
+
+	/* nobody reset the device: the next round does the whole request */
+	ctl = (struct blk_ctl){ .go_on = go_on_limited };
+	go_on_calls = 0;
+	go_on_allowed = 100;
+	assert_int_equal(blk_serve_queue_ctl(&dev, &img, 0, QSIZE, &ctl), 1);
+	assert_false(ctl.stopped);
+	assert_true(ctl.bytes == BIG_SEGS * BIG_SEG);
+	assert_int_equal(go_on_calls, 4);	/* the request, then 2 between its 3 chunks */
+	assert_int_equal(used_idx(), 1);
+	assert_int_equal(status(), S_OK);
+	assert_int_equal(file_byte(BIG_SEGS * BIG_SEG - 1), 0xab);
+	assert_int_equal(file_byte(BIG_SEGS * BIG_SEG), 0);
+}
+
+/* A stop asked for before a request: nothing is taken from the ring. */
+static void test_stop_before_request(void **state)
+{
+	struct blk_ctl ctl = { .go_on = go_on_limited };
+
+	(void)state;
+	post_big_write();
+	go_on_calls = 0;
+	go_on_allowed = 0;
+	assert_int_equal(blk_serve_queue_ctl(&dev, &img, 0, QSIZE, &ctl), 0);
+	assert_true(ctl.stopped);
+	assert_true(ctl.bytes == 0);
+	assert_int_equal(file_byte(0), 0);
+	assert_int_equal(blk_serve_queue(&dev, &img, 0, QSIZE), 1);
+	assert_int_equal(status(), S_OK);
+}
+
 static void test_config_space(void **state)
 {
 	uint8_t c[BLK_CONFIG_SIZE];
@@ -751,6 +864,8 @@ int main(void)
 		T(test_header_too_short),
 		T(test_no_status_byte),
 		T(test_bad_chain_logs_once),
+		T(test_stop_large_request),
+		T(test_stop_before_request),
 		T(test_config_space),
 		T(test_image_missing),
 		T(test_image_directory),
