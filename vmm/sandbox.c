@@ -4,11 +4,14 @@
  * Every list is an allow-list; anything else kills the whole process
  * (--seccomp=on) or is only logged by the kernel (--seccomp=log). ioctl is
  * allowed per request number, mmap/mprotect never with PROT_EXEC, clone only
- * for threads, and no class may open files, create sockets or exec.
+ * for threads, tgkill only toward kvmini's own thread group, and no class
+ * may open files, create sockets or exec.
  *
  * Filters are per thread and inherited by threads created later. The
  * filters are built once, in sandbox_configure() while kvmini has a single
- * thread; sandbox_enter() only loads one.
+ * thread; sandbox_enter() only loads one. Both run in the same process (the
+ * jailed child with --jail, where getpid() is 1): the tgkill rule names the
+ * pid sandbox_configure() saw, and sandbox_enter() checks it.
  *
  * What the main thread does after the guest stopped decides its list:
  * - --on-reboot=restart builds the VM again on the same (filtered) thread:
@@ -24,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
@@ -33,6 +37,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -64,6 +69,8 @@
 #endif
 
 static enum seccomp_mode mode = SECCOMP_OFF;
+/* the process the filters are built for, as it sees itself (1 in --jail) */
+static pid_t self_pid;
 static scmp_filter_ctx filters[3];
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -82,8 +89,17 @@ static const char *const class_names[] = {
 };
 
 #ifdef KVMINI_TEST_HOOKS
-/* KVMINI_TEST_SECCOMP=main|vcpu|io: that class breaks its own filter */
+/*
+ * KVMINI_TEST_SECCOMP=CLASS[:CALL], CLASS main, vcpu or io: right after
+ * loading its filter, a thread of that class makes a call the filter must
+ * refuse. CALL: socket (the default), tgkill=PID (signal 0 to another
+ * process), open=PATH (read-only) or write=PATH (write-only, never
+ * creating or truncating).
+ */
+enum test_call { TEST_SOCKET, TEST_TGKILL, TEST_OPEN, TEST_WRITE };
 static int test_class = -1;
+static enum test_call test_call;
+static const char *test_arg;	/* the PID or the PATH */
 #endif
 
 /* ---- the lists ---- */
@@ -108,8 +124,7 @@ static const int base_syscalls[] = {
 	SCMP_SYS(gettid),
 	SCMP_SYS(fstat),	/* stdio on its first message */
 	SCMP_SYS(newfstatat),
-	SCMP_SYS(tgkill),	/* a fatal signal re-raised (term.c), abort() */
-	SCMP_SYS(rt_sigaction),	/* ... after resetting its handler */
+	SCMP_SYS(rt_sigaction),	/* a fatal signal re-raised (term.c), abort() */
 	SCMP_SYS(exit),		/* thread exit */
 	SCMP_SYS(exit_group),
 	SCMP_SYS(restart_syscall),
@@ -148,7 +163,7 @@ static const int main_syscalls[] = {
 	SCMP_SYS(poll),		/* console: drain stdout before exit */
 	SCMP_SYS(ppoll),
 	SCMP_SYS(writev),	/* stdio */
-	/* tgkill (kick vCPUs out of KVM_RUN) and rt_sigaction are in the base list */
+	/* tgkill (kick vCPUs out of KVM_RUN) and rt_sigaction: every class */
 	SCMP_SYS(wait4),	/* the sandbox_defer() helper */
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 };
@@ -278,7 +293,7 @@ static const int sanitizer_syscalls[] = {
 	SCMP_SYS(getdents), SCMP_SYS(getdents64), SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(uname),
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
 	SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid),
-	SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(getppid), SCMP_SYS(writev),
+	SCMP_SYS(kill), SCMP_SYS(getppid), SCMP_SYS(writev),
 	SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(fcntl),
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(munmap),
 	SCMP_SYS(getrusage), SCMP_SYS(mincore), SCMP_SYS(rt_sigtimedwait),
@@ -345,6 +360,17 @@ static int allow_noexec_mappings(scmp_filter_ctx f)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	return ret == -EEXIST ? 0 : ret;
+}
+
+/*
+ * tgkill toward kvmini's own thread group only: vCPU kicks (pthread_kill),
+ * a fatal signal re-raised (term.c), abort(). Never another process.
+ */
+static int allow_own_tgkill(scmp_filter_ctx f)
+{
+	const unsigned long pid = (unsigned long)self_pid;
+
+	return allow_arg_values(f, SCMP_SYS(tgkill), 0, &pid, 1);
 }
 
 /* clone for threads only: never a new process. */
@@ -444,6 +470,8 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 	if (!ret)
 		ret = allow_noexec_mappings(f);
 	if (!ret)
+		ret = allow_own_tgkill(f);
+	if (!ret)
 		ret = allow_ioctls(f, fatal_ioctls, ARRAY_LEN(fatal_ioctls));
 	if (!ret)
 		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, fatal_fcntl_cmds,
@@ -474,19 +502,52 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 	return f;
 }
 
+#ifdef KVMINI_TEST_HOOKS
+/* KVMINI_TEST_SECCOMP: see test_call above. 0, or -EINVAL after kv_err(). */
+static int test_hook_parse(const char *t)
+{
+	static const char *const calls[] = {
+		[TEST_SOCKET] = "socket", [TEST_TGKILL] = "tgkill=",
+		[TEST_OPEN] = "open=", [TEST_WRITE] = "write=",
+	};
+	const char *colon, *call;
+	unsigned int i;
+	size_t len;
+
+	if (!t || !*t)
+		return 0;
+	colon = strchr(t, ':');
+	len = colon ? (size_t)(colon - t) : strlen(t);
+	for (i = 0; i < ARRAY_LEN(class_names); i++)
+		if (strlen(class_names[i]) == len && !strncmp(t, class_names[i], len))
+			test_class = (int)i;
+	call = colon ? colon + 1 : calls[TEST_SOCKET];
+	for (i = 0; i < ARRAY_LEN(calls); i++) {
+		len = strlen(calls[i]);
+		if (i == TEST_SOCKET ? !strcmp(call, calls[i]) : !strncmp(call, calls[i], len))
+			break;
+	}
+	if (test_class < 0 || i == ARRAY_LEN(calls)) {
+		kv_err("KVMINI_TEST_SECCOMP=%s: expected main, vcpu or io, optionally "
+		       "followed by :socket, :tgkill=PID, :open=PATH or :write=PATH", t);
+		return -EINVAL;
+	}
+	test_call = i;
+	test_arg = call + len;
+	return 0;
+}
+#endif
+
 int sandbox_configure(const struct vm_config *cfg)
 {
 	unsigned int cls;
 
 	mode = cfg->seccomp;
+	/* the threads that load the filters belong to this process: no fork in between */
+	self_pid = getpid();
 #ifdef KVMINI_TEST_HOOKS
-	{
-		const char *t = getenv("KVMINI_TEST_SECCOMP");
-
-		for (cls = 0; t && cls < ARRAY_LEN(class_names); cls++)
-			if (!strcmp(t, class_names[cls]))
-				test_class = (int)cls;
-	}
+	if (test_hook_parse(getenv("KVMINI_TEST_SECCOMP")))
+		return -EINVAL;
 #endif
 	if (mode == SECCOMP_OFF)
 		return 0;
@@ -499,18 +560,35 @@ int sandbox_configure(const struct vm_config *cfg)
 }
 
 #ifdef KVMINI_TEST_HOOKS
-/* A system call no class allows; harmless where it is let through. */
+/* A call the filter of the class must refuse; harmless where it is let through. */
 static void test_violation(enum sandbox_class cls)
 {
-	long fd;
+	int flags = (test_call == TEST_WRITE ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
+	long pid = test_call == TEST_TGKILL ? strtol(test_arg, NULL, 10) : 0;
+	char what[PATH_MAX + 64];
+	long ret;
 
 	if (test_class != (int)cls)
 		return;
-	kv_warn("test hook: calling socket() on a %s thread (KVMINI_TEST_SECCOMP)",
+	if (test_call == TEST_TGKILL)
+		snprintf(what, sizeof(what), "tgkill(%ld, %ld, 0)", pid, pid);
+	else if (test_call != TEST_SOCKET)
+		snprintf(what, sizeof(what), "openat(%s, %s)", test_arg,
+			 test_call == TEST_WRITE ? "O_WRONLY" : "O_RDONLY");
+	else
+		snprintf(what, sizeof(what), "socket()");
+	kv_warn("test hook: calling %s on a %s thread (KVMINI_TEST_SECCOMP)", what,
 		class_names[cls]);
-	fd = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		close((int)fd);
+	if (test_call == TEST_TGKILL)
+		ret = syscall(SYS_tgkill, pid, pid, 0);
+	else if (test_call != TEST_SOCKET)
+		ret = syscall(SYS_openat, AT_FDCWD, test_arg, flags);
+	else
+		ret = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* only reached where the filter let the call through (log, off) */
+	kv_warn("test hook: %s returned %s", what, ret < 0 ? strerror(errno) : "success");
+	if (ret >= 0 && test_call != TEST_TGKILL)
+		close((int)ret);
 }
 #endif
 
@@ -535,6 +613,12 @@ int sandbox_enter(enum sandbox_class cls)
 		return 0;
 	if (cls != SANDBOX_MAIN && !wait_setup_done())
 		return -ECANCELED;
+	if (getpid() != self_pid) {
+		/* the filter's tgkill rule names the process it was built in */
+		kv_err("the %s thread's seccomp filter was built in another process; "
+		       "try --seccomp=off", class_names[cls]);
+		return -EINVAL;
+	}
 	/* seccomp_load() generates the program from the shared context */
 	pthread_mutex_lock(&load_lock);
 	ret = seccomp_load(filters[cls]);

@@ -18,6 +18,11 @@
 #   restart-net        --on-reboot restart with a --net tap (userspace path):
 #                      the filtered main thread attaches the tap again on each
 #                      reboot; kvmini must keep restarting until --timeout (124)
+#   tgkill-vcpu|tgkill-io|tgkill-main  KVMINI_TEST_SECCOMP=<class>:tgkill=PID:
+#                      that thread sends signal 0 to another process (a sleeping
+#                      child of this script); kvmini must die of SIGSYS, the
+#                      other process must live on
+#   tgkill-log-main    the same with --seccomp=log: the call goes through
 # Exits 0 on success, 1 on failure, 77 (skip) without /dev/kvm or where the
 # test hooks are compiled out (release builds).
 set -u
@@ -43,7 +48,7 @@ if ! [ -c /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
 	exit 77
 fi
 case $case_name in
-kill-* | log-* | off-*)
+kill-* | log-* | off-* | tgkill-*)
 	if [ "$hooks" != true ]; then
 		echo "SKIP: test hooks are compiled out (buildtype=release or -Dtest_hooks=false)"
 		exit 77
@@ -52,8 +57,10 @@ esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-seccomp.XXXXXX") || exit 1
 pid=
+other=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$other" ] && kill -KILL "$other" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -177,8 +184,47 @@ restart_net() {
 	echo "PASS: $case_name ($boots boots)"
 }
 
+# A process that is not kvmini: a sleeping child of this script.
+start_other() {
+	sleep "$limit" &
+	other=$!
+}
+
+other_alive() {
+	local state
+
+	state=$(awk '{ print $3 }' "/proc/$other/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# tgkill toward another process from a thread of the class.
+tgkill_other() {
+	local want_mode=$1 class=$2 call
+
+	guest_for "$class"
+	start_other
+	call="tgkill($other, $other, 0)"
+	cmd=(env "KVMINI_TEST_SECCOMP=$class:tgkill=$other" "$kvmini" run --kernel "$image"
+	     --seccomp "$want_mode" --timeout "$limit" "${extra[@]}")
+	run
+	grep -qF "test hook: calling $call on a $class thread" "$tmp/stderr" ||
+		fail "the $class thread never reached its test hook"
+	other_alive || fail "the other process $other did not survive"
+	if [ "$want_mode" = on ]; then
+		[ "$status" -eq $((128 + 31)) ] ||
+			fail "status $status, expected 159 (killed by SIGSYS): tgkill reached another process"
+	else
+		[ "$status" -eq 0 ] || fail "status $status, expected 0"
+		grep -qF "test hook: $call returned success" "$tmp/stderr" ||
+			fail "with --seccomp=$want_mode the hook's tgkill did not go through"
+	fi
+	echo "PASS: $case_name (status $status, process $other alive)"
+}
+
 case $case_name in
 restart-net)			restart_net ;;
+tgkill-vcpu | tgkill-io | tgkill-main)	tgkill_other on "${case_name#tgkill-}" ;;
+tgkill-log-main)		tgkill_other log main ;;
 kill-vcpu | kill-io | kill-main)	violation on "${case_name#kill-}" ;;
 log-vcpu | log-io | log-main)	violation log "${case_name#log-}" ;;
 off-vcpu | off-io)		violation off "${case_name#off-}" ;;
