@@ -371,6 +371,9 @@ int cmd_run(int argc, char **argv)
 	if (volume_prepare(&cfg, &volume) ||
 	    (volume.active && sandbox_defer(volume_done, &volume)))
 		goto out;
+	/* what is read after setup is opened now, after the helper's fork */
+	if (cfg.stats)
+		vm_stats_open();
 	ran = true;
 	do {
 		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs,
@@ -389,6 +392,7 @@ out:
 	/* the command's status stands, but a lost result must not look like success */
 	if (sandbox_deferred(volume_done, &volume, ran | reported << 1) && status == 0)
 		status = EXIT_ERROR;
+	vm_stats_close();
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (kvm_fd >= 0)

@@ -323,6 +323,24 @@ def case_jail_root(env):
     quit_echo(r)
 
 
+def case_jail_stats(env):
+    # /proc/self/status is opened before the jail hides /proc
+    r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody", "--stats"])
+    r.wait_for(ECHO_READY)
+    quit_echo(r)
+    r.err.seek(0)
+    lines = [l for l in r.err.read().decode(errors="replace").splitlines()
+             if l.startswith("kvmini: stats: ")]
+    if len(lines) != 1:
+        raise Failure("expected one 'kvmini: stats:' line on stderr, got %d" % len(lines))
+    figures = dict(f.split("=", 1) for f in lines[0].split()[2:])
+    for key in ("peak_rss_kib", "rss_kib", "guest_resident_kib"):
+        if int(figures.get(key, "0")) <= 0:
+            raise Failure("--stats in the jail: %s is %s, expected a positive number (%s)"
+                          % (key, figures.get(key), lines[0]))
+    print("ok: %s" % lines[0])
+
+
 def case_jail_netns_new(env):
     r = env.run(env.echo, ["--jail", env.jail, "--jail-netns", "new"])
     r.wait_for(ECHO_READY)
@@ -382,6 +400,7 @@ CASES = {
     "user-restart": case_user_restart,
     "jail-threads": case_jail_threads,
     "jail-root": case_jail_root,
+    "jail-stats": case_jail_stats,
     "jail-netns-new": case_jail_netns_new,
     "jail-netns-path": case_jail_netns_path,
     "jail-sigterm": signal_case(signal.SIGTERM, False),

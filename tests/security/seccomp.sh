@@ -23,6 +23,9 @@
 #                      child of this script); kvmini must die of SIGSYS, the
 #                      other process must live on
 #   tgkill-log-main    the same with --seccomp=log: the call goes through
+#   stats              --stats prints positive memory figures under the filter
+#   stats-open         --stats, and the main thread opens a file read-only
+#                      after setup: SIGSYS
 # Exits 0 on success, 1 on failure, 77 (skip) without /dev/kvm or where the
 # test hooks are compiled out (release builds).
 set -u
@@ -48,7 +51,7 @@ if ! [ -c /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
 	exit 77
 fi
 case $case_name in
-kill-* | log-* | off-* | tgkill-*)
+kill-* | log-* | off-* | tgkill-* | stats-open)
 	if [ "$hooks" != true ]; then
 		echo "SKIP: test hooks are compiled out (buildtype=release or -Dtest_hooks=false)"
 		exit 77
@@ -221,8 +224,46 @@ tgkill_other() {
 	echo "PASS: $case_name (status $status, process $other alive)"
 }
 
+# --stats: kvmini's figures, read from /proc/self/status opened at setup.
+stats() {
+	local line key v peak=0 rss=0
+
+	cmd=("$kvmini" run --kernel "$hello" --stats --timeout "$limit")
+	run
+	[ "$status" -eq 0 ] || fail "status $status, expected 0"
+	cmp -s "$hello_expected" "$tmp/stdout" || fail "guest output differs from $hello_expected"
+	line=$(grep '^kvmini: stats: ' "$tmp/stderr") || fail "no 'kvmini: stats:' line"
+	for key in peak_rss_kib rss_kib guest_resident_kib; do
+		v=$(sed -n "s/.* $key=\([0-9]*\).*/\1/p" <<<"$line")
+		[ -n "$v" ] && [ "$v" -gt 0 ] ||
+			fail "--stats: $key is '$v', expected a positive number"
+		[ "$key" = peak_rss_kib ] && peak=$v
+		[ "$key" = rss_kib ] && rss=$v
+	done
+	[ "$peak" -ge "$rss" ] || fail "--stats: peak_rss_kib $peak is below rss_kib $rss"
+	echo "PASS: $case_name ($line)"
+}
+
+# The main thread opens a file after setup (--stats).
+open_after_setup() {
+	local file=$tmp/victim
+
+	printf 'untouched\n' >"$file" || exit 1
+	cmd=(env "KVMINI_TEST_SECCOMP=main:open=$file" "$kvmini" run --kernel "$hello"
+	     --stats --timeout "$limit")
+	run
+	grep -q "test hook: calling openat($file, O_[A-Z]*) on a main thread" "$tmp/stderr" ||
+		fail "the main thread never reached its test hook"
+	[ "$status" -eq $((128 + 31)) ] ||
+		fail "status $status, expected 159 (killed by SIGSYS): the main thread opened a file"
+	[ "$(cat "$file")" = untouched ] || fail "$file changed"
+	echo "PASS: $case_name (status $status)"
+}
+
 case $case_name in
 restart-net)			restart_net ;;
+stats)				stats ;;
+stats-open)			open_after_setup ;;
 tgkill-vcpu | tgkill-io | tgkill-main)	tgkill_other on "${case_name#tgkill-}" ;;
 tgkill-log-main)		tgkill_other log main ;;
 kill-vcpu | kill-io | kill-main)	violation on "${case_name#kill-}" ;;
