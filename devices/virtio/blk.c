@@ -639,9 +639,14 @@ static void blk_ready(int fd, uint32_t events, void *opaque)
 static void *blk_thread(void *opaque)
 {
 	struct blk_disk *b = opaque;
-	/* waits for the end of setup; -ECANCELED if the disk goes away first */
-	int ret = sandbox_enter(SANDBOX_IO);
+	char name[16];
+	int ret;
 
+	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
+	snprintf(name, sizeof(name), "kvmini-blk%u", (unsigned int)(b - disks));
+	pthread_setname_np(pthread_self(), name);
+	/* waits for the end of setup; -ECANCELED if the disk goes away first */
+	ret = sandbox_enter(SANDBOX_IO);
 	if (ret == 0)
 		evloop_run(b->loop);
 	else if (ret != -ECANCELED)
@@ -784,8 +789,6 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	if (ret)
 		goto err_thread;
 	b->thread_started = true;
-	snprintf(id, sizeof(id), "kvmini-blk%u", index);
-	pthread_setname_np(b->thread, id);
 
 	b->vdev = (struct virtio_dev){
 		.ops = &blk_ops,

@@ -405,8 +405,13 @@ static void nic_call(int fd, uint32_t events, void *opaque)
 static void *nic_thread(void *opaque)
 {
 	struct net_nic *n = opaque;
-	int ret = sandbox_enter(SANDBOX_IO);
+	char name[16];	/* "kvmini-netN" fits the kernel's 16 bytes */
+	int ret;
 
+	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
+	snprintf(name, sizeof(name), "kvmini-net%u", (unsigned int)(n - nics));
+	pthread_setname_np(pthread_self(), name);
+	ret = sandbox_enter(SANDBOX_IO);
 	if (ret == -ECANCELED)
 		return NULL;	/* the VM was torn down before setup finished */
 	if (ret) {
@@ -830,7 +835,6 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 {
 	struct net_nic *n = &nics[index];
 	uint8_t mac[6];
-	char tname[24];	/* "kvmini-netN" fits the kernel's 16 bytes */
 	int ret;
 
 	memset(n, 0, sizeof(*n));
@@ -885,8 +889,6 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	if (ret)
 		goto err_thread;
 	n->thread_started = true;
-	snprintf(tname, sizeof(tname), "kvmini-net%u", index);
-	pthread_setname_np(n->thread, tname);
 	kv_debug("%s: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s data path", n->name, mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5],
 		 n->vhost_fd >= 0 ? "vhost-net" : "userspace");
