@@ -15,11 +15,15 @@
  *
  * What the main thread does after the guest stopped decides its list:
  * - --on-reboot=restart builds the VM again on the same (filtered) thread:
- *   vm_create, devices_init (opening the disks), vCPU and I/O threads. Its
- *   list then adds those setup calls, and everything the vCPU and I/O
+ *   vm_create, devices_init, vCPU and I/O threads. Its list then adds those
+ *   setup calls (KVM ioctls, eventfds, epoll, thread clone, the prctl and
+ *   seccomp calls new threads make), and everything the vCPU and I/O
  *   classes need, because threads it creates inherit its filter on top of
- *   their own. A restart-capable kvmini is less confined: the price of
- *   restarting in place without exec.
+ *   their own. It opens nothing: disk images, taps and vhost-net are opened
+ *   once before the first VM (devices_open_host()) and reused, /dev/kvm
+ *   too, and I/O threads name themselves (no /proc/self/task/N/comm). A
+ *   restart-capable kvmini is still less confined: the price of restarting
+ *   in place without exec.
  * - --volume copies the guest's files back with debugfs (fork, exec,
  *   rename...). Rather than allowing that, the copy-back runs in a helper
  *   process forked before any filter or thread exists (sandbox_defer()).
@@ -29,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vhost.h>
@@ -262,7 +265,7 @@ static const unsigned long net_ioctls[] = {
 	TUNGETIFF,
 };
 
-/* --on-reboot=restart: the next VM, its vCPUs, disks and taps. */
+/* --on-reboot=restart: the next VM and its vCPUs (disks and taps stay open). */
 static const unsigned long restart_ioctls[] = {
 	KVM_CREATE_VM,
 	KVM_CHECK_EXTENSION,
@@ -281,16 +284,13 @@ static const unsigned long restart_ioctls[] = {
 	KVM_SET_REGS,
 	KVM_GET_LAPIC,
 	KVM_SET_LAPIC,
-	BLKGETSIZE64,		/* disks on block devices */
-	TUNSETIFF,		/* taps attached again */
-	SIOCGIFINDEX,		/* ... after if_nametoindex() found them */
 };
 
 #ifdef SANITIZER_BUILD
 static const int sanitizer_syscalls[] = {
 	SCMP_SYS(mmap), SCMP_SYS(mprotect),	/* shadow memory, unrestricted */
 	SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(prctl),
-	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 	SCMP_SYS(getdents), SCMP_SYS(getdents64), SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(uname),
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
 	SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid),
@@ -424,20 +424,12 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	if (ret || cfg->on_reboot != ON_REBOOT_RESTART)
 		return ret;
 
+	/* no openat, no socket: disks, taps and vhost-net stay open from setup */
 	ret = allow_all(f, restart_syscalls, ARRAY_LEN(restart_syscalls));
 	if (!ret)
 		ret = allow_ioctls(f, restart_ioctls, ARRAY_LEN(restart_ioctls));
-	/* disks reopened by path; thread names through /proc/self/task/N/comm */
-	if (!ret)
-		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TRUNC, 0));
 	if (!ret)
 		ret = allow_thread_clone(f);
-	/* virtio-net: if_nametoindex() asks an AF_UNIX datagram socket for the tap */
-	if (!ret)
-		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
 	/* threads started now inherit this filter, then stack their own on it */
 	if (!ret)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
@@ -489,6 +481,13 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 #ifdef SANITIZER_BUILD
 	if (!ret)
 		ret = allow_all(f, sanitizer_syscalls, ARRAY_LEN(sanitizer_syscalls));
+	/* the runtime reads /proc (maps, the thread list): read-only opens only */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
 #endif
 	if (ret) {
 		kv_err("cannot build the %s seccomp filter: %s; try --seccomp=off",

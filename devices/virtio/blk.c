@@ -596,6 +596,14 @@ struct blk_disk {
 };
 
 /*
+ * The images, opened and locked once before the first VM: a restart builds
+ * the next disks on the same fds, so the filtered main thread opens nothing
+ * and the OFD locks are held without a gap until kvmini ends.
+ */
+static struct blk_image images[MAX_DISKS];
+static unsigned int nr_images;
+
+/*
  * Static, not malloc'd: the transport keeps pointers to each virtio_dev
  * and its teardown (a later phase) may still touch them after ours.
  */
@@ -745,7 +753,7 @@ static void blk_remove(struct blk_disk *b)
 	if (b->wake_fd >= 0)
 		close(b->wake_fd);
 	b->wake_fd = -1;
-	blk_image_close(&b->img);
+	b->img.fd = -1;		/* images[] keeps it open for the next VM */
 	pthread_mutex_unlock(b->lock);
 }
 
@@ -764,9 +772,11 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 		b->kick_fd[q] = -1;
 	nr_disks = index + 1;	/* from here on, blk_remove() undoes what exists */
 
-	ret = blk_image_open(&b->img, dc->path, dc->readonly);
-	if (ret)
-		return ret;
+	if (index >= nr_images || images[index].fd < 0) {
+		kv_err("--disk path=%s: the image was not opened during setup", dc->path);
+		return -EBADF;
+	}
+	b->img = images[index];	/* borrows the fd */
 	if (dc->id[0])
 		snprintf(id, sizeof(id), "%s", dc->id);
 	else
@@ -840,9 +850,37 @@ static int blk_init(struct vm *vm)
 	return 0;
 }
 
+static void blk_close_host(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_images; i++)
+		blk_image_close(&images[i]);	/* drops the OFD locks */
+	nr_images = 0;
+}
+
+/* Open and lock every image before the first VM. */
+static int blk_open_host(const struct vm_config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cfg->nr_disks; i++) {
+		ret = blk_image_open(&images[i], cfg->disks[i].path, cfg->disks[i].readonly);
+		if (ret) {
+			blk_close_host();
+			return ret;
+		}
+		nr_images = i + 1;
+	}
+	return 0;
+}
+
 static struct device_desc blk_device = {
 	.name = "virtio-blk",
 	.phase = PHASE_DEVICE,
+	.open_host = blk_open_host,
+	.close_host = blk_close_host,
 	.init = blk_init,
 	.exit = blk_exit,
 };

@@ -303,6 +303,19 @@ def case_user_restart(env):
     print("ok: %d boots as nobody" % boots)
 
 
+def case_user_restart_disk(env):
+    # the image is root's (0600): opened before the drop, kept across restarts
+    r = env.run(env.reboot, ["--user", "nobody", "--on-reboot", "restart", "--timeout", "3",
+                             "--disk", "path=" + env.disk])
+    status = r.finish()
+    if status != 124:
+        raise Failure("kvmini exited with status %s, expected 124 (--timeout)" % status)
+    boots = r.out.count(REBOOT_BANNER)
+    if boots < 2:
+        raise Failure("the guest booted %d times, expected a restart after its reboot" % boots)
+    print("ok: %d boots as nobody with a disk only root may open" % boots)
+
+
 def case_jail_threads(env):
     r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody",
                            "--disk", "path=" + env.disk])
@@ -398,6 +411,7 @@ CASES = {
     "user-threads": case_user_threads,
     "group-threads": case_group_threads,
     "user-restart": case_user_restart,
+    "user-restart-disk": case_user_restart_disk,
     "jail-threads": case_jail_threads,
     "jail-root": case_jail_root,
     "jail-stats": case_jail_stats,
