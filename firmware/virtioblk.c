@@ -7,6 +7,10 @@
  * "vblk.mode=ro" on the command line: the disk is readonly=on, so the
  * write must fail with VIRTIO_BLK_S_IOERR and sector 1 must not change.
  *
+ * "vblk.boots=N": a boot counter instead, for --on-reboot=restart. Each
+ * boot adds one to the le32 in sector 2, writes and flushes it, then
+ * reboots through the i8042 until the count reaches N, and powers off.
+ *
  * Every step prints one line; any failure prints "virtio-blk: FAIL: ..."
  * and reports 1 through the exit device (kvmini status 3).
  */
@@ -48,19 +52,66 @@ static void check_ok(uint8_t s, const char *what)
 
 /* ---- command line ---- */
 
-static bool cmdline_has(const uint8_t *bp, const char *word)
+/* The start of @key's value (the word "@key..." on the command line), or NULL. */
+static const char *cmdline_find(const uint8_t *bp, const char *key)
 {
 	const char *cmdline = (const char *)(uintptr_t)get_le32(bp + BP_CMD_LINE_PTR);
-	size_t len = strlen(word);
+	size_t len = strlen(key);
 	const char *p;
 
 	if (!cmdline)
-		return false;
+		return NULL;
 	for (p = cmdline; *p; p++)
-		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, word, len) &&
-		    (p[len] == ' ' || p[len] == 0))
-			return true;
-	return false;
+		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, len))
+			return p + len;
+	return NULL;
+}
+
+static bool cmdline_has(const uint8_t *bp, const char *word)
+{
+	const char *end = cmdline_find(bp, word);
+
+	return end && (*end == ' ' || *end == 0);
+}
+
+/* "vblk.boots=N": N (1 to 999), or 0 without the word. */
+static uint32_t cmdline_boots(const uint8_t *bp)
+{
+	const char *p = cmdline_find(bp, "vblk.boots=");
+	uint32_t n = 0;
+
+	while (p && *p >= '0' && *p <= '9' && n < 1000)
+		n = n * 10 + (uint32_t)(*p++ - '0');
+	return n < 1000 ? n : 0;
+}
+
+/* ---- the boot counter (vblk.boots=N) ---- */
+
+#define I8042_CMD_PORT	0x64
+#define I8042_CMD_RESET	0xfe
+#define COUNTER_SECTOR	2
+
+static void count_boot(uint32_t boots)
+{
+	uint32_t n;
+
+	memset(rbuf, 0, sizeof(rbuf));
+	check_ok(blk_request(T_IN, COUNTER_SECTOR, rbuf, SECTOR, true), "read the boot counter");
+	n = get_le32(rbuf) + 1;
+	memset(wbuf, 0, sizeof(wbuf));
+	wbuf[0] = (uint8_t)n;
+	wbuf[1] = (uint8_t)(n >> 8);
+	wbuf[2] = (uint8_t)(n >> 16);
+	wbuf[3] = (uint8_t)(n >> 24);
+	check_ok(blk_request(T_OUT, COUNTER_SECTOR, wbuf, SECTOR, false),
+		 "write the boot counter");
+	check_ok(blk_request(T_FLUSH, 0, NULL, 0, false), "flush the boot counter");
+	fw_printf("virtio-blk: boot %u of %u\n", n, boots);
+	if (n >= boots)
+		acpi_poweroff();
+	fw_printf("virtio-blk: rebooting through the i8042\n");
+	outb(I8042_CMD_PORT, I8042_CMD_RESET);
+	cpu_halt_forever();
 }
 
 /* ---- the test ---- */
@@ -95,6 +146,8 @@ void fw_main(const uint8_t *bp)
 
 	fw_printf("virtio-blk: capacity %llu sectors\n",
 		  (unsigned long long)vblk_capacity(&dev));
+	if (cmdline_boots(bp))
+		count_boot(cmdline_boots(bp));
 
 	memset(rbuf, 0, sizeof(rbuf));
 	check_ok(blk_request(T_IN, 0, rbuf, SECTOR, true), "read sector 0");

@@ -34,6 +34,49 @@ static void exit_first(struct vm *vm, unsigned int n)
 	}
 }
 
+/* close_host of the first @n devices, last first. */
+static void close_host_first(unsigned int n)
+{
+	while (n > 0) {
+		struct device_desc *d = registry;
+		unsigned int i;
+
+		for (i = 1; i < n; i++)
+			d = d->next;
+		if (d->close_host)
+			d->close_host();
+		n--;
+	}
+}
+
+int devices_open_host(const struct vm_config *cfg)
+{
+	struct device_desc *d;
+	unsigned int n = 0;
+	int ret;
+
+	for (d = registry; d; d = d->next, n++) {
+		if (d->open_host) {
+			ret = d->open_host(cfg);
+			if (ret) {
+				close_host_first(n);
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+void devices_close_host(void)
+{
+	unsigned int n = 0;
+	struct device_desc *d;
+
+	for (d = registry; d; d = d->next)
+		n++;
+	close_host_first(n);
+}
+
 int devices_init(struct vm *vm)
 {
 	struct device_desc *d;

@@ -402,6 +402,11 @@ int cmd_run(int argc, char **argv)
 	if (volume_prepare(&cfg, &volume) ||
 	    (volume.active && sandbox_defer(volume_done, &volume)))
 		goto out;
+	/* what is used after setup is opened now, after the helper's fork */
+	if (devices_open_host(&cfg))
+		goto out;
+	if (cfg.stats)
+		vm_stats_open();
 	ran = true;
 	do {
 		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs,
@@ -417,9 +422,11 @@ int cmd_run(int argc, char **argv)
 		kv_warn("stopped by signal %d", stop_signal);
 	reported = reason == STOP_GUEST_EXIT;
 out:
+	devices_close_host();	/* images unlocked before the volume comes back */
 	/* the command's status stands, but a lost result must not look like success */
 	if (sandbox_deferred(volume_done, &volume, ran | reported << 1) && status == 0)
 		status = EXIT_ERROR;
+	vm_stats_close();
 	if (sig_fd >= 0)
 		close(sig_fd);
 	if (kvm_fd >= 0)

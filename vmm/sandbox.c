@@ -4,27 +4,35 @@
  * Every list is an allow-list; anything else kills the whole process
  * (--seccomp=on) or is only logged by the kernel (--seccomp=log). ioctl is
  * allowed per request number, mmap/mprotect never with PROT_EXEC, clone only
- * for threads, and no class may open files, create sockets or exec.
+ * for threads, tgkill only toward kvmini's own thread group, and no class
+ * may open files, create sockets or exec.
  *
  * Filters are per thread and inherited by threads created later. The
  * filters are built once, in sandbox_configure() while kvmini has a single
- * thread; sandbox_enter() only loads one.
+ * thread; sandbox_enter() only loads one. Both run in the same process (the
+ * jailed child with --jail, where getpid() is 1): the tgkill rule names the
+ * pid sandbox_configure() saw, and sandbox_enter() checks it.
  *
  * What the main thread does after the guest stopped decides its list:
  * - --on-reboot=restart builds the VM again on the same (filtered) thread:
- *   vm_create, devices_init (opening the disks), vCPU and I/O threads. Its
- *   list then adds those setup calls, and everything the vCPU and I/O
+ *   vm_create, devices_init, vCPU and I/O threads. Its list then adds those
+ *   setup calls (KVM ioctls, eventfds, epoll, thread clone, the prctl and
+ *   seccomp calls new threads make), and everything the vCPU and I/O
  *   classes need, because threads it creates inherit its filter on top of
- *   their own. A restart-capable kvmini is less confined: the price of
- *   restarting in place without exec.
+ *   their own. It opens nothing: disk images, taps and vhost-net are opened
+ *   once before the first VM (devices_open_host()) and reused, /dev/kvm
+ *   too, and I/O threads name themselves (no /proc/self/task/N/comm). A
+ *   restart-capable kvmini is still less confined: the price of restarting
+ *   in place without exec.
  * - --volume copies the guest's files back with debugfs (fork, exec,
  *   rename...). Rather than allowing that, the copy-back runs in a helper
  *   process forked before any filter or thread exists (sandbox_defer()).
- * - --stats reads /proc/self/status: read-only openat is added for it.
+ * - --stats reads /proc/self/status through an fd opened during setup
+ *   (pread, no openat) and calls mincore over guest RAM.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/vhost.h>
@@ -33,6 +41,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -64,6 +73,8 @@
 #endif
 
 static enum seccomp_mode mode = SECCOMP_OFF;
+/* the process the filters are built for, as it sees itself (1 in --jail) */
+static pid_t self_pid;
 static scmp_filter_ctx filters[3];
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -82,8 +93,17 @@ static const char *const class_names[] = {
 };
 
 #ifdef KVMINI_TEST_HOOKS
-/* KVMINI_TEST_SECCOMP=main|vcpu|io: that class breaks its own filter */
+/*
+ * KVMINI_TEST_SECCOMP=CLASS[:CALL], CLASS main, vcpu or io: right after
+ * loading its filter, a thread of that class makes a call the filter must
+ * refuse. CALL: socket (the default), tgkill=PID (signal 0 to another
+ * process), open=PATH (read-only) or write=PATH (write-only, never
+ * creating or truncating).
+ */
+enum test_call { TEST_SOCKET, TEST_TGKILL, TEST_OPEN, TEST_WRITE };
 static int test_class = -1;
+static enum test_call test_call;
+static const char *test_arg;	/* the PID or the PATH */
 #endif
 
 /* ---- the lists ---- */
@@ -108,8 +128,7 @@ static const int base_syscalls[] = {
 	SCMP_SYS(gettid),
 	SCMP_SYS(fstat),	/* stdio on its first message */
 	SCMP_SYS(newfstatat),
-	SCMP_SYS(tgkill),	/* a fatal signal re-raised (term.c), abort() */
-	SCMP_SYS(rt_sigaction),	/* ... after resetting its handler */
+	SCMP_SYS(rt_sigaction),	/* a fatal signal re-raised (term.c), abort() */
 	SCMP_SYS(exit),		/* thread exit */
 	SCMP_SYS(exit_group),
 	SCMP_SYS(restart_syscall),
@@ -148,7 +167,7 @@ static const int main_syscalls[] = {
 	SCMP_SYS(poll),		/* console: drain stdout before exit */
 	SCMP_SYS(ppoll),
 	SCMP_SYS(writev),	/* stdio */
-	/* tgkill (kick vCPUs out of KVM_RUN) and rt_sigaction are in the base list */
+	/* tgkill (kick vCPUs out of KVM_RUN) and rt_sigaction: every class */
 	SCMP_SYS(wait4),	/* the sandbox_defer() helper */
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 };
@@ -166,10 +185,10 @@ static const unsigned long main_fcntl_cmds[] = {
 static const unsigned long fatal_ioctls[] = { TCSETS, TCSETSW, TCSETSF };
 static const unsigned long fatal_fcntl_cmds[] = { F_GETFL, F_SETFL };
 
-/* --stats: /proc/self/status and mincore over guest RAM, after the run. */
+/* --stats, after each run: /proc/self/status (opened at setup), mincore over guest RAM. */
 static const int stats_syscalls[] = {
+	SCMP_SYS(pread64),
 	SCMP_SYS(mincore),
-	SCMP_SYS(lseek),
 };
 
 /* --on-reboot=restart: building the next VM on the filtered main thread. */
@@ -246,7 +265,7 @@ static const unsigned long net_ioctls[] = {
 	TUNGETIFF,
 };
 
-/* --on-reboot=restart: the next VM, its vCPUs, disks and taps. */
+/* --on-reboot=restart: the next VM and its vCPUs (disks and taps stay open). */
 static const unsigned long restart_ioctls[] = {
 	KVM_CREATE_VM,
 	KVM_CHECK_EXTENSION,
@@ -265,20 +284,17 @@ static const unsigned long restart_ioctls[] = {
 	KVM_SET_REGS,
 	KVM_GET_LAPIC,
 	KVM_SET_LAPIC,
-	BLKGETSIZE64,		/* disks on block devices */
-	TUNSETIFF,		/* taps attached again */
-	SIOCGIFINDEX,		/* ... after if_nametoindex() found them */
 };
 
 #ifdef SANITIZER_BUILD
 static const int sanitizer_syscalls[] = {
 	SCMP_SYS(mmap), SCMP_SYS(mprotect),	/* shadow memory, unrestricted */
 	SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(prctl),
-	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 	SCMP_SYS(getdents), SCMP_SYS(getdents64), SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(uname),
 	SCMP_SYS(sched_getaffinity), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
 	SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(waitid),
-	SCMP_SYS(tgkill), SCMP_SYS(kill), SCMP_SYS(getppid), SCMP_SYS(writev),
+	SCMP_SYS(kill), SCMP_SYS(getppid), SCMP_SYS(writev),
 	SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(fcntl),
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(munmap),
 	SCMP_SYS(getrusage), SCMP_SYS(mincore), SCMP_SYS(rt_sigtimedwait),
@@ -347,6 +363,17 @@ static int allow_noexec_mappings(scmp_filter_ctx f)
 	return ret == -EEXIST ? 0 : ret;
 }
 
+/*
+ * tgkill toward kvmini's own thread group only: vCPU kicks (pthread_kill),
+ * a fatal signal re-raised (term.c), abort(). Never another process.
+ */
+static int allow_own_tgkill(scmp_filter_ctx f)
+{
+	const unsigned long pid = (unsigned long)self_pid;
+
+	return allow_arg_values(f, SCMP_SYS(tgkill), 0, &pid, 1);
+}
+
 /* clone for threads only: never a new process. */
 static int allow_thread_clone(scmp_filter_ctx f)
 {
@@ -392,29 +419,17 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	if (!ret)
 		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, main_fcntl_cmds,
 				       ARRAY_LEN(main_fcntl_cmds));
-	if (!ret && (cfg->stats || cfg->on_reboot == ON_REBOOT_RESTART))
+	if (!ret && cfg->stats)
 		ret = allow_all(f, stats_syscalls, ARRAY_LEN(stats_syscalls));
-	/* read-only opens for --stats; with restart, anything but creating files */
-	if (!ret && cfg->stats && cfg->on_reboot != ON_REBOOT_RESTART)
-		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
 	if (ret || cfg->on_reboot != ON_REBOOT_RESTART)
 		return ret;
 
+	/* no openat, no socket: disks, taps and vhost-net stay open from setup */
 	ret = allow_all(f, restart_syscalls, ARRAY_LEN(restart_syscalls));
 	if (!ret)
 		ret = allow_ioctls(f, restart_ioctls, ARRAY_LEN(restart_ioctls));
-	/* disks reopened by path; thread names through /proc/self/task/N/comm */
-	if (!ret)
-		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT | O_TRUNC, 0));
 	if (!ret)
 		ret = allow_thread_clone(f);
-	/* virtio-net: if_nametoindex() asks an AF_UNIX datagram socket for the tap */
-	if (!ret)
-		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
 	/* threads started now inherit this filter, then stack their own on it */
 	if (!ret)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
@@ -444,6 +459,8 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 	if (!ret)
 		ret = allow_noexec_mappings(f);
 	if (!ret)
+		ret = allow_own_tgkill(f);
+	if (!ret)
 		ret = allow_ioctls(f, fatal_ioctls, ARRAY_LEN(fatal_ioctls));
 	if (!ret)
 		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, fatal_fcntl_cmds,
@@ -464,6 +481,13 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 #ifdef SANITIZER_BUILD
 	if (!ret)
 		ret = allow_all(f, sanitizer_syscalls, ARRAY_LEN(sanitizer_syscalls));
+	/* the runtime reads /proc (maps, the thread list): read-only opens only */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
 #endif
 	if (ret) {
 		kv_err("cannot build the %s seccomp filter: %s; try --seccomp=off",
@@ -474,19 +498,52 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 	return f;
 }
 
+#ifdef KVMINI_TEST_HOOKS
+/* KVMINI_TEST_SECCOMP: see test_call above. 0, or -EINVAL after kv_err(). */
+static int test_hook_parse(const char *t)
+{
+	static const char *const calls[] = {
+		[TEST_SOCKET] = "socket", [TEST_TGKILL] = "tgkill=",
+		[TEST_OPEN] = "open=", [TEST_WRITE] = "write=",
+	};
+	const char *colon, *call;
+	unsigned int i;
+	size_t len;
+
+	if (!t || !*t)
+		return 0;
+	colon = strchr(t, ':');
+	len = colon ? (size_t)(colon - t) : strlen(t);
+	for (i = 0; i < ARRAY_LEN(class_names); i++)
+		if (strlen(class_names[i]) == len && !strncmp(t, class_names[i], len))
+			test_class = (int)i;
+	call = colon ? colon + 1 : calls[TEST_SOCKET];
+	for (i = 0; i < ARRAY_LEN(calls); i++) {
+		len = strlen(calls[i]);
+		if (i == TEST_SOCKET ? !strcmp(call, calls[i]) : !strncmp(call, calls[i], len))
+			break;
+	}
+	if (test_class < 0 || i == ARRAY_LEN(calls)) {
+		kv_err("KVMINI_TEST_SECCOMP=%s: expected main, vcpu or io, optionally "
+		       "followed by :socket, :tgkill=PID, :open=PATH or :write=PATH", t);
+		return -EINVAL;
+	}
+	test_call = i;
+	test_arg = call + len;
+	return 0;
+}
+#endif
+
 int sandbox_configure(const struct vm_config *cfg)
 {
 	unsigned int cls;
 
 	mode = cfg->seccomp;
+	/* the threads that load the filters belong to this process: no fork in between */
+	self_pid = getpid();
 #ifdef KVMINI_TEST_HOOKS
-	{
-		const char *t = getenv("KVMINI_TEST_SECCOMP");
-
-		for (cls = 0; t && cls < ARRAY_LEN(class_names); cls++)
-			if (!strcmp(t, class_names[cls]))
-				test_class = (int)cls;
-	}
+	if (test_hook_parse(getenv("KVMINI_TEST_SECCOMP")))
+		return -EINVAL;
 #endif
 	if (mode == SECCOMP_OFF)
 		return 0;
@@ -499,18 +556,35 @@ int sandbox_configure(const struct vm_config *cfg)
 }
 
 #ifdef KVMINI_TEST_HOOKS
-/* A system call no class allows; harmless where it is let through. */
+/* A call the filter of the class must refuse; harmless where it is let through. */
 static void test_violation(enum sandbox_class cls)
 {
-	long fd;
+	int flags = (test_call == TEST_WRITE ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
+	long pid = test_call == TEST_TGKILL ? strtol(test_arg, NULL, 10) : 0;
+	char what[PATH_MAX + 64];
+	long ret;
 
 	if (test_class != (int)cls)
 		return;
-	kv_warn("test hook: calling socket() on a %s thread (KVMINI_TEST_SECCOMP)",
+	if (test_call == TEST_TGKILL)
+		snprintf(what, sizeof(what), "tgkill(%ld, %ld, 0)", pid, pid);
+	else if (test_call != TEST_SOCKET)
+		snprintf(what, sizeof(what), "openat(%s, %s)", test_arg,
+			 test_call == TEST_WRITE ? "O_WRONLY" : "O_RDONLY");
+	else
+		snprintf(what, sizeof(what), "socket()");
+	kv_warn("test hook: calling %s on a %s thread (KVMINI_TEST_SECCOMP)", what,
 		class_names[cls]);
-	fd = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		close((int)fd);
+	if (test_call == TEST_TGKILL)
+		ret = syscall(SYS_tgkill, pid, pid, 0);
+	else if (test_call != TEST_SOCKET)
+		ret = syscall(SYS_openat, AT_FDCWD, test_arg, flags);
+	else
+		ret = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* only reached where the filter let the call through (log, off) */
+	kv_warn("test hook: %s returned %s", what, ret < 0 ? strerror(errno) : "success");
+	if (ret >= 0 && test_call != TEST_TGKILL)
+		close((int)ret);
 }
 #endif
 
@@ -535,6 +609,12 @@ int sandbox_enter(enum sandbox_class cls)
 		return 0;
 	if (cls != SANDBOX_MAIN && !wait_setup_done())
 		return -ECANCELED;
+	if (getpid() != self_pid) {
+		/* the filter's tgkill rule names the process it was built in */
+		kv_err("the %s thread's seccomp filter was built in another process; "
+		       "try --seccomp=off", class_names[cls]);
+		return -EINVAL;
+	}
 	/* seccomp_load() generates the program from the shared context */
 	pthread_mutex_lock(&load_lock);
 	ret = seccomp_load(filters[cls]);

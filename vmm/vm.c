@@ -193,20 +193,54 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
-static unsigned long status_kib(const char *key)
-{
-	char line[256];
-	unsigned long v = 0;
-	size_t n = strlen(key);
-	FILE *f = fopen("/proc/self/status", "r");
+/* --stats: /proc/self/status, opened during setup and read afresh each time */
+static int status_fd = -1;
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			v = strtoul(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
+void vm_stats_open(void)
+{
+	if (status_fd >= 0)
+		return;
+	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (status_fd < 0)
+		kv_warn("--stats: cannot open /proc/self/status: %s; kvmini's memory "
+			"figures will read 0", strerror(errno));
+}
+
+void vm_stats_close(void)
+{
+	if (status_fd >= 0)
+		close(status_fd);
+	status_fd = -1;
+}
+
+/* The whole file into @buf (NUL-terminated); pread, so no seek and no reopen. */
+static void read_status(char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (status_fd >= 0 && len < size - 1) {
+		n = pread(status_fd, buf + len, size - 1 - len, (off_t)len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+}
+
+static unsigned long status_kib(const char *status, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = status;
+
+	while (p && *p) {
+		if (!strncmp(p, key, n) && p[n] == ':')
+			return strtoul(p + n + 1, NULL, 10);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return 0;
 }
 
 /* Guest pages resident in host memory, by mincore() over each region. */
@@ -233,8 +267,13 @@ static unsigned long guest_resident_kib(const struct guest_mem *m)
 
 void vm_report_stats(struct vm *vm)
 {
-	unsigned long hwm = status_kib("VmHWM"), rss = status_kib("VmRSS");
-	unsigned long guest = guest_resident_kib(&vm->mem);
+	unsigned long hwm, rss, guest;
+	char status[4096];
+
+	read_status(status, sizeof(status));
+	hwm = status_kib(status, "VmHWM");
+	rss = status_kib(status, "VmRSS");
+	guest = guest_resident_kib(&vm->mem);
 
 	fprintf(stderr, "kvmini: stats: peak_rss_kib=%lu rss_kib=%lu guest_resident_kib=%lu "
 		"vmm_overhead_kib=%lu\n", hwm, rss, guest, rss > guest ? rss - guest : 0);

@@ -85,7 +85,14 @@ int vm_start_vcpus(struct vm *vm);
 /* Kick every vCPU out of KVM_RUN and join its thread. */
 void vm_stop_vcpus(struct vm *vm);
 
-/* --stats: kvmini's resident memory beyond the guest RAM it touched, to stderr. */
+/*
+ * --stats: kvmini's resident memory beyond the guest RAM it touched, to
+ * stderr. vm_stats_open() opens /proc/self/status during setup, before the
+ * jail hides /proc and the filters forbid opening files; without it the
+ * process figures read 0.
+ */
+void vm_stats_open(void);
+void vm_stats_close(void);
 void vm_report_stats(struct vm *vm);
 
 /*

@@ -668,6 +668,14 @@ struct blk_disk {
 };
 
 /*
+ * The images, opened and locked once before the first VM: a restart builds
+ * the next disks on the same fds, so the filtered main thread opens nothing
+ * and the OFD locks are held without a gap until kvmini ends.
+ */
+static struct blk_image images[MAX_DISKS];
+static unsigned int nr_images;
+
+/*
  * Static, not malloc'd: the transport keeps pointers to each virtio_dev
  * and its teardown (a later phase) may still touch them after ours.
  */
@@ -726,9 +734,14 @@ static void blk_ready(int fd, uint32_t events, void *opaque)
 static void *blk_thread(void *opaque)
 {
 	struct blk_disk *b = opaque;
-	/* waits for the end of setup; -ECANCELED if the disk goes away first */
-	int ret = sandbox_enter(SANDBOX_IO);
+	char name[16];
+	int ret;
 
+	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
+	snprintf(name, sizeof(name), "kvmini-blk%u", (unsigned int)(b - disks));
+	pthread_setname_np(pthread_self(), name);
+	/* waits for the end of setup; -ECANCELED if the disk goes away first */
+	ret = sandbox_enter(SANDBOX_IO);
 	if (ret == 0)
 		evloop_run(b->loop);
 	else if (ret != -ECANCELED)
@@ -831,7 +844,7 @@ static void blk_remove(struct blk_disk *b)
 	if (b->wake_fd >= 0)
 		close(b->wake_fd);
 	b->wake_fd = -1;
-	blk_image_close(&b->img);
+	b->img.fd = -1;		/* images[] keeps it open for the next VM */
 	pthread_mutex_unlock(b->lock);
 }
 
@@ -850,9 +863,11 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 		b->kick_fd[q] = -1;
 	nr_disks = index + 1;	/* from here on, blk_remove() undoes what exists */
 
-	ret = blk_image_open(&b->img, dc->path, dc->readonly);
-	if (ret)
-		return ret;
+	if (index >= nr_images || images[index].fd < 0) {
+		kv_err("--disk path=%s: the image was not opened during setup", dc->path);
+		return -EBADF;
+	}
+	b->img = images[index];	/* borrows the fd */
 	if (dc->id[0])
 		snprintf(id, sizeof(id), "%s", dc->id);
 	else
@@ -875,8 +890,6 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	if (ret)
 		goto err_thread;
 	b->thread_started = true;
-	snprintf(id, sizeof(id), "kvmini-blk%u", index);
-	pthread_setname_np(b->thread, id);
 
 	b->vdev = (struct virtio_dev){
 		.ops = &blk_ops,
@@ -928,9 +941,37 @@ static int blk_init(struct vm *vm)
 	return 0;
 }
 
+static void blk_close_host(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_images; i++)
+		blk_image_close(&images[i]);	/* drops the OFD locks */
+	nr_images = 0;
+}
+
+/* Open and lock every image before the first VM. */
+static int blk_open_host(const struct vm_config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cfg->nr_disks; i++) {
+		ret = blk_image_open(&images[i], cfg->disks[i].path, cfg->disks[i].readonly);
+		if (ret) {
+			blk_close_host();
+			return ret;
+		}
+		nr_images = i + 1;
+	}
+	return 0;
+}
+
 static struct device_desc blk_device = {
 	.name = "virtio-blk",
 	.phase = PHASE_DEVICE,
+	.open_host = blk_open_host,
+	.close_host = blk_close_host,
 	.init = blk_init,
 	.exit = blk_exit,
 };

@@ -306,10 +306,8 @@ struct net_nic {
 	char tap[NET_IFNAME_MAX + 1];
 	char name[48];			/* "virtio-net tap0" */
 	uint8_t config[NET_CONFIG_SIZE];
-	int tap_fd;
-	int saved_hdr_sz;		/* the tap's vnet header size before us, or -1 */
-	bool attached;			/* TUNSETIFF done: there is something to restore */
-	int vhost_fd;			/* -1: the userspace data path */
+	int tap_fd;			/* borrowed from the NIC's net_host */
+	int vhost_fd;			/* the same; -1: the userspace data path */
 	uint64_t vhost_features;
 	bool vhost_running[NET_NUM_QUEUES];
 	int call_fd[NET_NUM_QUEUES];	/* vhost without a direct irqfd: we forward */
@@ -324,6 +322,24 @@ struct net_nic {
 	pthread_mutex_t *lock;
 	bool active;
 };
+
+/*
+ * What a NIC holds on the host, opened once before the first VM: a restart
+ * builds the next NIC on the same tap and vhost-net fds, so the filtered
+ * main thread opens nothing and never attaches to a tap again.
+ */
+struct net_host {
+	char tap[NET_IFNAME_MAX + 1];
+	int tap_fd;
+	int saved_hdr_sz;		/* the tap's vnet header size before us, or -1 */
+	bool attached;			/* TUNSETIFF done: there is something to restore */
+	int vhost_fd;			/* -1: the userspace data path */
+	uint64_t vhost_features;
+	bool vhost_owned;		/* VHOST_SET_OWNER in effect */
+};
+
+static struct net_host hosts[MAX_NETS];
+static unsigned int nr_hosts;
 
 /* Static: the transport keeps pointers to each virtio_dev (see blk.c). */
 static struct net_nic nics[MAX_NETS];
@@ -436,8 +452,13 @@ static void nic_call(int fd, uint32_t events, void *opaque)
 static void *nic_thread(void *opaque)
 {
 	struct net_nic *n = opaque;
-	int ret = sandbox_enter(SANDBOX_IO);
+	char name[16];	/* "kvmini-netN" fits the kernel's 16 bytes */
+	int ret;
 
+	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
+	snprintf(name, sizeof(name), "kvmini-net%u", (unsigned int)(n - nics));
+	pthread_setname_np(pthread_self(), name);
+	ret = sandbox_enter(SANDBOX_IO);
 	if (ret == -ECANCELED)
 		return NULL;	/* the VM was torn down before setup finished */
 	if (ret) {
@@ -572,61 +593,107 @@ static int vhost_set_mem_table(struct net_nic *n)
 	return ret;
 }
 
-/*
- * Open and set up /dev/vhost-net. 0: in use; 1: not usable and vhost=auto
- * (userspace path); -errno after kv_err() with vhost=on.
- */
-static int vhost_open(struct net_nic *n, enum vhost_mode mode)
+/* A vhost-net @step failed: 1 with vhost=auto (userspace path), else -errno after kv_err(). */
+static int vhost_fail(struct net_host *h, enum vhost_mode mode, const char *step, int ret)
 {
-	const char *step = "open /dev/vhost-net";
-	int ret;
-
-	n->vhost_fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-	if (n->vhost_fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	step = "VHOST_SET_OWNER";
-	if (ioctl(n->vhost_fd, VHOST_SET_OWNER) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	step = "VHOST_GET_FEATURES";
-	if (ioctl(n->vhost_fd, VHOST_GET_FEATURES, &n->vhost_features) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (!(n->vhost_features >> VIRTIO_F_VERSION_1 & 1)) {
-		step = "virtio 1.0 rings";
-		ret = -EOPNOTSUPP;
-		goto fail;
-	}
-	step = "VHOST_SET_MEM_TABLE";
-	ret = vhost_set_mem_table(n);
-	if (ret)
-		goto fail;
-	n->vhost_features &= VHOST_RING_FEATURES;
-	kv_debug("%s: data path in the kernel (vhost-net)", n->name);
-	return 0;
-fail:
-	if (n->vhost_fd >= 0)
-		close(n->vhost_fd);
-	n->vhost_fd = -1;
 	if (mode == VHOST_AUTO) {
-		kv_debug("%s: vhost-net not usable (%s: %s); userspace data path", n->name,
-			 step, strerror(-ret));
+		kv_debug("virtio-net %s: vhost-net not usable (%s: %s); userspace data path",
+			 h->tap, step, strerror(-ret));
 		return 1;
 	}
 	if (ret == -ENOENT || ret == -ENODEV)
 		kv_err("--net tap=%s,vhost=on: /dev/vhost-net is missing; load it with "
-		       "modprobe vhost_net, or use vhost=auto", n->tap);
+		       "modprobe vhost_net, or use vhost=auto", h->tap);
 	else if (ret == -EACCES || ret == -EPERM)
 		kv_err("--net tap=%s,vhost=on: no permission to open /dev/vhost-net; run as "
-		       "root or give your user access to it, or use vhost=auto", n->tap);
+		       "root or give your user access to it, or use vhost=auto", h->tap);
 	else
 		kv_err("--net tap=%s,vhost=on: vhost-net is not usable (%s: %s); use "
-		       "vhost=auto or vhost=off", n->tap, step, strerror(-ret));
+		       "vhost=auto or vhost=off", h->tap, step, strerror(-ret));
 	return ret;
+}
+
+/*
+ * Open /dev/vhost-net and take ownership of it. 0: in use; 1: not usable
+ * and vhost=auto (userspace path); -errno after kv_err() with vhost=on.
+ */
+static int vhost_open(struct net_host *h, enum vhost_mode mode)
+{
+	const char *step = "open /dev/vhost-net";
+	int ret = 0;
+
+	h->vhost_fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+	if (h->vhost_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	step = "VHOST_SET_OWNER";
+	if (ioctl(h->vhost_fd, VHOST_SET_OWNER) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	h->vhost_owned = true;
+	step = "VHOST_GET_FEATURES";
+	if (ioctl(h->vhost_fd, VHOST_GET_FEATURES, &h->vhost_features) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (!(h->vhost_features >> VIRTIO_F_VERSION_1 & 1)) {
+		step = "virtio 1.0 rings";
+		ret = -EOPNOTSUPP;
+		goto fail;
+	}
+	h->vhost_features &= VHOST_RING_FEATURES;
+	return 0;
+fail:
+	if (h->vhost_fd >= 0)
+		close(h->vhost_fd);
+	h->vhost_fd = -1;
+	h->vhost_owned = false;
+	return vhost_fail(h, mode, step, ret);
+}
+
+/*
+ * This VM's NIC on the host's vhost-net fd: ownership (given up by the
+ * previous VM), then the guest memory. 0, also when vhost=auto falls back
+ * to the userspace path; -errno after kv_err() with vhost=on.
+ */
+static int vhost_attach(struct net_nic *n, struct net_host *h, enum vhost_mode mode)
+{
+	const char *step = "VHOST_SET_OWNER";
+	int ret = 0;
+
+	if (h->vhost_fd < 0)
+		return 0;
+	if (!h->vhost_owned) {
+		if (ioctl(h->vhost_fd, VHOST_SET_OWNER) < 0)
+			ret = -errno;
+		else
+			h->vhost_owned = true;
+	}
+	n->vhost_fd = h->vhost_fd;
+	n->vhost_features = h->vhost_features;
+	if (!ret) {
+		step = "VHOST_SET_MEM_TABLE";
+		ret = vhost_set_mem_table(n);
+	}
+	if (!ret) {
+		kv_debug("%s: data path in the kernel (vhost-net)", n->name);
+		return 0;
+	}
+	n->vhost_fd = -1;
+	ret = vhost_fail(h, mode, step, ret);
+	return ret > 0 ? 0 : ret;
+}
+
+/* The next VM starts from a device as fresh as a new open. */
+static void vhost_detach(struct net_nic *n, struct net_host *h)
+{
+	if (n->vhost_fd < 0)
+		return;
+	if (h->vhost_owned && ioctl(n->vhost_fd, VHOST_RESET_OWNER) == 0)
+		h->vhost_owned = false;
+	n->vhost_fd = -1;
 }
 
 /* ---- the tap ---- */
@@ -665,46 +732,46 @@ static int tap_error(const char *tap, int err)
 	return -err;
 }
 
-/* Attach to the existing tap @n->tap, never creating one. 0 or -errno after kv_err(). */
-static int tap_open(struct net_nic *n)
+/* Attach to the existing tap @h->tap, never creating one. 0 or -errno after kv_err(). */
+static int tap_open(struct net_host *h, const struct vm_config *cfg)
 {
 	unsigned int index, features = 0;
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	int hdr_sz = NET_HDR_SIZE, err;
 
-	index = if_nametoindex(n->tap);
-	if (!index && n->vm->cfg->jail_netns) {
+	index = if_nametoindex(h->tap);
+	if (!index && cfg->jail_netns) {
 		kv_err("--net tap=%s: no such interface in the network namespace of "
 		       "--jail-netns %s; move the tap there (ip link set %s netns NS) and give "
-		       "that namespace's path", n->tap, n->vm->cfg->jail_netns, n->tap);
+		       "that namespace's path", h->tap, cfg->jail_netns, h->tap);
 		return -ENODEV;
 	}
 	if (!index)
-		return tap_error(n->tap, ENODEV);
-	n->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (n->tap_fd < 0) {
+		return tap_error(h->tap, ENODEV);
+	h->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (h->tap_fd < 0) {
 		err = errno;
 		if (err == ENOENT || err == ENODEV) {
 			kv_err("--net tap=%s: /dev/net/tun is missing; load the driver with "
-			       "modprobe tun", n->tap);
+			       "modprobe tun", h->tap);
 			return -err;
 		}
-		return tap_error(n->tap, err);
+		return tap_error(h->tap, err);
 	}
-	if (ioctl(n->tap_fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR))
-		return tap_error(n->tap, EOPNOTSUPP);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", n->tap);
-	if (ioctl(n->tap_fd, TUNSETIFF, &ifr) < 0)
-		return tap_error(n->tap, errno);
-	n->attached = true;
+	if (ioctl(h->tap_fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR))
+		return tap_error(h->tap, EOPNOTSUPP);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", NET_IFNAME_MAX, h->tap);
+	if (ioctl(h->tap_fd, TUNSETIFF, &ifr) < 0)
+		return tap_error(h->tap, errno);
+	h->attached = true;
 	/* gone and re-created meanwhile (we made it?): closing removes ours */
-	if (if_nametoindex(n->tap) != index)
-		return tap_error(n->tap, ENODEV);
-	if (ioctl(n->tap_fd, TUNGETVNETHDRSZ, &n->saved_hdr_sz) < 0)
-		n->saved_hdr_sz = -1;
-	if (ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
-	    ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL) < 0)
-		return tap_error(n->tap, errno);
+	if (if_nametoindex(h->tap) != index)
+		return tap_error(h->tap, ENODEV);
+	if (ioctl(h->tap_fd, TUNGETVNETHDRSZ, &h->saved_hdr_sz) < 0)
+		h->saved_hdr_sz = -1;
+	if (ioctl(h->tap_fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
+	    ioctl(h->tap_fd, TUNSETOFFLOAD, 0UL) < 0)
+		return tap_error(h->tap, errno);
 	return 0;
 }
 
@@ -713,17 +780,17 @@ static int tap_open(struct net_nic *n)
  * its link state or addresses. Its vnet_hdr flag stays on: TUNSETIFF set it
  * on the device and only another TUNSETIFF (outside the sandbox) clears it.
  */
-static void tap_close(struct net_nic *n)
+static void tap_close(struct net_host *h)
 {
-	if (n->tap_fd < 0)
+	if (h->tap_fd < 0)
 		return;
-	if (n->attached) {
-		ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL);
-		if (n->saved_hdr_sz > 0)
-			ioctl(n->tap_fd, TUNSETVNETHDRSZ, &n->saved_hdr_sz);
+	if (h->attached) {
+		ioctl(h->tap_fd, TUNSETOFFLOAD, 0UL);
+		if (h->saved_hdr_sz > 0)
+			ioctl(h->tap_fd, TUNSETVNETHDRSZ, &h->saved_hdr_sz);
 	}
-	close(n->tap_fd);
-	n->tap_fd = -1;
+	close(h->tap_fd);
+	h->tap_fd = -1;
 }
 
 static int tap_set_offloads(struct net_nic *n, uint64_t features)
@@ -820,9 +887,7 @@ static void nic_remove(struct net_nic *n)
 	pthread_mutex_lock(n->lock);
 	evloop_destroy(n->loop);
 	n->loop = NULL;
-	if (n->vhost_fd >= 0)
-		close(n->vhost_fd);
-	n->vhost_fd = -1;
+	vhost_detach(n, &hosts[n - nics]);
 	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++) {
 		if (n->call_fd[q] >= 0)
 			close(n->call_fd[q]);
@@ -831,7 +896,10 @@ static void nic_remove(struct net_nic *n)
 	if (n->wake_fd >= 0)
 		close(n->wake_fd);
 	n->wake_fd = -1;
-	tap_close(n);
+	/* the tap stays attached for the next VM, without this guest's offloads */
+	if (n->tap_fd >= 0)
+		ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL);
+	n->tap_fd = -1;
 	free(n->rx);
 	n->rx = NULL;
 	pthread_mutex_unlock(n->lock);
@@ -861,32 +929,31 @@ static int nic_watch(struct net_nic *n)
 static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int index)
 {
 	struct net_nic *n = &nics[index];
+	struct net_host *h = &hosts[index];
 	uint8_t mac[6];
-	char tname[24];	/* "kvmini-netN" fits the kernel's 16 bytes */
 	int ret;
 
 	memset(n, 0, sizeof(*n));
 	n->vm = vm;
 	n->lock = &nic_locks[index];
 	n->tap_fd = n->vhost_fd = n->wake_fd = -1;
-	n->saved_hdr_sz = -1;
 	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++)
 		n->call_fd[q] = -1;
 	snprintf(n->tap, sizeof(n->tap), "%s", nc->tap);
 	snprintf(n->name, sizeof(n->name), "virtio-net %s", nc->tap);
 	nr_nics = index + 1;	/* from here on, nic_remove() undoes what exists */
 
-	ret = tap_open(n);
+	if (index >= nr_hosts || h->tap_fd < 0) {
+		kv_err("--net tap=%s: the tap was not opened during setup", nc->tap);
+		return -EBADF;
+	}
+	n->tap_fd = h->tap_fd;
+	n->vdev.host_features = net_host_features();
+	ret = vhost_attach(n, h, nc->vhost);
 	if (ret)
 		return ret;
-	n->vdev.host_features = net_host_features();
-	if (nc->vhost != VHOST_OFF) {
-		ret = vhost_open(n, nc->vhost);
-		if (ret < 0)
-			return ret;
-		if (ret == 0)
-			n->vdev.host_features &= ~VHOST_RING_FEATURES | n->vhost_features;
-	}
+	if (n->vhost_fd >= 0)
+		n->vdev.host_features &= ~VHOST_RING_FEATURES | n->vhost_features;
 	if (nc->mac_set)
 		memcpy(mac, nc->mac, sizeof(mac));
 	else
@@ -917,8 +984,6 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	if (ret)
 		goto err_thread;
 	n->thread_started = true;
-	snprintf(tname, sizeof(tname), "kvmini-net%u", index);
-	pthread_setname_np(n->thread, tname);
 	kv_debug("%s: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s data path", n->name, mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5],
 		 n->vhost_fd >= 0 ? "vhost-net" : "userspace");
@@ -950,9 +1015,47 @@ static int net_init(struct vm *vm)
 	return 0;
 }
 
+static void net_close_host(void)
+{
+	for (unsigned int i = 0; i < nr_hosts; i++) {
+		struct net_host *h = &hosts[i];
+
+		if (h->vhost_fd >= 0)
+			close(h->vhost_fd);
+		h->vhost_fd = -1;
+		tap_close(h);
+	}
+	nr_hosts = 0;
+}
+
+/* Every tap, and vhost-net where it is used, before the first VM. */
+static int net_open_host(const struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *nc = &cfg->nets[i];
+		struct net_host *h = &hosts[i];
+		int ret;
+
+		memset(h, 0, sizeof(*h));
+		h->tap_fd = h->vhost_fd = h->saved_hdr_sz = -1;
+		snprintf(h->tap, sizeof(h->tap), "%s", nc->tap);
+		nr_hosts = i + 1;	/* from here on, net_close_host() undoes it */
+		ret = tap_open(h, cfg);
+		if (!ret && nc->vhost != VHOST_OFF)
+			ret = vhost_open(h, nc->vhost);
+		if (ret < 0) {
+			net_close_host();
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static struct device_desc net_device = {
 	.name = "virtio-net",
 	.phase = PHASE_DEVICE,
+	.open_host = net_open_host,
+	.close_host = net_close_host,
 	.init = net_init,
 	.exit = net_exit,
 };

@@ -303,6 +303,19 @@ def case_user_restart(env):
     print("ok: %d boots as nobody" % boots)
 
 
+def case_user_restart_disk(env):
+    # the image is root's (0600): opened before the drop, kept across restarts
+    r = env.run(env.reboot, ["--user", "nobody", "--on-reboot", "restart", "--timeout", "3",
+                             "--disk", "path=" + env.disk])
+    status = r.finish()
+    if status != 124:
+        raise Failure("kvmini exited with status %s, expected 124 (--timeout)" % status)
+    boots = r.out.count(REBOOT_BANNER)
+    if boots < 2:
+        raise Failure("the guest booted %d times, expected a restart after its reboot" % boots)
+    print("ok: %d boots as nobody with a disk only root may open" % boots)
+
+
 def case_jail_threads(env):
     r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody",
                            "--disk", "path=" + env.disk])
@@ -321,6 +334,24 @@ def case_jail_root(env):
     check_jail(pid, env.jail, new_net=False)
     check_tasks(pid, 0, 0, ["kvmini-vcpu0"])
     quit_echo(r)
+
+
+def case_jail_stats(env):
+    # /proc/self/status is opened before the jail hides /proc
+    r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody", "--stats"])
+    r.wait_for(ECHO_READY)
+    quit_echo(r)
+    r.err.seek(0)
+    lines = [l for l in r.err.read().decode(errors="replace").splitlines()
+             if l.startswith("kvmini: stats: ")]
+    if len(lines) != 1:
+        raise Failure("expected one 'kvmini: stats:' line on stderr, got %d" % len(lines))
+    figures = dict(f.split("=", 1) for f in lines[0].split()[2:])
+    for key in ("peak_rss_kib", "rss_kib", "guest_resident_kib"):
+        if int(figures.get(key, "0")) <= 0:
+            raise Failure("--stats in the jail: %s is %s, expected a positive number (%s)"
+                          % (key, figures.get(key), lines[0]))
+    print("ok: %s" % lines[0])
 
 
 def case_jail_netns_new(env):
@@ -380,8 +411,10 @@ CASES = {
     "user-threads": case_user_threads,
     "group-threads": case_group_threads,
     "user-restart": case_user_restart,
+    "user-restart-disk": case_user_restart_disk,
     "jail-threads": case_jail_threads,
     "jail-root": case_jail_root,
+    "jail-stats": case_jail_stats,
     "jail-netns-new": case_jail_netns_new,
     "jail-netns-path": case_jail_netns_path,
     "jail-sigterm": signal_case(signal.SIGTERM, False),

@@ -16,8 +16,22 @@
 #                      a filter (Seccomp: 2 in /proc/PID/task/*/status)
 #   all-threads-off    with --seccomp=off no thread has one
 #   restart-net        --on-reboot restart with a --net tap (userspace path):
-#                      the filtered main thread attaches the tap again on each
-#                      reboot; kvmini must keep restarting until --timeout (124)
+#                      each restart builds a NIC on the tap kept open from
+#                      setup; kvmini must keep restarting until --timeout (124)
+#   tgkill-vcpu|tgkill-io|tgkill-main  KVMINI_TEST_SECCOMP=<class>:tgkill=PID:
+#                      that thread sends signal 0 to another process (a sleeping
+#                      child of this script); kvmini must die of SIGSYS, the
+#                      other process must live on
+#   tgkill-log-main    the same with --seccomp=log: the call goes through
+#   stats              --stats prints positive memory figures under the filter
+#   stats-open         --stats, and the main thread opens a file read-only
+#                      after setup: SIGSYS
+#   restart-write      --on-reboot restart with a disk, and the main thread
+#                      opens a file for writing after setup: SIGSYS
+#   restart-disk       --on-reboot restart with a disk: the virtio-blk guest
+#                      counts its boots in sector 2 and reboots 10 times; all
+#                      boots reach the disk, and the image stays locked across
+#                      the restarts (lockwatch.py sees no gap)
 # Exits 0 on success, 1 on failure, 77 (skip) without /dev/kvm or where the
 # test hooks are compiled out (release builds).
 set -u
@@ -36,6 +50,7 @@ virtioblk=$6
 virtioblk_expected=$7
 echo_image=$8
 reboot_image=$(dirname "$hello")/reboot.elf
+lockwatch=$(dirname "$0")/lockwatch.py
 limit=${KVMINI_TEST_TIMEOUT:-60}
 
 if ! [ -c /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
@@ -43,7 +58,7 @@ if ! [ -c /dev/kvm ] || ! (exec 3<>/dev/kvm) 2>/dev/null; then
 	exit 77
 fi
 case $case_name in
-kill-* | log-* | off-*)
+kill-* | log-* | off-* | tgkill-* | stats-open | restart-write)
 	if [ "$hooks" != true ]; then
 		echo "SKIP: test hooks are compiled out (buildtype=release or -Dtest_hooks=false)"
 		exit 77
@@ -52,8 +67,10 @@ esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-seccomp.XXXXXX") || exit 1
 pid=
+other=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	[ -n "$other" ] && kill -KILL "$other" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -177,8 +194,128 @@ restart_net() {
 	echo "PASS: $case_name ($boots boots)"
 }
 
+# A process that is not kvmini: a sleeping child of this script.
+start_other() {
+	sleep "$limit" &
+	other=$!
+}
+
+other_alive() {
+	local state
+
+	state=$(awk '{ print $3 }' "/proc/$other/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# tgkill toward another process from a thread of the class.
+tgkill_other() {
+	local want_mode=$1 class=$2 call
+
+	guest_for "$class"
+	start_other
+	call="tgkill($other, $other, 0)"
+	cmd=(env "KVMINI_TEST_SECCOMP=$class:tgkill=$other" "$kvmini" run --kernel "$image"
+	     --seccomp "$want_mode" --timeout "$limit" "${extra[@]}")
+	run
+	grep -qF "test hook: calling $call on a $class thread" "$tmp/stderr" ||
+		fail "the $class thread never reached its test hook"
+	other_alive || fail "the other process $other did not survive"
+	if [ "$want_mode" = on ]; then
+		[ "$status" -eq $((128 + 31)) ] ||
+			fail "status $status, expected 159 (killed by SIGSYS): tgkill reached another process"
+	else
+		[ "$status" -eq 0 ] || fail "status $status, expected 0"
+		grep -qF "test hook: $call returned success" "$tmp/stderr" ||
+			fail "with --seccomp=$want_mode the hook's tgkill did not go through"
+	fi
+	echo "PASS: $case_name (status $status, process $other alive)"
+}
+
+# --stats: kvmini's figures, read from /proc/self/status opened at setup.
+stats() {
+	local line key v peak=0 rss=0
+
+	cmd=("$kvmini" run --kernel "$hello" --stats --timeout "$limit")
+	run
+	[ "$status" -eq 0 ] || fail "status $status, expected 0"
+	cmp -s "$hello_expected" "$tmp/stdout" || fail "guest output differs from $hello_expected"
+	line=$(grep '^kvmini: stats: ' "$tmp/stderr") || fail "no 'kvmini: stats:' line"
+	for key in peak_rss_kib rss_kib guest_resident_kib; do
+		v=$(sed -n "s/.* $key=\([0-9]*\).*/\1/p" <<<"$line")
+		[ -n "$v" ] && [ "$v" -gt 0 ] ||
+			fail "--stats: $key is '$v', expected a positive number"
+		[ "$key" = peak_rss_kib ] && peak=$v
+		[ "$key" = rss_kib ] && rss=$v
+	done
+	[ "$peak" -ge "$rss" ] || fail "--stats: peak_rss_kib $peak is below rss_kib $rss"
+	echo "PASS: $case_name ($line)"
+}
+
+# The main thread opens a file after setup (--stats, or restart mode).
+open_after_setup() {
+	local how=$1 image_arg=() file=$tmp/victim
+
+	if [ "$how" = stats ] && [ "${KVMINI_TEST_SANITIZER:-none}" != none ]; then
+		echo "SKIP: sanitizer builds allow read-only opens for the sanitizer runtime"
+		exit 77
+	fi
+
+	printf 'untouched\n' >"$file" || exit 1
+	if [ "$how" = stats ]; then
+		cmd=(env "KVMINI_TEST_SECCOMP=main:open=$file" "$kvmini" run --kernel "$hello"
+		     --stats --timeout "$limit")
+	else
+		truncate -s 1M "$tmp/disk.img" || exit 1
+		image_arg=(--disk "path=$tmp/disk.img")
+		cmd=(env "KVMINI_TEST_SECCOMP=main:write=$file" "$kvmini" run
+		     --kernel "$reboot_image" --on-reboot restart --timeout 4 "${image_arg[@]}")
+	fi
+	run
+	grep -q "test hook: calling openat($file, O_[A-Z]*) on a main thread" "$tmp/stderr" ||
+		fail "the main thread never reached its test hook"
+	[ "$status" -eq $((128 + 31)) ] ||
+		fail "status $status, expected 159 (killed by SIGSYS): the main thread opened a file"
+	[ "$(cat "$file")" = untouched ] || fail "$file changed"
+	echo "PASS: $case_name (status $status)"
+}
+
+# Restarts with a disk: every boot counts itself on the disk.
+restart_disk() {
+	local boots=10 n count watch held gaps
+
+	command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
+	truncate -s 1M "$tmp/disk.img" || exit 1
+	cmd=("$kvmini" run --kernel "$virtioblk" --on-reboot restart --timeout "$limit"
+	     --cmdline "vblk.boots=$boots" --disk "path=$tmp/disk.img")
+	timeout -s KILL "$limit" "${cmd[@]}" </dev/null >"$tmp/stdout" 2>"$tmp/stderr" &
+	pid=$!
+	watch=$(python3 "$lockwatch" "$tmp/disk.img" "$pid") || fail "lockwatch.py failed"
+	wait "$pid"
+	status=$?
+	pid=
+	[ "$status" -ne 137 ] || fail "kvmini did not exit within $limit s"
+	[ "$status" -eq 0 ] || fail "status $status, expected 0 (power-off after $boots boots)"
+	n=$(grep -c "^virtio-blk: boot [0-9]* of $boots\$" "$tmp/stdout")
+	[ "$n" -eq "$boots" ] || fail "the guest counted $n boots, expected $boots"
+	count=$(od -An -tu4 -j1024 -N4 "$tmp/disk.img" | tr -d ' ')
+	[ "$count" = "$boots" ] || fail "the image's boot counter is $count, expected $boots"
+	! grep -qi "seccomp\|SIGSYS" "$tmp/stderr" || fail "seccomp complaint on stderr"
+	held=$(sed -n 's/.* held \([0-9]*\),.*/\1/p' <<<"$watch")
+	gaps=$(sed -n 's/.* gaps \([0-9]*\)$/\1/p' <<<"$watch")
+	echo "$watch"
+	[ -n "$held" ] && [ "$held" -gt 0 ] || fail "lockwatch never saw the image locked: $watch"
+	[ "$gaps" = 0 ] || fail "the image was unlocked $gaps times between restarts: $watch"
+	echo "PASS: $case_name ($boots boots, image locked throughout)"
+}
+
 case $case_name in
 restart-net)			restart_net ;;
+restart-disk)			restart_disk ;;
+restart-write)			open_after_setup restart ;;
+stats)				stats ;;
+stats-open)			open_after_setup stats ;;
+tgkill-vcpu | tgkill-io | tgkill-main)	tgkill_other on "${case_name#tgkill-}" ;;
+tgkill-log-main)		tgkill_other log main ;;
 kill-vcpu | kill-io | kill-main)	violation on "${case_name#kill-}" ;;
 log-vcpu | log-io | log-main)	violation log "${case_name#log-}" ;;
 off-vcpu | off-io)		violation off "${case_name#off-}" ;;
