@@ -386,8 +386,14 @@ int cmd_run(int argc, char **argv)
 		kv_warn("stopped by signal %d", stop_signal);
 	reported = reason == STOP_GUEST_EXIT;
 out:
-	/* the command's status stands, but a lost result must not look like success */
-	if (sandbox_deferred(volume_done, &volume, ran | reported << 1) && status == 0)
+	/*
+	 * The command's status stands, but a lost result must not look like
+	 * success, and a refused tree has a status of its own.
+	 */
+	ret = sandbox_deferred(volume_done, &volume, ran | reported << 1);
+	if (ret == VOLUME_REFUSED)
+		status = EXIT_VOLUME;
+	else if (ret && status == 0)
 		status = EXIT_ERROR;
 	if (sig_fd >= 0)
 		close(sig_fd);
