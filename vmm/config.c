@@ -67,6 +67,7 @@ void config_usage(FILE *f)
 {
 	fputs("usage: kvmini run --kernel FILE [options]\n"
 	      "       kvmini run [options] -- CMD [ARGS...]\n"
+	      "       kvmini unpack [--volume-limit KEY=VALUE,...] IMAGE DEST\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"
@@ -102,7 +103,8 @@ void config_usage(FILE *f)
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
-	      "             8 KVM failure, 128+N signal N, odd: (V << 1) | 1 after\n"
+	      "             8 KVM failure, 10 --volume tree refused,\n"
+	      "             128+N signal N, odd: (V << 1) | 1 after\n"
 	      "             the guest wrote V to the exit port. See kvmini(1).\n", f);
 }
 
