@@ -28,6 +28,7 @@ enum {
 	OPT_DISK,
 	OPT_TRANSPORT,
 	OPT_VOLUME,
+	OPT_VOLUME_LIMIT,
 	OPT_NET,
 	OPT_SECCOMP,
 	OPT_USER,
@@ -51,6 +52,7 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "volume", required_argument, NULL, OPT_VOLUME },
+	{ "volume-limit", required_argument, NULL, OPT_VOLUME_LIMIT },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
@@ -65,6 +67,7 @@ void config_usage(FILE *f)
 {
 	fputs("usage: kvmini run --kernel FILE [options]\n"
 	      "       kvmini run [options] -- CMD [ARGS...]\n"
+	      "       kvmini unpack [--volume-limit KEY=VALUE,...] IMAGE DEST\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"
@@ -86,6 +89,8 @@ void config_usage(FILE *f)
 	      "  --transport KIND     virtio devices on pci (default) or mmio\n"
 	      "  --volume DIR[:ro]    with -- CMD: DIR as the guest's /volume, where CMD\n"
 	      "                       runs; changes are copied back to DIR on success\n"
+	      "  --volume-limit bytes=SIZE,entries=N,depth=N,time=SECONDS\n"
+	      "                       what the copy-back may create (see kvmini(1))\n"
 	      "  --net tap=NAME[,mac=MAC][,vhost=auto|on|off]\n"
 	      "                       virtio-net device on an existing tap interface\n"
 	      "                       (see kvmini-ifup); vhost-net when available; repeatable\n"
@@ -99,7 +104,8 @@ void config_usage(FILE *f)
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
-	      "             8 KVM failure, 128+N signal N, odd: (V << 1) | 1 after\n"
+	      "             8 KVM failure, 10 --volume tree refused,\n"
+	      "             128+N signal N, odd: (V << 1) | 1 after\n"
 	      "             the guest wrote V to the exit port. See kvmini(1).\n", f);
 }
 
@@ -307,6 +313,71 @@ static int parse_disk(struct vm_config *cfg, const char *arg)
 		}
 	}
 	cfg->nr_disks++;
+	return 0;
+}
+
+#define VOLUME_LIMIT_SYNTAX "use --volume-limit bytes=SIZE,entries=N,depth=N,time=SECONDS " \
+	"(any of them)"
+#define MAX_VOLUME_DEPTH 1000
+
+static const char *const volume_limit_keys[] = { "bytes", "entries", "depth", "time" };
+
+/* --volume-limit key @k (an index into volume_limit_keys) set to @v. */
+static int set_volume_limit(void *obj, const char *arg, unsigned int k, const char *v,
+			    size_t vlen)
+{
+	struct vm_config *cfg = obj;
+	char val[64];
+	uint64_t n;
+
+	if (!vlen || !copy_value(val, sizeof(val), v, vlen))
+		goto bad;
+	switch (k) {
+	case 0:
+		if (parse_size(val, &n))
+			goto bad;
+		cfg->volume_limits.bytes = n;
+		break;
+	case 1:
+		if (parse_uint(val, 1, UINT32_MAX, &n))
+			goto bad;
+		cfg->volume_limits.entries = n;
+		break;
+	case 2:
+		if (parse_uint(val, 1, MAX_VOLUME_DEPTH, &n))
+			goto bad;
+		cfg->volume_limits.depth = (unsigned int)n;
+		break;
+	case 3: {
+		char *end;
+		double sec;
+
+		errno = 0;
+		sec = strtod(val, &end);
+		if (!isdigit((unsigned char)val[0]) || *end || errno || !(sec > 0) ||
+		    sec > MAX_TIMEOUT_S)
+			goto bad;
+		cfg->volume_limits.time_ms = (uint64_t)(sec * 1000.0 + 0.5) ?: 1;
+		break;
+	}
+	}
+	return 0;
+bad:
+	kv_err("--volume-limit %s: %s=%.*s: bytes takes a size such as 8G, entries a number, "
+	       "depth a number from 1 to %d, time seconds", arg, volume_limit_keys[k],
+	       (int)vlen, v, MAX_VOLUME_DEPTH);
+	return -EINVAL;
+}
+
+int config_parse_volume_limit(struct unpack_limits *lim, const char *arg)
+{
+	struct vm_config cfg;
+
+	cfg.volume_limits = *lim;
+	if (parse_keys("--volume-limit", arg, volume_limit_keys, ARRAY_SIZE(volume_limit_keys),
+		       VOLUME_LIMIT_SYNTAX, set_volume_limit, &cfg) < 0)
+		return -EINVAL;
+	*lim = cfg.volume_limits;
 	return 0;
 }
 
@@ -580,6 +651,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			break;
 		case OPT_VOLUME:
 			if (parse_volume(cfg, optarg))
+				return -EINVAL;
+			break;
+		case OPT_VOLUME_LIMIT:
+			if (config_parse_volume_limit(&cfg->volume_limits, optarg))
 				return -EINVAL;
 			break;
 		case OPT_NET:

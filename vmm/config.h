@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "arch.h"
+#include "unpack.h"
 
 #define DEFAULT_MEMORY (256ULL << 20)
 #define DEFAULT_MEMORY_TEXT "256M"
@@ -73,6 +74,7 @@ struct vm_config {
 	enum virtio_transport transport;
 	char volume[PATH_MAX];	/* --volume DIR[:ro] ("": none); needs cmd_argv */
 	bool volume_ro;
+	struct unpack_limits volume_limits;	/* --volume-limit; 0: the default */
 	struct net_config nets[MAX_NETS];	/* --net, in command line order */
 	unsigned int nr_nets;
 	enum seccomp_mode seccomp;	/* default SECCOMP_ON */
@@ -89,5 +91,7 @@ struct vm_config {
  */
 int config_parse_run(struct vm_config *cfg, int argc, char **argv);
 void config_usage(FILE *f);
+/* --volume-limit KEY=VALUE,... into @lim (keys not given are left). 0 or -EINVAL. */
+int config_parse_volume_limit(struct unpack_limits *lim, const char *arg);
 
 #endif

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "run.h"
 #include "vm.h"
+#include "volume.h"
 
 #ifndef KVMINI_VERSION
 #define KVMINI_VERSION "0.1.0"
@@ -21,6 +22,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "unpack"))
+		return cmd_unpack(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -423,8 +423,14 @@ int cmd_run(int argc, char **argv)
 	reported = reason == STOP_GUEST_EXIT;
 out:
 	devices_close_host();	/* images unlocked before the volume comes back */
-	/* the command's status stands, but a lost result must not look like success */
-	if (sandbox_deferred(volume_done, &volume, ran | reported << 1) && status == 0)
+	/*
+	 * The command's status stands, but a lost result must not look like
+	 * success, and a refused tree has a status of its own.
+	 */
+	ret = sandbox_deferred(volume_done, &volume, ran | reported << 1);
+	if (ret == VOLUME_REFUSED)
+		status = EXIT_VOLUME;
+	else if (ret && status == 0)
 		status = EXIT_ERROR;
 	vm_stats_close();
 	if (sig_fd >= 0)

@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/landlock.h>
 #include <linux/vhost.h>
 #include <pthread.h>
 #include <sched.h>
@@ -722,4 +723,99 @@ int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg)
 		;
 	helper_pid = -1;
 	return ret;
+}
+
+/* ---- the --volume unpacker (vmm/unpack.c) ---- */
+
+/* What reading an ext4 image and recreating its tree takes; nothing else. */
+static const int unpacker_syscalls[] = {
+	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(write), SCMP_SYS(lseek),
+	SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fcntl),
+	SCMP_SYS(openat2), SCMP_SYS(openat), SCMP_SYS(mkdirat), SCMP_SYS(symlinkat),
+	SCMP_SYS(linkat), SCMP_SYS(fchmod), SCMP_SYS(utimensat), SCMP_SYS(ftruncate),
+	SCMP_SYS(fsync), SCMP_SYS(fdatasync),	/* libext2fs flushes the image on close */
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(clock_gettime), SCMP_SYS(getpid), SCMP_SYS(getrandom),
+	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(exit_group),
+	SCMP_SYS(exit),
+};
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+/*
+ * Landlock: file system access only beneath the stage. Already open
+ * descriptors (the image, the result pipe) are not affected. A kernel
+ * without Landlock leaves seccomp and the uid as the confinement.
+ */
+static int confine_to_stage(int stage_fd)
+{
+	struct landlock_ruleset_attr attr = { 0 };
+	struct landlock_path_beneath_attr beneath = { 0 };
+	int abi, rs, ret;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+			   LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return 0;
+	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+	if (abi >= 2)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	beneath.parent_fd = stage_fd;
+	beneath.allowed_access = attr.handled_access_fs &
+		~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+		  LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+		  LANDLOCK_ACCESS_FS_MAKE_SOCK);
+	rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (rs < 0)
+		return -1;
+	ret = (int)syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+	if (!ret)
+		ret = (int)syscall(SYS_landlock_restrict_self, rs, 0);
+	close(rs);
+	return ret;
+}
+
+void sandbox_set_mode(enum seccomp_mode m)
+{
+	mode = m;
+}
+
+int sandbox_enter_unpacker(int stage_fd)
+{
+	uint32_t deny = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	scmp_filter_ctx f;
+	int ret;
+
+	if (confine_to_stage(stage_fd))
+		return -1;
+	if (mode == SECCOMP_OFF)
+		return 0;
+	f = seccomp_init(deny);
+	if (!f)
+		return -1;
+	ret = allow_all(f, unpacker_syscalls, ARRAY_LEN(unpacker_syscalls));
+	if (!ret)
+		ret = allow_noexec_mappings(f);
+	/* libext2fs's getenv() asks whether the process is set-id */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+				       SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE, 0));
+	/* an ioctl on the image (a block device probe) fails instead of killing */
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 0);
+#ifdef SANITIZER_BUILD
+	if (!ret)
+		ret = allow_all(f, sanitizer_syscalls, ARRAY_LEN(sanitizer_syscalls));
+#endif
+	if (!ret)
+		ret = seccomp_load(f);
+	seccomp_release(f);
+	if (ret)
+		errno = -ret;
+	return ret ? -1 : 0;
 }

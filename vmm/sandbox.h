@@ -59,4 +59,14 @@ typedef int (*sandbox_deferred_fn)(void *ctx, int arg);
 int sandbox_defer(sandbox_deferred_fn fn, void *ctx);
 int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg);
 
+/*
+ * In the --volume unpacker's child (vmm/unpack.c), after it dropped its
+ * privileges: file system access only beneath @stage_fd (Landlock, where
+ * the kernel has it) and the unpacker's system call list (per --seccomp).
+ * 0, or -1 with errno set.
+ */
+int sandbox_enter_unpacker(int stage_fd);
+/* --seccomp for a command that builds no VM filters (kvmini unpack). */
+void sandbox_set_mode(enum seccomp_mode m);
+
 #endif

@@ -22,6 +22,7 @@ enum {
 	EXIT_REBOOT = 4,	/* guest rebooted with --on-reboot=exit */
 	EXIT_CRASH = 6,		/* triple fault (KVM_EXIT_SHUTDOWN) */
 	EXIT_KVM_FAIL = 8,	/* KVM internal error, emulation or entry failure */
+	EXIT_VOLUME = 10,	/* --volume: the guest's tree was refused (limit, hostile entry) */
 	EXIT_TIMEOUT = 124,	/* --timeout expired (as timeout(1)) */
 	EXIT_SIGNAL_BASE = 128,	/* + signal number for SIGINT/SIGTERM/SIGHUP */
 };

@@ -3,15 +3,15 @@
  *
  * Before the run, DIR is packed into a fresh sparse ext4 image in $TMPDIR
  * with `mkfs.ext4 -d` (no journal: once the guest has synced, everything is
- * in place for debugfs, which does not replay journals) and attached as a
- * virtio-blk disk with the serial kvmini-volume. The guest's init mounts it
- * at /volume and runs the command there.
+ * on disk) and attached as a virtio-blk disk with the serial kvmini-volume.
+ * The guest's init mounts it at /volume and runs the command there.
  *
  * After a read-write run that ended normally (the guest reported the
- * command's status), the image is unpacked with `debugfs -R "rdump / ."`
- * into a new directory next to DIR, which then replaces DIR by two renames
- * on the same filesystem. Any failure leaves DIR as it was and keeps the
- * image, whose path kvmini prints: the user's files are never lost.
+ * command's status), the image, which the guest controlled completely, is
+ * read by vmm/unpack.c in an unprivileged, filtered child process into a
+ * new directory next to DIR; that directory then replaces DIR by two
+ * renames on the same filesystem. Any failure or limit leaves DIR as it
+ * was and keeps the image, whose path kvmini prints.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +27,21 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
+#include "unpack.h"
+#include "vm.h"
 #include "volume.h"
 
 extern char **environ;
 
 #define MIN_IMAGE_MB 64
+
+/* Defaults of --volume-limit (docs/kvmini.1); bytes and entries grow with DIR. */
+#define DEFAULT_MIN_BYTES (1ULL << 30)
+#define DEFAULT_MIN_ENTRIES 100000
+#define DEFAULT_DEPTH 128
+#define DEFAULT_TIME_MS (600 * 1000)
+#define NOBODY 65534
 
 /*
  * Run @argv (PATH lookup), stdin from /dev/null, stdout to /dev/null,
@@ -79,7 +89,7 @@ static int spawn_wait(char *const argv[], int err_fd, const char *cwd)
 }
 
 /* nftw has no argument for its callback. */
-static uint64_t content_bytes;
+static uint64_t content_bytes, content_entries;
 
 static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -88,20 +98,8 @@ static int add_size(const char *path, const struct stat *st, int flag, struct FT
 	(void)ftw;
 	/* the data plus an inode and a directory entry's worth per file */
 	content_bytes += (uint64_t)st->st_blocks * 512 + 4096;
+	content_entries++;
 	return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) ? -1 : 0;
-}
-
-static int remove_tree(const char *path)
-{
-	return nftw(path, remove_one, 32, FTW_DEPTH | FTW_PHYS);
 }
 
 static const char *tmp_dir(void)
@@ -111,12 +109,26 @@ static const char *tmp_dir(void)
 	return t && *t ? t : "/tmp";
 }
 
+/* --volume-limit's values, or the defaults, which scale with what went in. */
+static void set_limits(struct volume_state *vs, const struct unpack_limits *given,
+		       uint64_t image_bytes)
+{
+	struct unpack_limits *l = &vs->limits;
+
+	l->bytes = given->bytes ? given->bytes :
+		   image_bytes * 2 > DEFAULT_MIN_BYTES ? image_bytes * 2 : DEFAULT_MIN_BYTES;
+	l->entries = given->entries ? given->entries :
+		     content_entries * 2 > DEFAULT_MIN_ENTRIES ? content_entries * 2 :
+		     DEFAULT_MIN_ENTRIES;
+	l->depth = given->depth ? given->depth : DEFAULT_DEPTH;
+	l->time_ms = given->time_ms ? given->time_ms : DEFAULT_TIME_MS;
+}
+
 int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 {
 	char size[32], owner[64], lf[PATH_MAX + 16];
 	char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-d", vs->dir,
 			 "-E", owner, vs->image, size, NULL };
-	char *dbg[] = { "debugfs", "-V", NULL };
 	struct disk_config *d;
 	struct stat st;
 	uint64_t mb;
@@ -146,20 +158,7 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 	snprintf(lf, sizeof(lf), "%s/lost+found", vs->dir);
 	vs->had_lost_found = lstat(lf, &st) == 0;
 
-	/* debugfs brings the files back: make sure it is there before the run */
-	if (!vs->readonly) {
-		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		ret = spawn_wait(dbg, fd, NULL);	/* -V prints its version on stderr */
-		if (fd >= 0)
-			close(fd);
-		if (ret == -ENOENT) {
-			kv_err("--volume %s: debugfs not found, needed to copy the guest's changes "
-			       "back; install e2fsprogs (or use --volume DIR:ro)", cfg->volume);
-			return ret;
-		}
-	}
-
-	content_bytes = 0;
+	content_bytes = content_entries = 0;
 	if (nftw(vs->dir, add_size, 32, FTW_PHYS)) {
 		kv_err("--volume %s: cannot read the directory tree: %s", cfg->volume,
 		       strerror(errno));
@@ -169,6 +168,7 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 	if (mb < MIN_IMAGE_MB)
 		mb = MIN_IMAGE_MB;
 	snprintf(size, sizeof(size), "%lluM", (unsigned long long)mb);
+	set_limits(vs, &cfg->volume_limits, mb << 20);
 	snprintf(owner, sizeof(owner), "root_owner=%u:%u", (unsigned int)vs->dir_st.st_uid,
 		 (unsigned int)vs->dir_st.st_gid);
 
@@ -208,23 +208,6 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 	return 0;
 }
 
-/* debugfs exits 0 even when rdump fails: anything but its banner on stderr is an error. */
-static bool debugfs_failed(FILE *err)
-{
-	char line[512];
-	bool failed = false;
-
-	rewind(err);
-	while (fgets(line, sizeof(line), err)) {
-		if (!strncmp(line, "debugfs ", 8))
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		kv_err("unpacking the volume: %s", line);
-		failed = true;
-	}
-	return failed;
-}
-
 /* A new empty directory next to @dir: "PARENT/.NAME.kvmini-TAG-XXXXXX". */
 static int sibling_dir(const char *dir, const char *tag, char *out, size_t size)
 {
@@ -240,75 +223,142 @@ static int sibling_dir(const char *dir, const char *tag, char *out, size_t size)
 	return mkdtemp(out) ? 0 : -1;
 }
 
-/* Unpack the image into a new directory and swap it in; DIR is unchanged on failure. */
-static int unpack(struct volume_state *vs)
+/* Say why the guest's tree was refused; a limit names its key. */
+static void report_refusal(const char *what, const struct unpack_result *res)
 {
-	char stage[PATH_MAX], old[PATH_MAX], lf[PATH_MAX + 16];
-	char *rdump[] = { "debugfs", "-R", "rdump / .", vs->image, NULL };
-	FILE *err;
-	int ret;
+	const char *key = unpack_limit_key(res->error);
 
-	if (sibling_dir(vs->dir, "new", stage, sizeof(stage))) {
-		kv_err("--volume %s: cannot create a directory next to it: %s", vs->dir,
-		       strerror(errno));
+	if (key)
+		kv_err("%s: %s; raise the limit with --volume-limit %s=%s", what, res->msg, key,
+		       !strcmp(key, "bytes") ? "SIZE" : !strcmp(key, "time") ? "SECONDS" : "N");
+	else
+		kv_err("%s: %s", what, res->msg);
+}
+
+/*
+ * The ids that unpack: the owner's when kvmini is root (never root itself:
+ * for a root-owned directory nobody unpacks and root then takes the tree
+ * over), else kvmini's own.
+ */
+static void unpack_ids(const struct stat *owner, uid_t *uid, gid_t *gid, bool *chown_after)
+{
+	*chown_after = false;
+	if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
+		return;
+	}
+	*uid = owner->st_uid;
+	*gid = owner->st_gid;
+	if (*uid == 0) {
+		*uid = NOBODY;
+		*gid = NOBODY;
+		*chown_after = true;
+	}
+}
+
+/*
+ * Unpack @image into a new directory next to @where, named in @stage,
+ * which gets @owner's mode and ids. @what starts messages. 0,
+ * VOLUME_REFUSED (a limit or a hostile entry) or -1; on failure nothing
+ * is left behind.
+ */
+static int stage_unpack(const char *what, const char *image, const char *where,
+			const struct stat *owner, const struct unpack_limits *lim,
+			bool keep_lost_found, char *stage, size_t size)
+{
+	char lf[PATH_MAX + 16];
+	struct unpack_result res;
+	int image_fd = -1, stage_fd = -1, ret = -1;
+	bool chown_after;
+	uid_t uid;
+	gid_t gid;
+
+	unpack_ids(owner, &uid, &gid, &chown_after);
+	if (sibling_dir(where, "new", stage, size)) {
+		kv_err("%s: cannot create a directory next to it: %s", what, strerror(errno));
 		return -1;
 	}
-	err = tmpfile();
-	if (!err) {
-		kv_err("--volume %s: tmpfile: %s", vs->dir, strerror(errno));
-		goto fail_stage;
+	image_fd = open(image, O_RDONLY | O_CLOEXEC);
+	stage_fd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (image_fd < 0 || stage_fd < 0 || (geteuid() == 0 && fchown(stage_fd, uid, gid))) {
+		kv_err("%s: cannot prepare unpacking %s: %s", what, image, strerror(errno));
+		goto fail;
 	}
-	ret = spawn_wait(rdump, fileno(err), stage);
-	if (ret) {
-		if (ret == -ENOENT)
-			kv_err("--volume %s: debugfs not found; install e2fsprogs", vs->dir);
-		else
-			kv_err("--volume %s: debugfs failed (%d)", vs->dir, ret);
-		fclose(err);
-		goto fail_stage;
+	if (unpack_sandboxed(image_fd, stage_fd, uid, gid, lim, &res)) {
+		report_refusal(what, &res);
+		if (res.error != UNPACK_HOST)
+			ret = VOLUME_REFUSED;
+		goto fail;
 	}
-	if (debugfs_failed(err)) {
-		fclose(err);
-		goto fail_stage;
-	}
-	fclose(err);
-	if (!vs->had_lost_found) {
+	if (res.dropped)
+		kv_warn("%s: left out %llu device nodes, FIFOs or sockets the guest made", what,
+			(unsigned long long)res.dropped);
+	if (res.setid)
+		kv_warn("%s: cleared the setuid/setgid bits of %llu files", what,
+			(unsigned long long)res.setid);
+	if (!keep_lost_found) {
 		snprintf(lf, sizeof(lf), "%s/lost+found", stage);
 		rmdir(lf);	/* mkfs's own; kept if the guest put files in it */
 	}
-	/* rdump gives the top directory the image root's mode: restore DIR's */
-	chmod(stage, vs->dir_st.st_mode & 07777);
-	if (geteuid() == 0 && lchown(stage, vs->dir_st.st_uid, vs->dir_st.st_gid))
-		kv_warn("--volume %s: cannot restore the directory's owner: %s", vs->dir,
-			strerror(errno));
-
-	if (sibling_dir(vs->dir, "old", old, sizeof(old)) || rename(vs->dir, old)) {
-		kv_err("--volume %s: cannot move it aside to swap in the guest's version: %s",
-		       vs->dir, strerror(errno));
-		rmdir(old);
-		goto fail_stage;
+	if (chown_after && unpack_chown_tree(stage_fd, owner->st_uid, owner->st_gid)) {
+		kv_err("%s: cannot give the unpacked files to uid %u: %s", what,
+		       (unsigned int)owner->st_uid, strerror(errno));
+		goto fail;
 	}
-	if (rename(stage, vs->dir)) {
-		kv_err("--volume %s: cannot move the guest's version in place: %s", vs->dir,
-		       strerror(errno));
-		if (rename(old, vs->dir))
-			kv_err("--volume %s: and cannot move it back: your files are in %s",
-			       vs->dir, old);
-		goto fail_stage;
-	}
-	if (remove_tree(old))
-		kv_warn("--volume %s: updated, but the previous copy could not be removed "
-			"completely: %s", vs->dir, old);
+	if (fchmod(stage_fd, owner->st_mode & 07777) ||
+	    (geteuid() == 0 && fchown(stage_fd, owner->st_uid, owner->st_gid)))
+		kv_warn("%s: cannot set the directory's mode or owner: %s", what, strerror(errno));
+	close(image_fd);
+	close(stage_fd);
 	return 0;
 
-fail_stage:
-	remove_tree(stage);
+fail:
+	if (image_fd >= 0)
+		close(image_fd);
+	if (stage_fd >= 0)
+		close(stage_fd);
+	unpack_remove_tree(stage);
+	return ret;
+}
+
+/* Unpack the image and swap it in for DIR; DIR is unchanged on failure. */
+static int unpack(struct volume_state *vs)
+{
+	char what[PATH_MAX + 16], stage[PATH_MAX], old[PATH_MAX];
+	int ret;
+
+	snprintf(what, sizeof(what), "--volume %s", vs->dir);
+	ret = stage_unpack(what, vs->image, vs->dir, &vs->dir_st, &vs->limits,
+			   vs->had_lost_found, stage, sizeof(stage));
+	if (ret)
+		return ret;
+	if (sibling_dir(vs->dir, "old", old, sizeof(old)) || rename(vs->dir, old)) {
+		kv_err("%s: cannot move it aside to swap in the guest's version: %s", what,
+		       strerror(errno));
+		rmdir(old);
+		goto fail;
+	}
+	if (rename(stage, vs->dir)) {
+		kv_err("%s: cannot move the guest's version in place: %s", what, strerror(errno));
+		if (rename(old, vs->dir))
+			kv_err("%s: and cannot move it back: your files are in %s", what, old);
+		goto fail;
+	}
+	if (unpack_remove_tree(old))
+		kv_warn("%s: updated, but the previous copy could not be removed completely: %s",
+			what, old);
+	return 0;
+fail:
+	unpack_remove_tree(stage);
 	return -1;
 }
 
+#define GET_FILES "get the files with: kvmini unpack %s DEST"
+
 int volume_finish(struct volume_state *vs, bool ran, bool reported)
 {
-	int ret = 0;
+	int ret;
 
 	if (!vs->active)
 		return 0;
@@ -319,18 +369,98 @@ int volume_finish(struct volume_state *vs, bool ran, bool reported)
 	}
 	if (!reported) {
 		kv_warn("--volume %s: the command did not finish normally, so the directory is "
-			"unchanged; whatever the guest wrote is in %s "
-			"(get it with: debugfs -R 'rdump / DEST' %s)", vs->dir, vs->image,
-			vs->image);
+			"unchanged; whatever the guest wrote is in %s; " GET_FILES, vs->dir,
+			vs->image, vs->image);
 		return 0;
 	}
-	if (unpack(vs)) {
+	ret = unpack(vs);
+	if (ret) {
 		kv_err("--volume %s: the guest's changes were NOT copied back (the directory "
-		       "is as it was); they are in %s: get them with "
-		       "debugfs -R 'rdump / DEST' %s", vs->dir, vs->image, vs->image);
-		ret = -1;
-	} else {
-		unlink(vs->image);
+		       "is as it was); the image is kept in %s; " GET_FILES, vs->dir, vs->image,
+		       vs->image);
+		return ret;
 	}
-	return ret;
+	unlink(vs->image);
+	return 0;
+}
+
+/* `kvmini unpack IMAGE DEST`: a kept volume image, with the copy-back's confinement. */
+int cmd_unpack(int argc, char **argv)
+{
+	struct unpack_limits given = { 0 };
+	struct volume_state vs = { 0 };
+	char parent[PATH_MAX], what[PATH_MAX + 32], stage[PATH_MAX];
+	enum seccomp_mode seccomp = SECCOMP_ON;
+	const char *image = NULL, *dest = NULL;
+	struct stat st;
+	mode_t mask;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: kvmini unpack [--volume-limit KEY=VALUE,...] "
+			       "[--seccomp on|log|off] IMAGE DEST\n");
+			return 0;
+		} else if (!strcmp(argv[i], "--volume-limit") && i + 1 < argc) {
+			if (config_parse_volume_limit(&given, argv[++i]))
+				return EXIT_ERROR;
+		} else if (!strcmp(argv[i], "--seccomp") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "on") || !strcmp(argv[i], "log") ||
+			    !strcmp(argv[i], "off")) {
+				seccomp = argv[i][1] == 'n' ? SECCOMP_ON : argv[i][1] == 'o' ?
+					  SECCOMP_LOG : SECCOMP_OFF;
+			} else {
+				kv_err("--seccomp %s: use on, log or off", argv[i]);
+				return EXIT_ERROR;
+			}
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			kv_err("kvmini unpack: unknown option or missing value '%s'; see "
+			       "kvmini unpack --help", argv[i]);
+			return EXIT_ERROR;
+		} else if (!image) {
+			image = argv[i];
+		} else if (!dest) {
+			dest = argv[i];
+		} else {
+			kv_err("kvmini unpack: too many arguments; use kvmini unpack IMAGE DEST");
+			return EXIT_ERROR;
+		}
+	}
+	if (!dest) {
+		kv_err("kvmini unpack: use kvmini unpack IMAGE DEST (DEST must not exist)");
+		return EXIT_ERROR;
+	}
+	if (stat(image, &st) || !S_ISREG(st.st_mode)) {
+		kv_err("kvmini unpack %s: %s", image, errno && !S_ISREG(st.st_mode) ?
+		       strerror(errno) : "not a regular file");
+		return EXIT_ERROR;
+	}
+	if (!lstat(dest, &vs.dir_st) || errno != ENOENT) {
+		kv_err("kvmini unpack %s: %s already exists; name a new directory", image, dest);
+		return EXIT_ERROR;
+	}
+	snprintf(parent, sizeof(parent), "%s", dest);
+	if (stat(dirname(parent), &vs.dir_st) || !S_ISDIR(vs.dir_st.st_mode)) {
+		kv_err("kvmini unpack %s: %s: no such directory to create DEST in", image, parent);
+		return EXIT_ERROR;
+	}
+	sandbox_set_mode(seccomp);
+	mask = umask(0);
+	umask(mask);
+	vs.dir_st.st_mode = 0777 & ~mask;
+	content_entries = 0;
+	set_limits(&vs, &given, (uint64_t)st.st_size);
+	snprintf(what, sizeof(what), "kvmini unpack %s", image);
+	ret = stage_unpack(what, image, dest, &vs.dir_st, &vs.limits, true, stage,
+			   sizeof(stage));
+	if (ret)
+		return ret == VOLUME_REFUSED ? EXIT_VOLUME : EXIT_ERROR;
+	if (rename(stage, dest)) {
+		kv_err("%s: cannot rename the unpacked tree to %s: %s", what, dest,
+		       strerror(errno));
+		unpack_remove_tree(stage);
+		return EXIT_ERROR;
+	}
+	return 0;
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "unpack.h"
 
 #define VOLUME_DISK_ID "kvmini-volume"
 
@@ -17,6 +18,7 @@ struct volume_state {
 	char dir[PATH_MAX];	/* DIR, resolved */
 	struct stat dir_st;	/* DIR's mode and owner, restored on the new copy */
 	char image[PATH_MAX];	/* the ext4 image in $TMPDIR */
+	struct unpack_limits limits;	/* for the copy-back */
 };
 
 /*
@@ -31,9 +33,14 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs);
  * command's status through the exit device (a normal end). Copies a
  * read-write volume back into DIR only then, atomically swapping the
  * directories; otherwise leaves DIR as it was, keeps the image and says
- * where it is. Returns 0, or -1 when the guest's changes could not be
- * copied back (after saying so).
+ * where it is. Returns 0; VOLUME_REFUSED when the guest's tree crossed a
+ * --volume-limit or held an entry kvmini will not create; -1 when the
+ * changes could not be copied back for another reason (after saying so).
  */
+#define VOLUME_REFUSED 1
 int volume_finish(struct volume_state *vs, bool ran, bool reported);
+
+/* `kvmini unpack [--volume-limit ...] IMAGE DEST`; returns the exit status. */
+int cmd_unpack(int argc, char **argv);
 
 #endif

@@ -79,7 +79,7 @@ l1_build() {
 	cp "$guests/guest/rootfs.ext4" "$root/guest/guest/"
 	# the disk tests check guest writes on the image, as a host would
 	l1_add_binary "$root" "$(command -v debugfs)" /usr/bin/debugfs
-	# --volume packs directories with mkfs.ext4 (and unpacks them with debugfs)
+	# --volume packs directories with mkfs.ext4; the tests inspect kept images with debugfs
 	l1_add_binary "$root" "$(command -v mkfs.ext4)" /usr/bin/mkfs.ext4
 	# the net tests: iproute2's ip (busybox ip has no tuntap, no -d details), kvmini-ifup/ifdown
 	if command -v ip >/dev/null; then
