@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -674,12 +675,61 @@ static void set_limit(int res, rlim_t value)
 	setrlimit(res, &rl);
 }
 
+/* Everything kvmini had open but these three (and stdio) is closed. */
+static void close_others(int a, int b, int c)
+{
+	int keep[3] = { a, b, c }, i, j, t;
+	unsigned int from = 3;
+
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (i = 0; i < 3; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+#ifdef KVMINI_TEST_HOOKS
+/*
+ * KVMINI_TEST_UNPACK=write=PATH|socket: the confined child tries what a
+ * compromised reader would (tests/volume: the write must fail, the socket
+ * must kill it).
+ */
+static void test_escape(void)
+{
+	const char *t = getenv("KVMINI_TEST_UNPACK");
+	int fd;
+
+	if (!t)
+		return;
+	if (!strncmp(t, "write=", 6)) {
+		fd = open(t + 6, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd >= 0 && write(fd, "escaped\n", 8) == 8)
+			close(fd);
+	} else if (!strcmp(t, "socket")) {
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+#endif
+
 static void child_main(int image_fd, int stage_fd, uid_t uid, gid_t gid,
 		       const struct unpack_limits *lim, int out_fd)
 {
 	struct unpack_result res = { 0 };
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close_others(image_fd, stage_fd, out_fd);	/* disks, /dev/kvm, taps: not for it */
 	signal(SIGXFSZ, SIG_IGN);	/* a file at the size limit fails with EFBIG */
 	if (drop_privileges(uid, gid)) {
 		res.error = UNPACK_HOST;
@@ -699,6 +749,9 @@ static void child_main(int image_fd, int stage_fd, uid_t uid, gid_t gid,
 			 "(seccomp, Landlock): %s", strerror(errno));
 		goto out;
 	}
+#ifdef KVMINI_TEST_HOOKS
+	test_escape();
+#endif
 	unpack_ext4(image_fd, stage_fd, lim, &res);
 out:
 	if (write(out_fd, &res, sizeof(res)) != (ssize_t)sizeof(res)) {

@@ -41,7 +41,7 @@ snapshot() {
 }
 
 long=$(printf 'N%.0s' $(seq 1 200))	# an entry name long enough to rename to anything
-want_status=0 want_msg="" limit_args=() edits=()
+want_status=0 want_msg="" limit_args=() edits=() test_env=()
 
 case $case in
 dotdot)
@@ -138,6 +138,23 @@ setuid)
 garbage)
 	head -c 4194304 /dev/urandom >"$w/src/../img.raw"
 	;;
+confine-write)
+	# a compromised reader writing a file nobody may write: Landlock stops it
+	python3 -c 'import ctypes, sys; sys.exit(ctypes.CDLL(None).syscall(444, None, 0, 1) < 1)' ||
+		{ echo "SKIP: the kernel has no Landlock (landlock_create_ruleset)"; exit 77; }
+	chmod 0755 "$w"	# nobody may reach the target: only Landlock stops the write
+	mkdir -m 0777 "$w/open"
+	echo untouched >"$w/open/target"
+	chmod 0666 "$w/open/target"
+	echo new >"$w/src/new.txt"
+	test_env=(KVMINI_TEST_UNPACK="write=$w/open/target")
+	;;
+confine-socket)
+	# a compromised reader making a system call outside its list: killed
+	echo new >"$w/src/new.txt"
+	test_env=(KVMINI_TEST_UNPACK=socket)
+	want_status=10 want_msg="killed by signal 31"
+	;;
 owner)
 	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to give DIR to nobody"; exit 77; }
 	# DIR belongs to nobody: the copy-back runs as nobody, so its files do too
@@ -163,7 +180,7 @@ else
 fi
 before=$(snapshot)
 
-TMPDIR=$w/tmp timeout -s KILL 120 "$kvmini" run --timeout 100 --kernel "$volcopy" \
+env TMPDIR="$w/tmp" "${test_env[@]}" timeout -s KILL 120 "$kvmini" run --timeout 100 --kernel "$volcopy" \
 	--initrd "$w/initrd" --disk "path=$w/img,readonly=on" "${limit_args[@]}" \
 	--volume "$w/p/dir" -- true </dev/null >"$w/tmp/stdout" 2>"$w/tmp/stderr"
 status=$?
@@ -213,8 +230,11 @@ setuid)
 	[ "$(stat -c %a "$d/suid")" = 755 ] || fail "suid has mode $(stat -c %a "$d/suid")"
 	[ "$(stat -c %a "$d/sgid")" = 775 ] || fail "sgid has mode $(stat -c %a "$d/sgid")"
 	;;
+confine-write)
+	[ "$(cat "$w/open/target")" = untouched ] || fail "the confined reader wrote outside DIR"
+	[ "$(cat "$d/new.txt")" = new ] || fail "new.txt missing"
+	;;
 owner)
-	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to give DIR to nobody"; exit 77; }
 	[ "$(cat "$d/sub/new.txt")" = new ] || fail "new.txt missing"
 	bad=$(find "$d" ! -user nobody)
 	[ -z "$bad" ] || fail "not owned by nobody: $bad"
