@@ -81,6 +81,11 @@ int term_raw(int fd)
 	install_handlers();
 	tio = saved_tio;
 	cfmakeraw(&tio);
+	/*
+	 * Input raw, output still processed (as QEMU does): guests print bare
+	 * LFs, and without ONLCR their lines would staircase.
+	 */
+	tio.c_oflag = saved_tio.c_oflag | OPOST | ONLCR;
 	tio.c_cc[VMIN] = 1;
 	tio.c_cc[VTIME] = 0;
 	return tcsetattr(fd, TCSADRAIN, &tio);

@@ -65,6 +65,7 @@ class Kvmini:
         self.eof = False
         self.err = tempfile.TemporaryFile()
         self.master = self.slave = None
+        self.pty = pty
         if pty:
             self.master, self.slave = os.openpty()
             self.tio_before = termios.tcgetattr(self.slave)
@@ -75,6 +76,11 @@ class Kvmini:
         self.p = subprocess.Popen(self.cmd, stdin=stdin, stdout=stdout, stderr=self.err,
                                   preexec_fn=preexec_fn)
         self.out_fd = self.master if pty else self.p.stdout.fileno()
+
+    def seen(self, data):
+        """@data from the guest as it reaches kvmini's stdout: a terminal keeps
+        output processing on in raw mode, so each LF arrives as CR LF."""
+        return data.replace(b"\n", b"\r\n") if self.pty else data
 
     def remaining(self):
         return max(0.0, self.deadline - time.monotonic())
@@ -244,10 +250,10 @@ def case_echo_stdin_eof(k):
 
 def signal_case(sig):
     def case(k):
-        k.wait_for_line(ECHO_READY)
+        k.wait_for_line(k.seen(ECHO_READY))
         k.p.send_signal(sig)
         expect_status(k, k.finish(), 128 + sig)
-        expect_output(k, ECHO_READY)
+        expect_output(k, k.seen(ECHO_READY))
         if k.slave is not None:
             expect_terminal_restored(k)
     case.__doc__ = "%s while the guest idles: status %d" % (sig.name, 128 + sig)
@@ -258,21 +264,38 @@ def signal_case(sig):
 
 def case_pty_quit(k):
     """Ctrl-A x quits with status 0 and leaves the terminal as it was."""
-    k.wait_for_line(ECHO_READY)
+    k.wait_for_line(k.seen(ECHO_READY))
     k.send(b"\x01x")
     expect_status(k, k.finish(), 0)
-    expect_output(k, ECHO_READY)
+    expect_output(k, k.seen(ECHO_READY))
     expect_terminal_restored(k)
 
 
 def case_pty_ctrl_a(k):
     """Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A then another key sends both."""
-    k.wait_for_line(ECHO_READY)
+    k.wait_for_line(k.seen(ECHO_READY))
     k.send(b"\x01\x01a\x01b\r")
-    k.wait_for_line(b"echo: \\x01a\\x01b\n")
+    k.wait_for_line(k.seen(b"echo: \\x01a\\x01b\n"))
     k.send(b"quit\r")
     expect_status(k, k.finish(), 0)
-    expect_output(k, ECHO_READY + b"echo: \\x01a\\x01b\n")
+    expect_output(k, k.seen(ECHO_READY + b"echo: \\x01a\\x01b\n"))
+    expect_terminal_restored(k)
+
+
+def case_pty_onlcr(k):
+    """Raw mode keeps output processing: the guest's bare LF reaches the terminal as CR LF."""
+    k.wait_for_line(b"echo: ready\r\n")
+    iflag, oflag, cflag, lflag = termios.tcgetattr(k.slave)[:4]
+    if lflag & (termios.ICANON | termios.ECHO | termios.ISIG):
+        raise Failure("the terminal is not in raw mode during the run (lflag 0x%x)" % lflag)
+    if oflag & (termios.OPOST | termios.ONLCR) != termios.OPOST | termios.ONLCR:
+        raise Failure("raw mode turned output processing off (oflag 0x%x): a guest's "
+                      "bare LF would not return the cursor" % oflag)
+    k.send(b"one\rtwo\r")
+    k.wait_for_line(b"echo: two\r\n")
+    k.send(b"\x01x")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, b"echo: ready\r\necho: one\r\necho: two\r\n")
     expect_terminal_restored(k)
 
 
@@ -414,6 +437,7 @@ CASES = {
     "echo-sighup": (signal_case(signal.SIGHUP), [], subprocess.PIPE, False, None),
     "pty-quit": (case_pty_quit, [], None, True, None),
     "pty-ctrl-a": (case_pty_ctrl_a, [], None, True, None),
+    "pty-onlcr": (case_pty_onlcr, [], None, True, None),
     "pty-sigterm": (signal_case(signal.SIGTERM), [], None, True, None),
     "pty-sigint": (signal_case(signal.SIGINT), [], None, True, None),
     "flood-reader": (case_flood_reader, flood_args(FLOOD_LINES), subprocess.DEVNULL,
