@@ -97,9 +97,11 @@ void config_usage(FILE *f)
 	      "                       /run/netns/vm1\n"
 	      "  --help               this text\n"
 	      "\n"
-	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
-	      "             8 KVM failure, 128+N signal N, odd: (V << 1) | 1 after\n"
-	      "             the guest wrote V to the exit port. See kvmini(1).\n", f);
+	      "exit status: 0 power-off or Ctrl-A x, 2 error, 4 reboot, 6 triple fault,\n"
+	      "             8 KVM failure, 124 --timeout expired, odd: (V << 1) | 1\n"
+	      "             after the guest wrote V to the exit port. A stop signal\n"
+	      "             (SIGTERM, SIGINT, SIGHUP, ...) ends kvmini by that signal,\n"
+	      "             after restoring the terminal. See kvmini(1).\n", f);
 }
 
 #define SEE_HELP "'kvmini help' lists the options"

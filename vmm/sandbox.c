@@ -108,7 +108,7 @@ static const int base_syscalls[] = {
 	SCMP_SYS(gettid),
 	SCMP_SYS(fstat),	/* stdio on its first message */
 	SCMP_SYS(newfstatat),
-	SCMP_SYS(tgkill),	/* a fatal signal re-raised (term.c), abort() */
+	SCMP_SYS(tgkill),	/* a fatal signal re-raised (signals.c), abort() */
 	SCMP_SYS(rt_sigaction),	/* ... after resetting its handler */
 	SCMP_SYS(exit),		/* thread exit */
 	SCMP_SYS(exit_group),
@@ -153,18 +153,18 @@ static const int main_syscalls[] = {
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 };
 
-/* fcntl commands: terminal and console flags; OFD locks of disk images */
+/* fcntl commands: OFD locks of disk images */
 static const unsigned long main_fcntl_cmds[] = {
-	F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_OFD_SETLK, F_OFD_GETLK,
+	F_GETFD, F_SETFD, F_OFD_SETLK, F_OFD_GETLK,
 };
 
 /*
  * Any thread: a fatal signal (a crash in device code) restores the
- * terminal before it re-raises (term.c), so that it ends kvmini with its own
- * signal, not SIGSYS, and leaves no raw terminal behind.
+ * terminal before it re-raises (signals.c), so that it ends kvmini with its
+ * own signal, not SIGSYS, and leaves no raw terminal behind. glibc's
+ * tcsetattr() reads the settings around its TCSETS.
  */
-static const unsigned long fatal_ioctls[] = { TCSETS, TCSETSW, TCSETSF };
-static const unsigned long fatal_fcntl_cmds[] = { F_GETFL, F_SETFL };
+static const unsigned long fatal_ioctls[] = { TCGETS, TCSETS, TCSETSW, TCSETSF };
 
 /* --stats: /proc/self/status and mincore over guest RAM, after the run. */
 static const int stats_syscalls[] = {
@@ -445,9 +445,6 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 		ret = allow_noexec_mappings(f);
 	if (!ret)
 		ret = allow_ioctls(f, fatal_ioctls, ARRAY_LEN(fatal_ioctls));
-	if (!ret)
-		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, fatal_fcntl_cmds,
-				       ARRAY_LEN(fatal_fcntl_cmds));
 	if (!ret) {
 		switch (cls) {
 		case SANDBOX_MAIN:

@@ -459,6 +459,25 @@ static void test_help(void **state)
 	assert_int_equal(PARSE(&c, "--help"), 1);
 }
 
+/* The help text lists every exit status, and says a signal is not one. */
+static void test_help_exit_statuses(void **state)
+{
+	static char text[8192];
+	FILE *f = tmpfile();
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	config_usage(f);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	assert_non_null(strstr(text, "124 --timeout expired"));
+	assert_non_null(strstr(text, "ends kvmini by that signal"));
+	assert_null(strstr(text, "128+N"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_help_exit_statuses),
 		cmocka_unit_test(test_missing_value),
 		cmocka_unit_test(test_usage_errors_one_line),
 		cmocka_unit_test(test_control_chars_escaped),
