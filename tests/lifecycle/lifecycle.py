@@ -8,7 +8,8 @@ kvmini with stdin and stdout on pipes or on a pseudo-terminal, drives it, and
 checks how kvmini ended (an exit status, or the signal that ended it: Python's
 returncode is then negative), the guest's output byte for byte, and the
 terminal state afterwards. Exits 0 on success, 1 on failure (with the command
-and the tail of both output streams), 77 (skip) without a usable /dev/kvm.
+and the tail of both output streams), 77 (skip) without a usable /dev/kvm or,
+for the seccomp cases, without kvmini's test hooks (KVMINI_TEST_HOOKS=false).
 
 Every wait has a deadline (KVMINI_TEST_TIMEOUT seconds, 120 by default)
 that only stops a hung run; nothing asserts on how long anything took.
@@ -339,6 +340,22 @@ def case_pty_sigkill(k):
     expect_flags_kept(k, "after SIGKILL")
 
 
+def seccomp_trap_case(cls):
+    def case(k):
+        if os.environ.get("KVMINI_TEST_HOOKS", "true") != "true":
+            raise Skip("test hooks are compiled out (buildtype=release or -Dtest_hooks=false)")
+        status = k.finish()
+        expect_in_stderr(k, "test hook: calling socket() on a %s thread" % cls,
+                         "seccomp: system call %d is not allowed on a %s thread"
+                         % (SYS_SOCKET, cls))
+        expect_status(k, status, -signal.SIGSYS)
+        expect_terminal_restored(k)
+    case.__doc__ = ("A forbidden system call on a %s thread (test hook): kvmini restores "
+                    "the terminal and ends by SIGSYS" % cls)
+    return case
+
+
+SYS_SOCKET = 41  # x86-64
 SIGNAL_PRIVS = signal.SIGRTMIN + 1  # vmm/signals.h
 
 
@@ -505,6 +522,10 @@ CASES = {
     "pty-onlcr": (case_pty_onlcr, [], None, True, None),
     "pty-harmless-signals": (case_pty_harmless_signals, [], None, True, None),
     "pty-sigkill": (case_pty_sigkill, [], None, True, None),
+    "pty-seccomp-main": (seccomp_trap_case("main"), [], None, True, None,
+                         {"KVMINI_TEST_SECCOMP": "main"}),
+    "pty-seccomp-vcpu": (seccomp_trap_case("vcpu"), [], None, True, None,
+                         {"KVMINI_TEST_SECCOMP": "vcpu"}),
     "exit-143": (case_exit_143, ["--cmdline", "exitcode=71"], subprocess.DEVNULL, False, None),
     "pty-sigterm": (signal_case(signal.SIGTERM), [], None, True, None),
     "pty-sigint": (signal_case(signal.SIGINT), [], None, True, None),

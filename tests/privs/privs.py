@@ -392,6 +392,24 @@ def case_jail_child_killed(env):
     print("ok: SIGKILL to the child: kvmini %s" % describe(status))
 
 
+def case_jail_seccomp(env):
+    """A forbidden call in the jailed child (PID 1, which cannot raise SIGSYS on
+    itself): the parent ends by SIGSYS, as kvmini does without --jail."""
+    if os.environ.get("KVMINI_TEST_HOOKS", "true") != "true":
+        print("SKIP: test hooks are compiled out")
+        sys.exit(77)
+    r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody"],
+                {"KVMINI_TEST_SECCOMP": "vcpu"})
+    status = r.finish()
+    if status != -signal.SIGSYS:
+        raise Failure("kvmini %s after a forbidden call in the jail, expected it to end by "
+                      "SIGSYS" % describe(status))
+    r.err.seek(0)
+    if b"seccomp: system call" not in r.err.read():
+        raise Failure("no seccomp message on stderr")
+    print("ok: seccomp trap in the jail: kvmini %s" % describe(status))
+
+
 def case_jail_parent_killed(env):
     r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody"])
     r.wait_for(ECHO_READY)
@@ -420,6 +438,7 @@ CASES = {
     "jail-sigquit": signal_case(signal.SIGQUIT, False),
     "jail-sigusr2-pid1": signal_case(signal.SIGUSR2, True),
     "jail-child-killed": case_jail_child_killed,
+    "jail-seccomp": case_jail_seccomp,
     "jail-parent-killed": case_jail_parent_killed,
 }
 
