@@ -1,23 +1,28 @@
 /*
  * 16550A UART at COM1 (0x3f8, IRQ 4): the guest console. Output goes to
- * stdout through a bounded buffer drained by the event loop; stdin feeds
- * the receive FIFO. Ctrl-A x quits when stdin is a terminal.
+ * stdout through a bounded buffer that a writer thread drains with
+ * blocking writes, so neither a vCPU nor the event loop ever waits on
+ * stdout, and stdout's flags stay as inherited. stdin feeds the receive
+ * FIFO. Ctrl-A x quits when stdin is a terminal.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
 #include "evloop.h"
 #include "layout.h"
 #include "log.h"
+#include "sandbox.h"
+#include "signals.h"
 #include "term.h"
 #include "util.h"
 #include "vm.h"
@@ -80,13 +85,18 @@ struct serial {
 	uint8_t tx[TX_SIZE];
 	unsigned int tx_head, tx_count;
 	bool tx_full_waiting;	/* guest saw THRE clear; owe THRE when drained */
-	bool out_closed;	/* stdout gone: drop output, never block the guest */
+	bool out_closed;	/* stdout gone or given up: drop output */
+
+	/* the writer thread: the only one that writes out_fd, outside the lock */
+	pthread_t writer;
+	pthread_cond_t tx_cond;		/* to the writer: output, or stop */
+	pthread_cond_t written_cond;	/* from the writer: progress, or done */
+	uint64_t tx_written;		/* bytes written so far */
+	bool writer_started, writer_done, writer_stop;
+	bool writing;			/* in write() or poll(), lock released */
 
 	int in_fd, out_fd;
-	int wake_fd;		/* vCPU -> loop: output to drain / room for input */
-	bool out_nonblock;	/* writes cannot block: vCPUs may write directly */
-	bool out_pollable;	/* regular files are not: they never block */
-	bool out_polling;
+	int wake_fd;		/* vCPU -> loop: room for input again */
 	bool in_tty, in_registered;
 	uint8_t irq;
 	const char *out_name;
@@ -131,6 +141,9 @@ static bool tx_room(const struct serial *s)
 	return s->out_closed || s->tx_count <= TX_SIZE - FIFO_SIZE;
 }
 
+/* How often serial_exit() repeats its kick while the writer sits in write(). */
+#define WRITER_KICK_NS 10000000L
+
 static void wake_loop(struct serial *s)
 {
 	uint64_t one = 1;
@@ -156,22 +169,11 @@ static void tx_push(struct serial *s, uint8_t c)
 	}
 	if (s->out_closed)
 		return;
-	if (s->tx_count == 0 && s->out_nonblock) {
-		/* fast path: straight out, no thread hop; never blocks */
-		ssize_t n = write(s->out_fd, &c, 1);
-
-		if (n == 1)
-			return;
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			s->out_closed = true;
-			return;
-		}
-	}
 	if (s->tx_count == TX_SIZE)
 		return;	/* guest ignored LSR.THRE: drop, as a real UART would */
 	s->tx[(s->tx_head + s->tx_count) % TX_SIZE] = c;
 	if (s->tx_count++ == 0)
-		wake_loop(s);
+		pthread_cond_signal(&s->tx_cond);
 }
 
 static uint8_t loopback_msr(uint8_t mcr)
@@ -300,28 +302,9 @@ static const struct bus_ops serial_ops = {
 	.write = serial_write,
 };
 
-/* Write what the buffer holds without blocking. Called with the lock held. */
-static void drain_tx(struct serial *s)
+/* Room again after a write: the THRE interrupt the guest waits for. Lock held. */
+static void tx_drained(struct serial *s)
 {
-	while (s->tx_count && !s->out_closed) {
-		unsigned int chunk = s->tx_count;
-		ssize_t n;
-
-		if (s->tx_head + chunk > TX_SIZE)
-			chunk = TX_SIZE - s->tx_head;
-		n = write(s->out_fd, s->tx + s->tx_head, chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0) {
-			s->out_closed = true;	/* EPIPE, EIO...: stop writing */
-			s->tx_count = 0;
-			break;
-		}
-		s->tx_head = (s->tx_head + (unsigned int)n) % TX_SIZE;
-		s->tx_count -= (unsigned int)n;
-	}
 	if (s->tx_full_waiting && tx_room(s)) {
 		s->tx_full_waiting = false;
 		if (s->ier & IER_THRI)
@@ -330,23 +313,132 @@ static void drain_tx(struct serial *s)
 	}
 }
 
-static void set_out_polling(struct serial *s, bool on)
+/*
+ * Write up to @len bytes at @buf, blocking. If someone else made @fd
+ * non-blocking, wait for it in poll() and return 0. The bytes written or
+ * -errno; a kick ends either wait (-EINTR or a short count).
+ */
+static ssize_t write_out(int fd, const uint8_t *buf, size_t len)
 {
-	if (!s->out_pollable || on == s->out_polling)
-		return;
-	if (evloop_mod(s->vm->loop, s->out_fd, on ? EPOLLOUT : 0) == 0)
-		s->out_polling = on;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	ssize_t n = write(fd, buf, len);
+
+	if (n >= 0)
+		return n;
+	if (errno != EAGAIN)
+		return -errno;
+	if (poll(&pfd, 1, -1) < 0)
+		return -errno;
+	return 0;
 }
 
-static void wake_ready(int fd, uint32_t events, void *opaque);
-
-static void stdout_ready(int fd, uint32_t events, void *opaque)
+/*
+ * The writer thread: writes the buffer's oldest bytes with the lock
+ * released. Ends once stopped with nothing left, or when stdout is gone
+ * (out_closed: a write error, or serial_flush() gave up on it).
+ */
+static void *writer_thread(void *opaque)
 {
 	struct serial *s = opaque;
+	/* waits for the end of setup; -ECANCELED if the VM goes away first */
+	int ret = sandbox_enter(SANDBOX_IO);
 
-	(void)fd;
-	(void)events;
-	wake_ready(s->wake_fd, 0, s);
+	if (ret && ret != -ECANCELED)
+		vm_request_stop(s->vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no output */
+	pthread_mutex_lock(&s->lock);
+	while (!ret && !s->out_closed) {
+		unsigned int head = s->tx_head, chunk = s->tx_count;
+		ssize_t n;
+
+		if (!chunk) {
+			if (s->writer_stop)
+				break;
+			pthread_cond_wait(&s->tx_cond, &s->lock);
+			continue;
+		}
+		if (head + chunk > TX_SIZE)
+			chunk = TX_SIZE - head;
+		/* vCPUs only append: the bytes from tx_head on stay as they are */
+		s->writing = true;
+		pthread_mutex_unlock(&s->lock);
+		n = write_out(s->out_fd, s->tx + head, chunk);
+		pthread_mutex_lock(&s->lock);
+		s->writing = false;
+		if (n == -EINTR)
+			continue;	/* kicked: serial_flush() may have given up */
+		if (n < 0) {
+			s->out_closed = true;	/* EPIPE, EIO, EFBIG...: stop writing */
+			break;
+		}
+		s->tx_head = (s->tx_head + (unsigned int)n) % TX_SIZE;
+		s->tx_count -= (unsigned int)n;
+		s->tx_written += (uint64_t)n;
+		tx_drained(s);
+		pthread_cond_broadcast(&s->written_cond);
+	}
+	if (s->out_closed) {
+		s->tx_count = 0;	/* dropped: the transmitter looks empty */
+		tx_drained(s);
+	}
+	s->writer_done = true;
+	pthread_cond_broadcast(&s->written_cond);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static int writer_start(struct serial *s, unsigned int index)
+{
+	char name[16];
+	int ret;
+
+	ret = pthread_create(&s->writer, NULL, writer_thread, s);
+	if (ret) {
+		kv_err("cannot start the output thread of the UART on %s: %s", s->out_name,
+		       strerror(ret));
+		return -ret;
+	}
+	snprintf(name, sizeof(name), "kvmini-ttyS%u", index);
+	pthread_setname_np(s->writer, name);
+	s->writer_started = true;
+	return 0;
+}
+
+/* @ns from now, on written_cond's clock. */
+static struct timespec deadline_in(long ns)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ns / 1000000000L;
+	t.tv_nsec += ns % 1000000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* End the writer thread; call serial_flush() first, or what is left is lost. */
+static void writer_stop(struct serial *s)
+{
+	struct timespec t;
+
+	if (!s->writer_started)
+		return;
+	sandbox_abort();	/* it may still wait in sandbox_enter() */
+	pthread_mutex_lock(&s->lock);
+	s->writer_stop = true;
+	pthread_cond_signal(&s->tx_cond);
+	while (!s->writer_done) {
+		/* a kick that lands just before write() is lost: repeat it */
+		if (s->writing)
+			signals_kick(s->writer);
+		t = deadline_in(WRITER_KICK_NS);
+		pthread_cond_timedwait(&s->written_cond, &s->lock, &t);
+	}
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->writer, NULL);
+	s->writer_started = false;
 }
 
 static void handle_input(struct serial *s, const uint8_t *buf, size_t n)
@@ -420,8 +512,6 @@ static void wake_ready(int fd, uint32_t events, void *opaque)
 		/* EAGAIN: nothing new */
 	}
 	pthread_mutex_lock(&s->lock);
-	drain_tx(s);
-	set_out_polling(s, s->tx_count && !s->out_closed);
 	if (s->rx_paused && s->rx_count < RX_SIZE / 2)
 		pause_input(s, false);
 	pthread_mutex_unlock(&s->lock);
@@ -437,10 +527,20 @@ struct serial_port_desc {
 
 static struct serial *ports[2];
 
-static int serial_create(struct vm *vm, const struct serial_port_desc *d, struct serial **out)
+static void serial_free(struct serial *s)
+{
+	pthread_cond_destroy(&s->written_cond);
+	pthread_cond_destroy(&s->tx_cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsigned int index,
+			 struct serial **out)
 {
 	struct serial *s = calloc(1, sizeof(*s));
-	int fl, ret;
+	pthread_condattr_t ca;
+	int ret;
 
 	if (!s)
 		return -ENOMEM;
@@ -453,6 +553,11 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, struct
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->tx_cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->written_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0) {
 		ret = -errno;
@@ -462,14 +567,10 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, struct
 	if (ret)
 		goto err;
 
-	/* Output: non-blocking, so a stalled reader never stalls the loop. */
-	term_save_fl(s->out_fd);
-	fl = fcntl(s->out_fd, F_GETFL);
-	/* regular files ignore O_NONBLOCK, but their writes do not stall for long */
-	s->out_nonblock = fl >= 0 && fcntl(s->out_fd, F_SETFL, fl | O_NONBLOCK) == 0;
-
-	if (evloop_add(vm->loop, s->out_fd, 0, stdout_ready, s) == 0)
-		s->out_pollable = true;
+	/* output: never O_NONBLOCK, the file description is shared with the shell */
+	ret = writer_start(s, index);
+	if (ret)
+		goto err;
 
 	if (s->in_fd >= 0) {
 		s->in_tty = isatty(s->in_fd);
@@ -488,9 +589,14 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, struct
 	*out = s;
 	return 0;
 err:
-	if (s->wake_fd >= 0)
+	writer_stop(s);
+	if (s->in_registered)
+		evloop_del(vm->loop, s->in_fd);
+	if (s->wake_fd >= 0) {
+		evloop_del(vm->loop, s->wake_fd);
 		close(s->wake_fd);
-	free(s);
+	}
+	serial_free(s);
 	return ret;
 }
 
@@ -510,9 +616,9 @@ static int serial_init(struct vm *vm)
 	};
 	int ret;
 
-	ret = serial_create(vm, &com1, &ports[0]);
+	ret = serial_create(vm, &com1, 0, &ports[0]);
 	if (!ret && vm->cfg->stderr_uart)
-		ret = serial_create(vm, &com2, &ports[1]);
+		ret = serial_create(vm, &com2, 1, &ports[1]);
 	if (ret)
 		serial_exit(vm);
 	return ret;
@@ -521,29 +627,31 @@ static int serial_init(struct vm *vm)
 #define QUIESCE_WAIT_MS 5000
 
 /*
- * Last chance to deliver guest output. A reader that takes nothing for
- * QUIESCE_WAIT_MS loses the rest rather than hang kvmini's exit.
+ * Last chance to deliver guest output: wait while the writer makes
+ * progress. A reader that takes nothing for QUIESCE_WAIT_MS loses the rest
+ * rather than hang kvmini's exit.
  */
 static void serial_flush(struct serial *s)
 {
-	struct pollfd pfd;
+	struct timespec t;
+	uint64_t seen;
 
 	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		drain_tx(s);
-		if (!s->tx_count || s->out_closed)
-			break;
-		pfd = (struct pollfd){ .fd = s->out_fd, .events = POLLOUT };
-		if (poll(&pfd, 1, QUIESCE_WAIT_MS) <= 0) {
+	while (s->tx_count && !s->out_closed && s->writer_started && !s->writer_done) {
+		seen = s->tx_written;
+		t = deadline_in(QUIESCE_WAIT_MS * 1000000L);
+		while (s->tx_count && s->tx_written == seen && !s->writer_done)
+			if (pthread_cond_timedwait(&s->written_cond, &s->lock, &t) == ETIMEDOUT)
+				break;
+		if (s->tx_count && s->tx_written == seen && !s->writer_done) {
 			/* once per boot, but --on-reboot restart boots again */
 			kv_warn_ratelimited("%s accepts no more output; %u bytes of guest "
 					    "output dropped", s->out_name, s->tx_count);
-			s->out_closed = true;	/* later calls must not block on it */
-			s->tx_count = 0;
-			break;
+			s->out_closed = true;	/* the writer drops the rest and ends */
+			if (s->writing)
+				signals_kick(s->writer);
 		}
 	}
-	set_out_polling(s, false);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -568,9 +676,9 @@ static void serial_exit(struct vm *vm)
 
 		if (!s)
 			continue;
+		writer_stop(s);
 		close(s->wake_fd);
-		pthread_mutex_destroy(&s->lock);
-		free(s);
+		serial_free(s);
 		ports[i] = NULL;
 	}
 }

@@ -103,10 +103,57 @@ void config_usage(FILE *f)
 	      "                       /run/netns/vm1\n"
 	      "  --help               this text\n"
 	      "\n"
-	      "exit status: 0 power-off, 2 error, 4 reboot, 6 triple fault,\n"
-	      "             8 KVM failure, 10 --volume tree refused,\n"
-	      "             128+N signal N, odd: (V << 1) | 1 after\n"
-	      "             the guest wrote V to the exit port. See kvmini(1).\n", f);
+	      "exit status: 0 power-off or Ctrl-A x, 2 error, 4 reboot, 6 triple fault,\n"
+	      "             8 KVM failure, 10 --volume tree refused, 124 --timeout\n"
+	      "             expired, odd: (V << 1) | 1\n"
+	      "             after the guest wrote V to the exit port. A stop signal\n"
+	      "             (SIGTERM, SIGINT, SIGHUP, ...) ends kvmini by that signal,\n"
+	      "             after restoring the terminal. See kvmini(1).\n", f);
+}
+
+#define SEE_HELP "'kvmini help' lists the options"
+
+/* "--memory" for getopt's value of a long option; @typed if there is none. */
+static const char *option_name(int val, const char *typed)
+{
+	static char name[32];
+	const struct option *o;
+
+	for (o = run_options; o->name; o++) {
+		if (o->val == val) {
+			snprintf(name, sizeof(name), "--%s", o->name);
+			return name;
+		}
+	}
+	return typed;
+}
+
+/* How many options start with the @len characters at @s. */
+static unsigned int options_with_prefix(const char *s, size_t len)
+{
+	const struct option *o;
+	unsigned int n = 0;
+
+	for (o = run_options; o->name; o++)
+		n += !strncmp(o->name, s, len);
+	return n;
+}
+
+/* getopt returned '?' for @typed (argv[optind - 1]): say which mistake it is. */
+static void report_bad_option(const char *typed)
+{
+	if (optopt >= OPT_KERNEL) {
+		/* a known long option that takes no value was given one */
+		kv_err("%s takes no value; " SEE_HELP, option_name(optopt, typed));
+	} else if (optopt) {
+		/* kv_err() escapes it if it is a control character */
+		kv_err("unknown option '-%c'; " SEE_HELP, optopt);
+	} else if (!strncmp(typed, "--", 2) &&
+		   options_with_prefix(typed + 2, strcspn(typed + 2, "=")) > 1) {
+		kv_err("'%s' is ambiguous: it starts several options; " SEE_HELP, typed);
+	} else {
+		kv_err("unknown option '%s'; " SEE_HELP, typed);
+	}
 }
 
 static int bad_size(const char *opt, const char *val, int err)
@@ -575,7 +622,8 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	/* 0, not 1: also drops what an earlier call left half-parsed ("-hv") */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+	/* leading ':': a missing value is reported as such, not as an unknown option */
+	while ((c = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL:
 			cfg->kernel = optarg;
@@ -713,15 +761,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			config_usage(stdout);
 			return 1;
 		case ':':
-			kv_err("option %s needs a value", argv[optind - 1]);
-			config_usage(stderr);
+			kv_err("%s needs a value; " SEE_HELP, option_name(optopt, argv[optind - 1]));
 			return -EINVAL;
 		default:
-			if (optopt)
-				kv_err("unknown option '-%c'", optopt);
-			else
-				kv_err("unknown option '%s'", argv[optind - 1]);
-			config_usage(stderr);
+			report_bad_option(argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -731,7 +774,6 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	} else if (optind < argc) {
 		kv_err("unexpected argument '%s'; a command to run in the guest goes after --",
 		       argv[optind]);
-		config_usage(stderr);
 		return -EINVAL;
 	}
 	if (optind == argc && optind > 0 && !strcmp(argv[optind - 1], "--")) {
@@ -739,8 +781,8 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (!cfg->kernel && !cfg->cmd_argv) {
-		kv_err("no kernel given; use --kernel FILE");
-		config_usage(stderr);
+		kv_err("no kernel given; use --kernel FILE, or -- CMD for the default guest; "
+		       SEE_HELP);
 		return -EINVAL;
 	}
 	if (cfg->jail_netns && !cfg->jail) {

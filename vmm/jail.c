@@ -1,8 +1,9 @@
 /*
- * --jail DIR: unshare the namespaces and fork; the parent only waits and
- * forwards signals, the child (PID 1 of the new PID namespace) opens what
- * the VM needs, then makes DIR its root with pivot_root and lowers its
- * resource limits before privs_drop() clears its privileges.
+ * --jail DIR: unshare the namespaces and fork; the parent only waits,
+ * forwards the stop signals and ends as the child did, the child (PID 1 of
+ * the new PID namespace) opens what the VM needs, then makes DIR its root
+ * with pivot_root and lowers its resource limits before privs_drop() clears
+ * its privileges.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 
 #include "jail.h"
 #include "log.h"
+#include "signals.h"
 #include "vm.h"
 
 #define JAIL_HOSTNAME "kvmini"
@@ -130,13 +132,29 @@ static int create_namespaces(const struct vm_config *cfg)
 }
 
 /*
- * The parent: forward the stop signals, reap the child, restore the
- * terminal in case the child could not (SIGKILL). kvmini's exit status.
+ * The last signal the child reported (signals_report()) before it ended,
+ * or 0. The child is gone: its end of the pipe is closed.
  */
-static int wait_child(pid_t child, const sigset_t *waitset)
+static int reported_signal(int fd)
 {
-	struct termios tio;
-	bool have_tio = tcgetattr(STDIN_FILENO, &tio) == 0;
+	int sig = 0, v;
+
+	while (read(fd, &v, sizeof(v)) == sizeof(v))
+		sig = v;
+	return sig;
+}
+
+/*
+ * The parent: forward the stop signals, reap the child, restore the
+ * terminal in case the child could not (SIGKILL). Then end as the child
+ * did: by its signal, or with its exit status (returned). The child, PID 1
+ * of its namespace, cannot raise a signal on itself: it reports it on
+ * @report_fd.
+ */
+static int wait_child(pid_t child, const sigset_t *waitset, const struct termios *tio,
+		      int report_fd)
+{
+	struct rlimit no_core = { 0, 0 };
 	int wstatus = EXIT_ERROR << 8, sig;
 	pid_t r;
 
@@ -156,10 +174,14 @@ static int wait_child(pid_t child, const sigset_t *waitset)
 			break;
 		}
 	}
-	if (have_tio)
-		tcsetattr(STDIN_FILENO, TCSADRAIN, &tio);
-	if (WIFSIGNALED(wstatus))
-		return EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
+	if (tio)
+		tcsetattr(STDIN_FILENO, TCSANOW, tio);
+	sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : reported_signal(report_fd);
+	if (sig) {
+		/* any core worth having is the child's */
+		setrlimit(RLIMIT_CORE, &no_core);
+		signals_end_by(sig);
+	}
 	return WEXITSTATUS(wstatus);
 }
 
@@ -192,8 +214,10 @@ static int setup_child(int parent_alive_fd)
 
 int jail_enter(const struct vm_config *cfg, int *status)
 {
-	sigset_t stops, waitset, old;
-	int alive[2], ret;
+	sigset_t waitset, old;
+	struct termios tio;
+	int alive[2], report[2], ret;
+	bool have_tio;
 	pid_t child;
 
 	if (!cfg->jail)
@@ -208,16 +232,20 @@ int jail_enter(const struct vm_config *cfg, int *status)
 		kv_err("--jail: pipe failed: %s", strerror(errno));
 		return -EIO;
 	}
+	if (pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0) {
+		kv_err("--jail: pipe failed: %s", strerror(errno));
+		close(alive[0]);
+		close(alive[1]);
+		return -EIO;
+	}
+	/* before the child can make it raw */
+	have_tio = tcgetattr(STDIN_FILENO, &tio) == 0;
 	/*
-	 * Blocked from here on in both: the parent takes them with
-	 * sigwaitinfo, the child queues them for run.c's signalfd (PID 1
-	 * would drop them as unhandled otherwise).
+	 * The stop signals are blocked already (signals_init()): the parent
+	 * takes them with sigwaitinfo, the child queues them for run.c's
+	 * signalfd (PID 1 would drop them as unhandled otherwise).
 	 */
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGHUP);
-	waitset = stops;
+	signals_stop_set(&waitset);
 	sigaddset(&waitset, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &waitset, &old);
 	child = fork();
@@ -227,19 +255,22 @@ int jail_enter(const struct vm_config *cfg, int *status)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(alive[0]);
 		close(alive[1]);
+		close(report[0]);
+		close(report[1]);
 		return ret;
 	}
 	if (child == 0) {
-		sigaddset(&old, SIGINT);
-		sigaddset(&old, SIGTERM);
-		sigaddset(&old, SIGHUP);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(alive[1]);
+		close(report[0]);
+		signals_report_to(report[1]);
 		return setup_child(alive[0]);
 	}
 	close(alive[0]);
+	close(report[1]);
 	no_leak_check = true;
-	*status = wait_child(child, &waitset);
+	*status = wait_child(child, &waitset, have_tio ? &tio : NULL, report[0]);
+	close(report[0]);
 	close(alive[1]);
 	return 1;
 }

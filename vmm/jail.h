@@ -13,9 +13,10 @@
  * At the start of `kvmini run`, while kvmini has a single thread: check
  * DIR and the options, enter the namespaces and fork. No-op (0) without
  * --jail. Returns 0 in the child, which goes on to run the VM; 1 in the
- * parent once the child has ended, with kvmini's exit status in *status
- * (the parent forwards SIGINT, SIGTERM and SIGHUP to the child meanwhile);
- * -errno after one kv_err() line.
+ * parent once the child has exited, with its exit status in *status (the
+ * parent forwards the stop signals to the child meanwhile); -errno after
+ * one kv_err() line. When the child ended by a signal, or reported one
+ * (signals_end_by()), the parent ends by that signal and does not return.
  */
 int jail_enter(const struct vm_config *cfg, int *status);
 

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	if (!cmd) {
-		config_usage(stderr);
+		kv_err("no command given; use kvmini run, kvmini check, or 'kvmini help'");
 		return EXIT_ERROR;
 	}
 	if (!strcmp(cmd, "run"))
@@ -34,7 +34,6 @@ int main(int argc, char **argv)
 		printf("kvmini %s\n", KVMINI_VERSION);
 		return 0;
 	}
-	kv_err("unknown command '%s'", cmd);
-	config_usage(stderr);
+	kv_err("unknown command '%s'; the commands are run, check, help and version", cmd);
 	return EXIT_ERROR;
 }

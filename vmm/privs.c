@@ -26,8 +26,9 @@
 
 #include "log.h"
 #include "privs.h"
+#include "signals.h"
 
-#define PRIVS_SIGNAL (SIGRTMIN + 1)
+#define PRIVS_SIGNAL SIGNAL_PRIVS
 #define MAX_CAP 63		/* PR_CAPBSET_READ tells the kernel's last one */
 #define THREAD_WAIT_MS 5000
 

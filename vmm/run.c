@@ -25,6 +25,7 @@
 #include "privs.h"
 #include "run.h"
 #include "sandbox.h"
+#include "signals.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -168,7 +169,10 @@ static char *build_cmdline(const struct vm_config *cfg, const char *devices)
 	return s;
 }
 
-/* A signal ends kvmini even if it lands while the guest is rebooting. */
+/*
+ * A stop signal (signals.h) ends kvmini, even if it lands while the guest
+ * is rebooting: after the cleanup, by that same signal.
+ */
 static int stop_signal;
 
 static void on_signal(int fd, uint32_t events, void *opaque)
@@ -180,8 +184,43 @@ static void on_signal(int fd, uint32_t events, void *opaque)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	kv_debug("stopping on signal %u", si.ssi_signo);
+	if (stop_signal)
+		return;	/* the first one counts */
 	stop_signal = (int)si.ssi_signo;
 	vm_request_stop(vm, STOP_SIGNAL, EXIT_SIGNAL_BASE + stop_signal);
+}
+
+/* "SIGTERM", "SIGRTMIN+3": for messages. */
+static const char *signal_name(int sig)
+{
+	static char name[16];
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev)
+		snprintf(name, sizeof(name), "SIG%s", abbrev);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(name, sizeof(name), "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		snprintf(name, sizeof(name), "signal %d", sig);
+	return name;
+}
+
+/*
+ * A stop signal still pending at the end, or 0. From @sig_fd once it
+ * exists (the main thread's filter allows read, not sigtimedwait).
+ */
+static int pending_stop_signal(int sig_fd)
+{
+	static const struct timespec now = { 0, 0 };
+	struct signalfd_siginfo si;
+	sigset_t stops;
+	int sig;
+
+	if (sig_fd >= 0)
+		return read(sig_fd, &si, sizeof(si)) == sizeof(si) ? (int)si.ssi_signo : 0;
+	signals_stop_set(&stops);
+	sig = sigtimedwait(&stops, NULL, &now);
+	return sig > 0 ? sig : 0;
 }
 
 /* --timeout: one deadline for the whole run, restarts included. */
@@ -341,6 +380,8 @@ int cmd_run(int argc, char **argv)
 	if (ret < 0)
 		return EXIT_ERROR;
 	kv_verbose = cfg.verbose || getenv("KVMINI_DEBUG");
+	/* stop signals blocked from here on, in every thread and in the jail's child */
+	signals_init();
 	/* before anything is opened or any thread exists; the parent returns here */
 	ret = jail_enter(&cfg, &status);
 	if (ret)
@@ -384,19 +425,13 @@ int cmd_run(int argc, char **argv)
 	if (kvm_fd < 0)
 		goto out;
 
-	/* Signals go to the event loop; every thread inherits this mask. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* stop signals go to the event loop; signals_init() blocked them */
+	signals_stop_set(&sigs);
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0) {
 		kv_err("signalfd failed: %s", strerror(errno));
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	vcpu_signals_init();
 
 	/* last before the run: nothing to clean up in DIR if an input was bad */
 	if (volume_prepare(&cfg, &volume) ||
@@ -419,7 +454,7 @@ int cmd_run(int argc, char **argv)
 		}
 	} while (reason == STOP_REBOOT && cfg.on_reboot == ON_REBOOT_RESTART);
 	if (reason == STOP_SIGNAL)
-		kv_warn("stopped by signal %d", stop_signal);
+		kv_warn("stopped by signal %d (%s)", stop_signal, signal_name(stop_signal));
 	reported = reason == STOP_GUEST_EXIT;
 out:
 	devices_close_host();	/* images unlocked before the volume comes back */
@@ -432,6 +467,9 @@ out:
 		status = EXIT_VOLUME;
 	else if (ret && status == 0)
 		status = EXIT_ERROR;
+	/* a stop signal that came during setup or teardown ends kvmini too */
+	if (!stop_signal)
+		stop_signal = pending_stop_signal(sig_fd);
 	vm_stats_close();
 	if (sig_fd >= 0)
 		close(sig_fd);
@@ -439,5 +477,7 @@ out:
 		close(kvm_fd);
 	inputs_free(&inputs);
 	command_release(&cmd_state);
+	if (stop_signal)
+		signals_end_by(stop_signal);
 	return status;
 }

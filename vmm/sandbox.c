@@ -1,8 +1,9 @@
 /*
  * seccomp filters per thread class (see sandbox.h), built with libseccomp.
  *
- * Every list is an allow-list; anything else kills the whole process
- * (--seccomp=on) or is only logged by the kernel (--seccomp=log). ioctl is
+ * Every list is an allow-list; anything else ends the whole process by
+ * SIGSYS without running (--seccomp=on, see seccomp_trap()) or is only
+ * logged by the kernel (--seccomp=log). ioctl is
  * allowed per request number, mmap/mprotect never with PROT_EXEC, clone only
  * for threads, tgkill only toward kvmini's own thread group, and no class
  * may open files, create sockets or exec.
@@ -56,6 +57,9 @@
 
 #include "log.h"
 #include "sandbox.h"
+#include "signals.h"
+#include "term.h"
+#include "vm.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -86,6 +90,8 @@ static bool setup_done, setup_aborted;
 
 /* the main thread loads its filter once, even across restarts */
 static __thread bool thread_filtered;
+/* for seccomp_trap()'s message */
+static __thread int thread_class = -1;
 
 static const char *const class_names[] = {
 	[SANDBOX_MAIN] = "main",
@@ -129,7 +135,8 @@ static const int base_syscalls[] = {
 	SCMP_SYS(gettid),
 	SCMP_SYS(fstat),	/* stdio on its first message */
 	SCMP_SYS(newfstatat),
-	SCMP_SYS(rt_sigaction),	/* a fatal signal re-raised (term.c), abort() */
+	/* tgkill: kvmini's own thread group only, see allow_own_tgkill() */
+	/* rt_sigaction: for any signal but SIGSYS, see add_base_rules() */
 	SCMP_SYS(exit),		/* thread exit */
 	SCMP_SYS(exit_group),
 	SCMP_SYS(restart_syscall),
@@ -173,18 +180,18 @@ static const int main_syscalls[] = {
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 };
 
-/* fcntl commands: terminal and console flags; OFD locks of disk images */
+/* fcntl commands: OFD locks of disk images */
 static const unsigned long main_fcntl_cmds[] = {
-	F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_OFD_SETLK, F_OFD_GETLK,
+	F_GETFD, F_SETFD, F_OFD_SETLK, F_OFD_GETLK,
 };
 
 /*
- * Any thread: a fatal signal (a crash in device code) restores the
- * terminal before it re-raises (term.c), so that it ends kvmini with its own
- * signal, not SIGSYS, and leaves no raw terminal behind.
+ * Any thread: a fault (a crash in device code) or a seccomp trap restores
+ * the terminal before kvmini dies (signals.c, seccomp_trap()), so that it
+ * leaves no raw terminal behind. glibc's tcsetattr() reads the settings
+ * around its TCSETS.
  */
-static const unsigned long fatal_ioctls[] = { TCSETS, TCSETSW, TCSETSF };
-static const unsigned long fatal_fcntl_cmds[] = { F_GETFL, F_SETFL };
+static const unsigned long fatal_ioctls[] = { TCGETS, TCSETS, TCSETSW, TCSETSF };
 
 /* --stats, after each run: /proc/self/status (opened at setup), mincore over guest RAM. */
 static const int stats_syscalls[] = {
@@ -448,24 +455,38 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	return ret;
 }
 
+/*
+ * Every class. rt_sigaction for any signal but SIGSYS (a stop signal's
+ * default action back before kvmini ends by it, abort()): so no code can
+ * replace seccomp_trap() and outlive a forbidden call.
+ */
+static int add_base_rules(scmp_filter_ctx f)
+{
+	int ret = allow_all(f, base_syscalls, ARRAY_LEN(base_syscalls));
+
+	if (!ret)
+		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
+				       SCMP_A0(SCMP_CMP_NE, SIGSYS));
+	if (ret == -EEXIST)
+		ret = 0;
+	if (!ret)
+		ret = allow_noexec_mappings(f);
+	if (!ret)
+		ret = allow_ioctls(f, fatal_ioctls, ARRAY_LEN(fatal_ioctls));
+	return ret;
+}
+
 static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg)
 {
-	uint32_t deny = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	uint32_t deny = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP;
 	scmp_filter_ctx f = seccomp_init(deny);
 	int ret;
 
 	if (!f)
 		return NULL;
-	ret = allow_all(f, base_syscalls, ARRAY_LEN(base_syscalls));
-	if (!ret)
-		ret = allow_noexec_mappings(f);
+	ret = add_base_rules(f);
 	if (!ret)
 		ret = allow_own_tgkill(f);
-	if (!ret)
-		ret = allow_ioctls(f, fatal_ioctls, ARRAY_LEN(fatal_ioctls));
-	if (!ret)
-		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, fatal_fcntl_cmds,
-				       ARRAY_LEN(fatal_fcntl_cmds));
 	if (!ret) {
 		switch (cls) {
 		case SANDBOX_MAIN:
@@ -535,6 +556,67 @@ static int test_hook_parse(const char *t)
 }
 #endif
 
+/* Append @s to @buf (size @size) at *@n. Async-signal-safe. */
+static void append(char *buf, size_t size, size_t *n, const char *s)
+{
+	while (*s && *n + 1 < size)
+		buf[(*n)++] = *s++;
+}
+
+static void append_uint(char *buf, size_t size, size_t *n, unsigned int v)
+{
+	char digits[12];
+	int i = (int)sizeof(digits) - 1;
+
+	digits[i] = 0;
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && i > 0);
+	append(buf, size, n, digits + i);
+}
+
+/*
+ * --seccomp=on: a forbidden call lands here (SECCOMP_RET_TRAP) instead of
+ * killing kvmini in the kernel, so that the terminal is restored first. The
+ * call did not run. SA_RESETHAND made SIGSYS fatal again and no thread may
+ * install another handler for it (add_base_rules()): kvmini dies by SIGSYS
+ * as with SECCOMP_RET_KILL_PROCESS. In the --jail child, PID 1, the signal
+ * it raises is ignored: it reports SIGSYS to the parent and exits instead.
+ */
+static void seccomp_trap(int sig, siginfo_t *si, void *uc)
+{
+	char msg[256];
+	size_t n = 0;
+
+	(void)sig;
+	(void)uc;
+	append(msg, sizeof(msg), &n, "kvmini: error: seccomp: system call ");
+	append_uint(msg, sizeof(msg), &n, (unsigned int)si->si_syscall);
+	append(msg, sizeof(msg), &n, " is not allowed on a ");
+	if (thread_class >= 0)
+		append(msg, sizeof(msg), &n, class_names[thread_class]);
+	append(msg, sizeof(msg), &n, " thread; kvmini stops (SIGSYS). Please report it; "
+	       "--seccomp=log lets the call run\n");
+	if (write(STDERR_FILENO, msg, n) < 0) {
+		/* nowhere to say it */
+	}
+	term_restore();
+	signals_report(SIGSYS);
+	raise(SIGSYS);
+	_exit(EXIT_SIGNAL_BASE + SIGSYS);
+}
+
+static void install_trap_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = seccomp_trap;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+	sigaction(SIGSYS, &sa, NULL);
+}
+
 int sandbox_configure(const struct vm_config *cfg)
 {
 	unsigned int cls;
@@ -548,6 +630,8 @@ int sandbox_configure(const struct vm_config *cfg)
 #endif
 	if (mode == SECCOMP_OFF)
 		return 0;
+	if (mode == SECCOMP_ON)
+		install_trap_handler();
 	for (cls = 0; cls < ARRAY_LEN(filters); cls++) {
 		filters[cls] = build(cls, cfg);
 		if (!filters[cls])
@@ -626,6 +710,7 @@ int sandbox_enter(enum sandbox_class cls)
 		return ret;
 	}
 	thread_filtered = true;
+	thread_class = (int)cls;
 #ifdef KVMINI_TEST_HOOKS
 	test_violation(cls);
 #endif

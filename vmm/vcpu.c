@@ -1,6 +1,5 @@
 /* vCPU threads: KVM_RUN, exit dispatch to the buses, fatal exit reports. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,24 +10,8 @@
 #include "arch.h"
 #include "log.h"
 #include "sandbox.h"
+#include "signals.h"
 #include "vcpu.h"
-
-#define KICK_SIGNAL SIGUSR1
-
-static void kick_handler(int sig)
-{
-	(void)sig;	/* only here to make KVM_RUN return -EINTR */
-}
-
-void vcpu_signals_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kick_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(KICK_SIGNAL, &sa, NULL);
-}
 
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index)
 {
@@ -185,7 +168,7 @@ void vcpu_kick(struct vcpu *v)
 	if (!v->started)
 		return;
 	v->run->immediate_exit = 1;
-	pthread_kill(v->thread, KICK_SIGNAL);
+	signals_kick(v->thread);
 }
 
 void vcpu_join(struct vcpu *v)

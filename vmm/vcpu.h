@@ -10,7 +10,5 @@ int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
-/* Install the no-op signal handler used for kicks. Once per process. */
-void vcpu_signals_init(void);
 
 #endif

@@ -24,7 +24,8 @@ enum {
 	EXIT_KVM_FAIL = 8,	/* KVM internal error, emulation or entry failure */
 	EXIT_VOLUME = 10,	/* --volume: the guest's tree was refused (limit, hostile entry) */
 	EXIT_TIMEOUT = 124,	/* --timeout expired (as timeout(1)) */
-	EXIT_SIGNAL_BASE = 128,	/* + signal number for SIGINT/SIGTERM/SIGHUP */
+	/* + N: only where signal N cannot end kvmini (PID 1 of the --jail namespace) */
+	EXIT_SIGNAL_BASE = 128,
 };
 
 /* Why the VM stopped. The first reason recorded wins. */

@@ -3,11 +3,13 @@
 
     lifecycle.py KVMINI IMAGE CASE
 
-Boots one firmware guest (echo, flood, reboot or emufail) under kvmini with
-stdin and stdout on pipes or on a pseudo-terminal, drives it, and checks
-kvmini's exit status, the guest's output byte for byte, and the terminal
-state afterwards. Exits 0 on success, 1 on failure (with the command and the
-tail of both output streams), 77 (skip) without a usable /dev/kvm.
+Boots one firmware guest (echo, flood, reboot, exitcode or emufail) under
+kvmini with stdin and stdout on pipes or on a pseudo-terminal, drives it, and
+checks how kvmini ended (an exit status, or the signal that ended it: Python's
+returncode is then negative), the guest's output byte for byte, and the
+terminal state afterwards. Exits 0 on success, 1 on failure (with the command
+and the tail of both output streams), 77 (skip) without a usable /dev/kvm or,
+for the seccomp cases, without kvmini's test hooks (KVMINI_TEST_HOOKS=false).
 
 Every wait has a deadline (KVMINI_TEST_TIMEOUT seconds, 120 by default)
 that only stops a hung run; nothing asserts on how long anything took.
@@ -15,6 +17,7 @@ that only stops a hung run; nothing asserts on how long anything took.
 import errno
 import fcntl
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -58,13 +61,14 @@ class Kvmini:
     """One `kvmini run`, its output collected as it arrives."""
 
     def __init__(self, kvmini, image, args=(), stdin=subprocess.PIPE, pty=False,
-                 preexec_fn=None):
+                 preexec_fn=None, env=None):
         self.cmd = [kvmini, "run", "--kernel", image] + list(args)
         self.deadline = time.monotonic() + LIMIT
         self.out = bytearray()
         self.eof = False
         self.err = tempfile.TemporaryFile()
         self.master = self.slave = None
+        self.pty = pty
         if pty:
             self.master, self.slave = os.openpty()
             self.tio_before = termios.tcgetattr(self.slave)
@@ -72,9 +76,15 @@ class Kvmini:
             stdin = stdout = self.slave
         else:
             stdout = subprocess.PIPE
+        self.env = env or {}
         self.p = subprocess.Popen(self.cmd, stdin=stdin, stdout=stdout, stderr=self.err,
-                                  preexec_fn=preexec_fn)
+                                  preexec_fn=preexec_fn, env=dict(os.environ, **self.env))
         self.out_fd = self.master if pty else self.p.stdout.fileno()
+
+    def seen(self, data):
+        """@data from the guest as it reaches kvmini's stdout: a terminal keeps
+        output processing on in raw mode, so each LF arrives as CR LF."""
+        return data.replace(b"\n", b"\r\n") if self.pty else data
 
     def remaining(self):
         return max(0.0, self.deadline - time.monotonic())
@@ -147,7 +157,7 @@ class Kvmini:
         def tail(text):
             return "\n".join(text.splitlines()[-TAIL_LINES:])
 
-        print("command:", " ".join(self.cmd))
+        print("command:", " ".join(["%s=%s" % kv for kv in self.env.items()] + self.cmd))
         print("--- guest output (stdout, last %d lines) ---" % TAIL_LINES)
         print(tail(bytes(self.out).decode(errors="replace")))
         print("--- kvmini messages (stderr, last %d lines) ---" % TAIL_LINES)
@@ -172,9 +182,16 @@ class Kvmini:
         self.err.close()
 
 
+def describe(returncode):
+    if returncode is not None and returncode < 0:
+        return "ended by %s" % signal.Signals(-returncode).name
+    return "exited with status %s" % returncode
+
+
 def expect_status(k, status, want):
+    """@want: an exit status, or -N for "ended by signal N" (WIFSIGNALED)."""
     if status != want:
-        raise Failure("kvmini exited with status %s, expected %d" % (status, want))
+        raise Failure("kvmini %s; expected: %s" % (describe(status), describe(want)))
 
 
 def expect_output(k, want):
@@ -185,6 +202,16 @@ def expect_output(k, want):
         raise Failure("guest output differs at byte %d (got %d bytes, expected %d): "
                       "got %r, expected %r" % (n, len(got), len(want),
                                               got[n:n + 60], want[n:n + 60]))
+
+
+def expect_flags_kept(k, when):
+    """kvmini must not change the file status flags (O_NONBLOCK) of the open
+    file description it shares with the shell and whatever runs next."""
+    fl = fcntl.fcntl(k.slave, fcntl.F_GETFL)
+    if fl != k.fl_before:
+        raise Failure("%s, the terminal's file status flags are 0x%x, were 0x%x (O_NONBLOCK "
+                      "0x%x): the shell and the next program would get EAGAIN"
+                      % (when, fl, k.fl_before, os.O_NONBLOCK))
 
 
 def expect_terminal_restored(k):
@@ -238,41 +265,114 @@ def case_echo_stdin_eof(k):
     k.p.stdin.close()
     k.wait_for_line(ECHO_READY)
     k.p.send_signal(signal.SIGTERM)
-    expect_status(k, k.finish(), 128 + signal.SIGTERM)
+    expect_status(k, k.finish(), -signal.SIGTERM)
     expect_output(k, ECHO_READY)
 
 
 def signal_case(sig):
     def case(k):
-        k.wait_for_line(ECHO_READY)
+        k.wait_for_line(k.seen(ECHO_READY))
+        if k.slave is not None:
+            expect_flags_kept(k, "while kvmini runs")
         k.p.send_signal(sig)
-        expect_status(k, k.finish(), 128 + sig)
-        expect_output(k, ECHO_READY)
+        expect_status(k, k.finish(), -sig)
+        expect_output(k, k.seen(ECHO_READY))
+        expect_in_stderr(k, "stopped by signal %d" % sig)
         if k.slave is not None:
             expect_terminal_restored(k)
-    case.__doc__ = "%s while the guest idles: status %d" % (sig.name, 128 + sig)
+    case.__doc__ = ("%s while the guest idles: kvmini stops the guest, restores the "
+                    "terminal and ends by %s" % (sig.name, sig.name))
     return case
+
+
+def case_exit_143(k):
+    """A guest that writes 71 to the exit device: status 143, an exit, not SIGTERM."""
+    expect_status(k, k.finish(), 143)
+    expect_output(k, b"exitcode: writing 71 to port 0xf4\n")
 
 
 # --- on a terminal ------------------------------------------------------------
 
 def case_pty_quit(k):
     """Ctrl-A x quits with status 0 and leaves the terminal as it was."""
-    k.wait_for_line(ECHO_READY)
+    k.wait_for_line(k.seen(ECHO_READY))
     k.send(b"\x01x")
     expect_status(k, k.finish(), 0)
-    expect_output(k, ECHO_READY)
+    expect_output(k, k.seen(ECHO_READY))
     expect_terminal_restored(k)
 
 
 def case_pty_ctrl_a(k):
     """Ctrl-A Ctrl-A sends one Ctrl-A; Ctrl-A then another key sends both."""
-    k.wait_for_line(ECHO_READY)
+    k.wait_for_line(k.seen(ECHO_READY))
     k.send(b"\x01\x01a\x01b\r")
-    k.wait_for_line(b"echo: \\x01a\\x01b\n")
+    k.wait_for_line(k.seen(b"echo: \\x01a\\x01b\n"))
     k.send(b"quit\r")
     expect_status(k, k.finish(), 0)
-    expect_output(k, ECHO_READY + b"echo: \\x01a\\x01b\n")
+    expect_output(k, k.seen(ECHO_READY + b"echo: \\x01a\\x01b\n"))
+    expect_terminal_restored(k)
+
+
+def case_pty_harmless_signals(k):
+    """Signals whose default would not stop kvmini, or that it makes harmless
+    (SIGUSR1 is its kick, SIGPIPE and SIGXFSZ report a failed write, SIGRTMIN+1
+    carries the privilege drop), leave the guest running."""
+    k.wait_for_line(k.seen(ECHO_READY))
+    for sig in (signal.SIGUSR1, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD,
+                signal.SIGWINCH, signal.SIGURG, signal.SIGCONT, SIGNAL_PRIVS):
+        name = signal.Signals(sig).name.encode() if sig != SIGNAL_PRIVS else b"SIGRTMIN+1"
+        k.p.send_signal(sig)
+        k.send(b"after %s\r" % name)
+        k.wait_for_line(k.seen(b"echo: after %s\n" % name))
+        if k.p.poll() is not None:
+            raise Failure("kvmini %s after %s" % (describe(k.p.returncode), name.decode()))
+    k.send(b"\x01x")
+    expect_status(k, k.finish(), 0)
+    expect_terminal_restored(k)
+
+
+def case_pty_sigkill(k):
+    """SIGKILL cannot be caught, but kvmini never set O_NONBLOCK on the terminal."""
+    k.wait_for_line(k.seen(ECHO_READY))
+    expect_flags_kept(k, "while kvmini runs")
+    k.p.send_signal(signal.SIGKILL)
+    expect_status(k, k.finish(), -signal.SIGKILL)
+    expect_flags_kept(k, "after SIGKILL")
+
+
+def seccomp_trap_case(cls):
+    def case(k):
+        if os.environ.get("KVMINI_TEST_HOOKS", "true") != "true":
+            raise Skip("test hooks are compiled out (buildtype=release or -Dtest_hooks=false)")
+        status = k.finish()
+        expect_in_stderr(k, "test hook: calling socket() on a %s thread" % cls,
+                         "seccomp: system call %d is not allowed on a %s thread"
+                         % (SYS_SOCKET, cls))
+        expect_status(k, status, -signal.SIGSYS)
+        expect_terminal_restored(k)
+    case.__doc__ = ("A forbidden system call on a %s thread (test hook): kvmini restores "
+                    "the terminal and ends by SIGSYS" % cls)
+    return case
+
+
+SYS_SOCKET = 41  # x86-64
+SIGNAL_PRIVS = signal.SIGRTMIN + 1  # vmm/signals.h
+
+
+def case_pty_onlcr(k):
+    """Raw mode keeps output processing: the guest's bare LF reaches the terminal as CR LF."""
+    k.wait_for_line(b"echo: ready\r\n")
+    iflag, oflag, cflag, lflag = termios.tcgetattr(k.slave)[:4]
+    if lflag & (termios.ICANON | termios.ECHO | termios.ISIG):
+        raise Failure("the terminal is not in raw mode during the run (lflag 0x%x)" % lflag)
+    if oflag & (termios.OPOST | termios.ONLCR) != termios.OPOST | termios.ONLCR:
+        raise Failure("raw mode turned output processing off (oflag 0x%x): a guest's "
+                      "bare LF would not return the cursor" % oflag)
+    k.send(b"one\rtwo\r")
+    k.wait_for_line(b"echo: two\r\n")
+    k.send(b"\x01x")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, b"echo: ready\r\necho: one\r\necho: two\r\n")
     expect_terminal_restored(k)
 
 
@@ -294,12 +394,17 @@ def pipe_fill(k):
     return n[0], fcntl.fcntl(k.out_fd, 1032)  # F_GETPIPE_SZ
 
 
+PAGE = 4096
+
+
 def wait_pipe_full(k):
-    """Wait until nothing reads kvmini's stdout pipe and it is full; seconds taken."""
+    """Wait until nothing reads kvmini's stdout pipe and it is full; seconds taken.
+    kvmini writes in blocking chunks, and a chunk that does not fit in the last
+    page of the pipe starts a new one: a full pipe may hold up to a page less."""
     start = time.monotonic()
     while True:
         queued, size = pipe_fill(k)
-        if queued >= size:
+        if queued + PAGE >= size:
             return time.monotonic() - start
         if k.p.poll() is not None:
             raise Failure("kvmini exited (status %s) before its stdout pipe filled"
@@ -333,10 +438,10 @@ def flood_stall_case(burst):
 
 
 def case_flood_stalled_sigterm(k):
-    """SIGTERM while stdout is stalled: kvmini exits 143 without anyone reading."""
+    """SIGTERM while stdout is stalled: kvmini ends by it without anyone reading."""
     wait_pipe_full(k)
     k.p.send_signal(signal.SIGTERM)
-    expect_status(k, k.wait_exit(), 128 + signal.SIGTERM)
+    expect_status(k, k.wait_exit(), -signal.SIGTERM)
     k.finish()
     # What did arrive is a clean prefix of the guest's output.
     want = flood_expected(FLOOD_LINES)
@@ -386,7 +491,7 @@ def case_reboot_restart(k):
     """--on-reboot=restart boots the guest again; SIGTERM then stops it."""
     k.read_until("the second boot", lambda out: out.count(REBOOT_BANNER) >= 2)
     k.p.send_signal(signal.SIGTERM)
-    expect_status(k, k.finish(), 128 + signal.SIGTERM)
+    expect_status(k, k.finish(), -signal.SIGTERM)
     out = bytes(k.out)
     # only whole banners; the last boot may have been stopped mid-line
     whole = out[:out.rfind(b"\n") + 1]
@@ -403,7 +508,7 @@ def case_emufail(k):
                      "instruction emulation failed", "RIP 00000000d0000000")
 
 
-# name: (function, kvmini arguments, stdin, on a pty, preexec_fn)
+# name: (function, kvmini arguments, stdin, on a pty, preexec_fn[, environment])
 CASES = {
     "echo-pipe": (case_echo_pipe, [], subprocess.PIPE, False, None),
     "echo-crlf": (case_echo_crlf, [], subprocess.PIPE, False, None),
@@ -414,8 +519,17 @@ CASES = {
     "echo-sighup": (signal_case(signal.SIGHUP), [], subprocess.PIPE, False, None),
     "pty-quit": (case_pty_quit, [], None, True, None),
     "pty-ctrl-a": (case_pty_ctrl_a, [], None, True, None),
+    "pty-onlcr": (case_pty_onlcr, [], None, True, None),
+    "pty-harmless-signals": (case_pty_harmless_signals, [], None, True, None),
+    "pty-sigkill": (case_pty_sigkill, [], None, True, None),
+    "pty-seccomp-main": (seccomp_trap_case("main"), [], None, True, None,
+                         {"KVMINI_TEST_SECCOMP": "main"}),
+    "pty-seccomp-vcpu": (seccomp_trap_case("vcpu"), [], None, True, None,
+                         {"KVMINI_TEST_SECCOMP": "vcpu"}),
+    "exit-143": (case_exit_143, ["--cmdline", "exitcode=71"], subprocess.DEVNULL, False, None),
     "pty-sigterm": (signal_case(signal.SIGTERM), [], None, True, None),
     "pty-sigint": (signal_case(signal.SIGINT), [], None, True, None),
+    "pty-sighup": (signal_case(signal.SIGHUP), [], None, True, None),
     "flood-reader": (case_flood_reader, flood_args(FLOOD_LINES), subprocess.DEVNULL,
                      False, None),
     "flood-stalled-resume": (flood_stall_case(1), flood_args(FLOOD_LINES),
@@ -440,6 +554,18 @@ CASES = {
 }
 
 
+# Every signal whose default action ends a process and that reports no fault
+# of kvmini's own: each stops the guest and ends kvmini after the cleanup.
+STOP_SIGNALS = ["SIGQUIT", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGXCPU",
+                "SIGIO", "SIGPWR", "SIGSTKFLT", "SIGRTMIN", "SIGRTMAX"]
+for _name in STOP_SIGNALS:
+    CASES["pty-" + _name.lower()] = (signal_case(signal.Signals[_name]), [], None, True, None)
+
+
+class Skip(Exception):
+    pass
+
+
 def kvm_usable():
     try:
         os.close(os.open("/dev/kvm", os.O_RDWR))
@@ -460,13 +586,16 @@ def main():
     # Signals ignored by whoever started us would be ignored by kvmini too.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
-    fn, args, stdin, pty, preexec_fn = CASES[name]
+    # kvmini ends by SIGQUIT or SIGSYS in some cases: no core files
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    fn, args, stdin, pty, preexec_fn = CASES[name][:5]
+    env = CASES[name][5] if len(CASES[name]) > 5 else None
     eof_pipe = None
     if stdin == "eof":
         eof_pipe = os.pipe()
         os.close(eof_pipe[1])
         stdin = eof_pipe[0]
-    k = Kvmini(kvmini, image, args, stdin=stdin, pty=pty, preexec_fn=preexec_fn)
+    k = Kvmini(kvmini, image, args, stdin=stdin, pty=pty, preexec_fn=preexec_fn, env=env)
     if eof_pipe:
         os.close(eof_pipe[0])
     try:
@@ -474,6 +603,9 @@ def main():
         err = k.stderr_text()
         if "Sanitizer" in err or "runtime error" in err:
             raise Failure("sanitizer report on stderr")
+    except Skip as e:
+        print("SKIP: %s: %s" % (name, e))
+        return 77
     except Failure as e:
         print("FAIL: %s: %s" % (name, e))
         k.kill()
@@ -482,8 +614,8 @@ def main():
     finally:
         k.kill()
         k.close()
-    print("PASS: %s: %s (status %s, %d bytes of output)" % (name, fn.__doc__.strip(),
-                                                             k.p.returncode, len(k.out)))
+    print("PASS: %s: %s (%s, %d bytes of output)" % (name, " ".join(fn.__doc__.split()),
+                                                      describe(k.p.returncode), len(k.out)))
     return 0
 
 

@@ -17,6 +17,7 @@ with kvmini). Exits 0 on success, 1 on failure, 77 (skip) when not root or
 without /dev/kvm.
 """
 import os
+import resource
 import select
 import shutil
 import signal
@@ -62,14 +63,15 @@ def alive(pid):
 class Run:
     """One `timeout -s KILL LIMIT kvmini run ...` with stdin and stdout on pipes."""
 
-    def __init__(self, kvmini, image, args):
+    def __init__(self, kvmini, image, args, env=None):
         self.cmd = [kvmini, "run", "--kernel", image] + args
         self.deadline = time.monotonic() + LIMIT
         self.out = bytearray()
         self.err = tempfile.TemporaryFile()
+        # timeout(1) ends by the signal that ended kvmini, so returncode is -N then
         self.p = subprocess.Popen(["timeout", "-s", "KILL", "%.0f" % LIMIT] + self.cmd,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=self.err)
+                                  stderr=self.err, env=dict(os.environ, **(env or {})))
 
     def remaining(self):
         return max(0.0, self.deadline - time.monotonic())
@@ -252,8 +254,8 @@ class Env:
         self.runs = []
         self.helpers = []
 
-    def run(self, image, args):
-        r = Run(self.kvmini, image, args)
+    def run(self, image, args, env=None):
+        r = Run(self.kvmini, image, args, env)
         self.runs.append(r)
         return r
 
@@ -376,22 +378,67 @@ def case_jail_netns_path(env):
     quit_echo(r)
 
 
+def describe(returncode):
+    if returncode < 0:
+        return "ended by %s" % signal.Signals(-returncode).name
+    return "exited with status %d" % returncode
+
+
 def signal_case(sig, to_child):
+    """@sig to the jail's parent or to its child (PID 1 of the namespace): the
+    child stops the guest and the parent ends by @sig (WIFSIGNALED), not
+    with a status that a guest could also report."""
     def case(env):
         r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody"])
         r.wait_for(ECHO_READY)
         parent, child = r.kvmini_pid(), r.jailed_pid()
         os.kill(child if to_child else parent, sig)
         status = r.finish()
-        if status != 128 + sig:
-            raise Failure("kvmini exited with status %s after %s to the %s, expected %d"
-                          % (status, signal.Signals(sig).name,
-                             "jailed child (PID 1)" if to_child else "parent", 128 + sig))
+        if status != -sig:
+            raise Failure("kvmini %s after %s to the %s, expected it to end by %s"
+                          % (describe(status), signal.Signals(sig).name,
+                             "jailed child (PID 1)" if to_child else "parent",
+                             signal.Signals(sig).name))
         if alive(child):
             raise Failure("the jailed child %d outlived its parent" % child)
-        print("ok: %s to the %s: status %d" % (signal.Signals(sig).name,
-                                               "child" if to_child else "parent", status))
+        r.err.seek(0)
+        if b"stopped by signal %d" % sig not in r.err.read():
+            raise Failure("the jailed child did not stop the guest on %s (no 'stopped by "
+                          "signal %d' on stderr)" % (signal.Signals(sig).name, sig))
+        print("ok: %s to the %s: kvmini %s" % (signal.Signals(sig).name,
+                                               "child" if to_child else "parent",
+                                               describe(status)))
     return case
+
+
+def case_jail_child_killed(env):
+    """The jailed child dies by SIGKILL: the parent ends by SIGKILL too."""
+    r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody"])
+    r.wait_for(ECHO_READY)
+    os.kill(r.jailed_pid(), signal.SIGKILL)
+    status = r.finish()
+    if status != -signal.SIGKILL:
+        raise Failure("kvmini %s after SIGKILL to the jailed child, expected it to end "
+                      "by SIGKILL" % describe(status))
+    print("ok: SIGKILL to the child: kvmini %s" % describe(status))
+
+
+def case_jail_seccomp(env):
+    """A forbidden call in the jailed child (PID 1, which cannot raise SIGSYS on
+    itself): the parent ends by SIGSYS, as kvmini does without --jail."""
+    if os.environ.get("KVMINI_TEST_HOOKS", "true") != "true":
+        print("SKIP: test hooks are compiled out")
+        sys.exit(77)
+    r = env.run(env.echo, ["--jail", env.jail, "--user", "nobody"],
+                {"KVMINI_TEST_SECCOMP": "vcpu"})
+    status = r.finish()
+    if status != -signal.SIGSYS:
+        raise Failure("kvmini %s after a forbidden call in the jail, expected it to end by "
+                      "SIGSYS" % describe(status))
+    r.err.seek(0)
+    if b"seccomp: system call" not in r.err.read():
+        raise Failure("no seccomp message on stderr")
+    print("ok: seccomp trap in the jail: kvmini %s" % describe(status))
 
 
 def case_jail_parent_killed(env):
@@ -421,6 +468,10 @@ CASES = {
     "jail-sigint": signal_case(signal.SIGINT, False),
     "jail-sighup": signal_case(signal.SIGHUP, False),
     "jail-sigterm-pid1": signal_case(signal.SIGTERM, True),
+    "jail-sigquit": signal_case(signal.SIGQUIT, False),
+    "jail-sigusr2-pid1": signal_case(signal.SIGUSR2, True),
+    "jail-child-killed": case_jail_child_killed,
+    "jail-seccomp": case_jail_seccomp,
     "jail-parent-killed": case_jail_parent_killed,
 }
 
@@ -439,6 +490,8 @@ def main():
     # signals ignored by whoever started us would be ignored by kvmini too
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+    # kvmini ends by SIGQUIT or SIGSYS in some cases: no core files
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     env = Env(*sys.argv[1:4])
     failed = False
     try:

@@ -480,12 +480,95 @@ static void test_volume(void **state)
 	assert_non_null(strstr(err_end(), "one --volume"));
 }
 
+/* Does @s hold a control character other than the line ends? */
+static bool has_control_chars(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\n') || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* PARSE must fail with exactly one line on stderr that contains @needle. */
+#define EXPECT_ONE_LINE(needle, ...) do {					\
+	struct vm_config c_;							\
+	const char *err_;							\
+										\
+	err_begin();								\
+	assert_int_equal(PARSE(&c_, __VA_ARGS__), -EINVAL);			\
+	err_end_checked(err_ = err_end(), needle);				\
+} while (0)
+
+static void err_end_checked(const char *err, const char *needle)
+{
+	if (!strstr(err, needle) || count_lines(err) != 1 || has_control_chars(err))
+		fail_msg("expected one line with '%s', got: '%s'", needle, err);
+}
+
+/* An option without its value is named in one line, not as garbage. */
+static void test_missing_value(void **state)
+{
+	(void)state;
+	EXPECT_ONE_LINE("--memory needs a value", "--kernel", "k", "--memory");
+	EXPECT_ONE_LINE("--cmdline needs a value", "--kernel", "k", "--cmdline");
+	EXPECT_ONE_LINE("--kernel needs a value", "--kernel");
+	EXPECT_ONE_LINE("--timeout needs a value", "--kernel", "k", "--timeout");
+	EXPECT_ONE_LINE("'kvmini help'", "--kernel", "k", "--net");
+	/* an abbreviation is named by its full option */
+	EXPECT_ONE_LINE("--memory needs a value", "--kernel", "k", "--mem");
+	EXPECT_ONE_LINE("--verbose takes no value", "--kernel", "k", "--verbose=1");
+}
+
+/* Unknown options and other usage errors: one line and a pointer to help. */
+static void test_usage_errors_one_line(void **state)
+{
+	(void)state;
+	EXPECT_ONE_LINE("unknown option '--frobnicate'", "--frobnicate");
+	EXPECT_ONE_LINE("'kvmini help'", "--kernel", "k", "--frobnicate");
+	EXPECT_ONE_LINE("unknown option '-z'", "--kernel", "k", "-z");
+	EXPECT_ONE_LINE("'--s' is ambiguous", "--kernel", "k", "--s");
+	EXPECT_ONE_LINE("unexpected argument 'extra'", "--kernel", "k", "extra");
+	EXPECT_ONE_LINE("no kernel given", "--memory", "256M");
+}
+
+/* What the user typed is echoed with its control characters escaped. */
+static void test_control_chars_escaped(void **state)
+{
+	(void)state;
+	EXPECT_ONE_LINE("unknown option '--\\x1b[2Jx'", "--kernel", "k", "--\x1b[2Jx");
+	EXPECT_ONE_LINE("unknown option '-\\x01'", "--kernel", "k", "-\x01");
+	EXPECT_ONE_LINE("--memory 1\\x0d2: not a size", "--kernel", "k", "--memory", "1\r2");
+	EXPECT_ONE_LINE("--cmdline\\x7f", "--kernel", "k", "--cmdline\x7f");
+	/* a UTF-8 C1 control (U+009B, CSI) too; other UTF-8 passes */
+	EXPECT_ONE_LINE("'--\\xc2\\x9b1m'", "--kernel", "k", "--\xc2\x9b" "1m");
+	EXPECT_ONE_LINE("'--gr\xc3\xb6\xc3\x9f" "e'", "--kernel", "k", "--gr\xc3\xb6\xc3\x9f" "e");
+}
+
 static void test_help(void **state)
 {
 	struct vm_config c;
 
 	(void)state;
 	assert_int_equal(PARSE(&c, "--help"), 1);
+}
+
+/* The help text lists every exit status, and says a signal is not one. */
+static void test_help_exit_statuses(void **state)
+{
+	static char text[8192];
+	FILE *f = tmpfile();
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	config_usage(f);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	assert_non_null(strstr(text, "124 --timeout expired"));
+	assert_non_null(strstr(text, "ends kvmini by that signal"));
+	assert_null(strstr(text, "128+N"));
 }
 
 int main(void)
@@ -507,6 +590,10 @@ int main(void)
 		cmocka_unit_test(test_transport),
 		cmocka_unit_test(test_volume),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_help_exit_statuses),
+		cmocka_unit_test(test_missing_value),
+		cmocka_unit_test(test_usage_errors_one_line),
+		cmocka_unit_test(test_control_chars_escaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
