@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +74,7 @@
 
 struct serial {
 	struct vm *vm;
+	unsigned int index;	/* ttyS<index>, for the writer thread's name */
 	pthread_mutex_t lock;
 	uint8_t ier, iir_fifo, lcr, mcr, msr, scr, dll, dlm;
 	bool thr_pending;	/* THRE interrupt owed to the guest */
@@ -340,8 +342,14 @@ static ssize_t write_out(int fd, const uint8_t *buf, size_t len)
 static void *writer_thread(void *opaque)
 {
 	struct serial *s = opaque;
+	char name[16];
+	int ret;
+
+	/* itself, by prctl: naming it from outside opens /proc/self/task/N/comm */
+	snprintf(name, sizeof(name), "kvmini-ttyS%u", s->index);
+	prctl(PR_SET_NAME, name);
 	/* waits for the end of setup; -ECANCELED if the VM goes away first */
-	int ret = sandbox_enter(SANDBOX_IO);
+	ret = sandbox_enter(SANDBOX_IO);
 
 	if (ret && ret != -ECANCELED)
 		vm_request_stop(s->vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no output */
@@ -388,17 +396,15 @@ static void *writer_thread(void *opaque)
 
 static int writer_start(struct serial *s, unsigned int index)
 {
-	char name[16];
 	int ret;
 
+	s->index = index;
 	ret = pthread_create(&s->writer, NULL, writer_thread, s);
 	if (ret) {
 		kv_err("cannot start the output thread of the UART on %s: %s", s->out_name,
 		       strerror(ret));
 		return -ret;
 	}
-	snprintf(name, sizeof(name), "kvmini-ttyS%u", index);
-	pthread_setname_np(s->writer, name);
 	s->writer_started = true;
 	return 0;
 }

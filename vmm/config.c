@@ -104,8 +104,8 @@ void config_usage(FILE *f)
 	      "  --help               this text\n"
 	      "\n"
 	      "exit status: 0 power-off or Ctrl-A x, 2 error, 4 reboot, 6 triple fault,\n"
-	      "             8 KVM failure, 10 --volume tree refused, 124 --timeout\n"
-	      "             expired, odd: (V << 1) | 1\n"
+	      "             8 KVM failure, 10 --volume tree refused,\n"
+	      "             124 --timeout expired, odd: (V << 1) | 1\n"
 	      "             after the guest wrote V to the exit port. A stop signal\n"
 	      "             (SIGTERM, SIGINT, SIGHUP, ...) ends kvmini by that signal,\n"
 	      "             after restoring the terminal. See kvmini(1).\n", f);
