@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for `kvmini run` option parsing (vmm/config.c): the
+ * libFuzzer harness for `kvmini run` option parsing (vmm/cli/config.c): the
  * input, split at NUL bytes, is the argument list after "run".
  */
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the --volume copy-back's reader (vmm/unpack.c):
+ * libFuzzer harness for the --volume copy-back's reader (vmm/cli/unpack.c):
  * the input is the ext4 image a guest left behind. unpack_ext4() must
  * either succeed or refuse with a reason, create nothing outside its
  * staging directory, and stay within its limits.

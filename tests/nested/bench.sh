@@ -29,7 +29,7 @@
 : "${KVER:=6.1}" "${RUNS:=5}" "${MEMORY:=256M}" "${L2_TIMEOUT:=60}" "${WORKLOAD:=all}" "${DIAG:=0}"
 # QEMU gets kvmini's default command line (tools/bench/boot reads it from the binary).
 : "${CMDLINE:=console=ttyS0 reboot=k panic=1}"
-# What vmm/command.c appends for `kvmini run -- true`: the shell-quoted words, base64.
+# What vmm/cli/command.c appends for `kvmini run -- true`: the shell-quoted words, base64.
 EXEC_EXTRA="quiet loglevel=1 8250.nr_uarts=2 kvmini.exec=$(printf "'true'" | base64 -w 0)"
 KERNEL=$GUEST_DIR/kernel/$KVER/vmlinuz
 INITRD=$GUEST_DIR/guest/$KVER/initramfs.cpio

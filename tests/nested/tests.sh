@@ -23,7 +23,7 @@ blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
-# For VMM_KIND=qemu: kvmini's default command line (vmm/config.h).
+# For VMM_KIND=qemu: kvmini's default command line (vmm/cli/config.h).
 DEFAULT_CMDLINE=${QEMU_CMDLINE:-"console=ttyS0 reboot=k panic=1 8250.nr_uarts=1 tsc=reliable no_timer_check"}
 
 # GNU timeout puts its child in a new process group, out of reach of whoever kills ours.

@@ -8,7 +8,7 @@
  *
  * After a read-write run that ended normally (the guest reported the
  * command's status), the image, which the guest controlled completely, is
- * read by vmm/unpack.c in an unprivileged, filtered child process into a
+ * read by vmm/cli/unpack.c in an unprivileged, filtered child process into a
  * new directory next to DIR; that directory then replaces DIR by two
  * renames on the same filesystem. Any failure or limit leaves DIR as it
  * was and keeps the image, whose path kvmini prints.

@@ -60,7 +60,7 @@ int sandbox_defer(sandbox_deferred_fn fn, void *ctx);
 int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg);
 
 /*
- * In the --volume unpacker's child (vmm/unpack.c), after it dropped its
+ * In the --volume unpacker's child (vmm/cli/unpack.c), after it dropped its
  * privileges: file system access only beneath @stage_fd (Landlock, where
  * the kernel has it) and the unpacker's system call list (per --seccomp).
  * 0, or -1 with errno set.

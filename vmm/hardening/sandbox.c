@@ -810,7 +810,7 @@ int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg)
 	return ret;
 }
 
-/* ---- the --volume unpacker (vmm/unpack.c) ---- */
+/* ---- the --volume unpacker (vmm/cli/unpack.c) ---- */
 
 /* What reading an ext4 image and recreating its tree takes; nothing else. */
 static const int unpacker_syscalls[] = {

@@ -4,7 +4,7 @@
  * stdout on ttyS0 and stderr on ttyS1 (COM2, which kvmini opens only in
  * this mode, onto its own stderr), then writes the exit status to the exit
  * device, which reports it unchanged in this mode. With --volume
- * (vmm/volume.c) it also gets kvmini.volume=rw or kvmini.volume=ro: mount
+ * (vmm/cli/volume.c) it also gets kvmini.volume=rw or kvmini.volume=ro: mount
  * the disk whose serial is kvmini-volume at /volume and run the command
  * there.
  */
