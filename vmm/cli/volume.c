@@ -58,13 +58,9 @@ static int spawn_wait(char *const argv[], int err_fd, const char *cwd)
 	pid_t pid;
 
 	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
+	sigfillset(&def);
 	posix_spawnattr_init(&attr);
-	/* kvmini blocks these for its signalfd and ignores SIGPIPE */
+	/* kvmini blocks its stop signals for the signalfd and ignores some others */
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
