@@ -112,6 +112,22 @@ deep)
 	mkdir -p "$d"
 	want_status=10 want_msg="--volume-limit depth=N"
 	;;
+long-path)
+	# paths past PATH_MAX: hardlinks that deep come back as copies, still right
+	python3 - "$w/src" <<'PY' || fail "cannot build the tree"
+import os, sys
+os.chdir(sys.argv[1])           # relative steps: the host's PATH_MAX applies per call
+for i in range(18):
+    name = ("L%02d" % i) * 80   # 240 bytes: 18 levels pass 4096
+    os.mkdir(name)
+    os.chdir(name)
+    for j in range(3):
+        os.mkdir("x%d" % j)
+        with open("h%d" % j, "w") as f:
+            f.write("level %d file %d\n" % (i, j))
+        os.link("h%d" % j, "k%d" % j)
+PY
+	;;
 fast-symlink)
 	# i_size smaller than the inline target (debugfs overflowed its buffer)
 	ln -s 0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ "$w/src/s"
@@ -219,6 +235,28 @@ hardlink-fanout)
 	[ "$(stat -c %h "$d/big")" = 2001 ] || fail "big has $(stat -c %h "$d/big") links, not 2001"
 	cmp -s "$d/big" "$w/src/big" || fail "big differs"
 	[ "$(du -sk "$d" | cut -f1)" -lt 4096 ] || fail "hardlinks came back as copies"
+	;;
+long-path)
+	python3 - "$d" <<'PY' || fail "deep files or hardlinks did not come back right"
+import os, sys
+def walk(fd, depth):
+    n = 0
+    for e in os.listdir(fd):
+        st = os.stat(e, dir_fd=fd, follow_symlinks=False)
+        if e.startswith("k"):
+            with open(os.open(e, os.O_RDONLY, dir_fd=fd)) as a, \
+                 open(os.open("h" + e[1:], os.O_RDONLY, dir_fd=fd)) as b:
+                assert a.read() == b.read() == "level %d file %s\n" % (depth, e[1:]), e
+            n += 1
+        elif e.startswith("L"):
+            sub = os.open(e, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            n += walk(sub, depth + 1)
+            os.close(sub)
+    return n
+top = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+n = walk(top, -1)
+assert n == 54, "%d of 54 deep hardlinks" % n
+PY
 	;;
 fast-symlink)
 	[ "$(readlink "$d/s")" = 01234 ] || fail "s -> '$(readlink "$d/s")', expected 01234"

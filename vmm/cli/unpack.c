@@ -50,7 +50,7 @@ struct unpack {
 	size_t nr_dirs, cap_dirs, nr_links, cap_links;
 	char path[PATH_MAX];	/* the current directory, relative to the stage */
 	size_t path_len;
-	bool path_overflow;	/* too deep to name: hardlinks there are copied */
+	unsigned int overflow;	/* levels too deep to name: hardlinks there are copied */
 	char *buf;
 	struct timespec deadline;
 };
@@ -255,7 +255,7 @@ static char *stage_path(struct unpack *u, const char *name)
 {
 	char *p;
 
-	if (u->path_overflow || asprintf(&p, "%s%s%s", u->path[0] ? u->path + 1 : "",
+	if (u->overflow || asprintf(&p, "%s%s%s", u->path[0] ? u->path + 1 : "",
 					 u->path[0] ? "/" : "", name) < 0)
 		return NULL;
 	return p;
@@ -451,19 +451,21 @@ static int make_dir(struct unpack *u, int dir_fd, uint32_t ino, struct ext2_inod
 	fd = open_beneath(dir_fd, name, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return host_fail(u, "open the directory", name);
-	if (saved + 1 + len < sizeof(u->path)) {
+	bool named = !u->overflow && saved + 1 + len < sizeof(u->path);
+
+	if (named) {
 		u->path[saved] = '/';
 		memcpy(u->path + saved + 1, name, len + 1);
 		u->path_len = saved + 1 + len;
 	} else {
-		u->path_overflow = true;	/* messages show the part that fits */
+		u->overflow++;	/* messages show the part that fits */
 	}
 	ret = unpack_dir(u, ino, fd, depth + 1);
-	if (u->path_len != saved) {
+	if (named) {
 		u->path[saved] = 0;
 		u->path_len = saved;
-	} else if (saved + 1 + len >= sizeof(u->path)) {
-		u->path_overflow = false;
+	} else {
+		u->overflow--;
 	}
 	/* the mode last: a read-only directory must be filled first */
 	if (!ret && fchmod(fd, host_mode(u, inode, true)))
