@@ -13,7 +13,7 @@
 struct outcome {
 	int ret;
 	struct vm_config cfg;	/* pointers cleared */
-	char kernel[64], cmd0[64];
+	char kernel[64], cmd0[64], memory_text[64];
 };
 
 static void copy_str(char *dst, size_t size, const char *s)
@@ -79,9 +79,10 @@ static int parse_once(const uint8_t *data, size_t size, char **argv, struct outc
 		check_config(&o->cfg, argv, argc);
 	/* keep what can be compared; the strings die with argv */
 	copy_str(o->kernel, sizeof(o->kernel), o->cfg.kernel);
+	copy_str(o->memory_text, sizeof(o->memory_text), o->cfg.memory_text);
 	copy_str(o->cmd0, sizeof(o->cmd0), o->cfg.cmd_argv ? o->cfg.cmd_argv[0] : NULL);
 	memset(o->cfg.initrds, 0, sizeof(o->cfg.initrds));
-	o->cfg.kernel = o->cfg.cmdline_extra = NULL;
+	o->cfg.kernel = o->cfg.cmdline_extra = o->cfg.memory_text = NULL;
 	o->cfg.user = o->cfg.group = o->cfg.jail = o->cfg.jail_netns = NULL;
 	o->cfg.cmd_argv = NULL;
 	return argc;
@@ -108,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free_args(argv2, argc2);
 	FUZZ_CHECK(first.ret == second.ret);
 	FUZZ_CHECK(!strcmp(first.kernel, second.kernel) && !strcmp(first.cmd0, second.cmd0));
+	FUZZ_CHECK(!strcmp(first.memory_text, second.memory_text));
 	FUZZ_CHECK(!memcmp(&first.cfg, &second.cfg, sizeof(first.cfg)));
 	return 0;
 }
