@@ -20,6 +20,7 @@
 
 #include "device.h"
 #include "evloop.h"
+#include "irq.h"
 #include "layout.h"
 #include "log.h"
 #include "sandbox.h"

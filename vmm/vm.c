@@ -28,13 +28,6 @@ void vm_request_stop(struct vm *vm, enum stop_reason reason, int status)
 	evloop_stop(vm->loop);
 }
 
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
-
-	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
-}
-
 static int map_memory(struct vm *vm)
 {
 	unsigned int i;

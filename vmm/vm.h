@@ -104,7 +104,4 @@ void vm_report_stats(struct vm *vm);
  */
 int vm_cmdline_append(struct vm *vm, const char *part);
 
-/* Assert or deassert an interrupt line of the in-kernel irqchip. */
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
-
 #endif

@@ -18,7 +18,7 @@
 struct x86_vm {
 	struct boot_entry entry;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, shared by all vCPUs */
-	struct x86_gsi *gsi;		/* GSI routing table (irq.c) */
+	struct x86_gsi *gsi;		/* GSI routing table (gsi.c) */
 };
 
 uint64_t arch_mmio_hole_start(void)
