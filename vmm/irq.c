@@ -6,8 +6,39 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
+#include "board.h"
 #include "irq.h"
 #include "vm.h"
+
+int irq_pool_alloc(struct irq_pool *p)
+{
+	for (unsigned int i = 0; i < p->nr && i < 64; i++) {
+		if (!(p->used >> i & 1)) {
+			p->used |= 1ULL << i;
+			return (int)p->lines[i];
+		}
+	}
+	return -ENOSPC;
+}
+
+void irq_pool_free(struct irq_pool *p, unsigned int line)
+{
+	for (unsigned int i = 0; i < p->nr && i < 64; i++)
+		if (p->lines[i] == line)
+			p->used &= ~(1ULL << i);
+}
+
+int vm_irq_alloc(struct vm *vm)
+{
+	if (!vm->irqs.lines)
+		vm->irqs.lines = board_irq_pool(&vm->irqs.nr);
+	return irq_pool_alloc(&vm->irqs);
+}
+
+void vm_irq_free(struct vm *vm, unsigned int line)
+{
+	irq_pool_free(&vm->irqs, line);
+}
 
 int vm_irq_line(struct vm *vm, unsigned int line, int level)
 {

@@ -13,6 +13,24 @@
 struct vm;
 
 /*
+ * Interrupt lines a board leaves for devices to take (board_irq_pool()),
+ * handed out lowest first; a freed line goes back.
+ */
+struct irq_pool {
+	const unsigned int *lines;
+	unsigned int nr;	/* at most 64 */
+	uint64_t used;		/* bit i: lines[i] is taken */
+};
+
+/* A line from @p, or -ENOSPC. */
+int irq_pool_alloc(struct irq_pool *p);
+/* Give @line back to @p; lines @p never had are ignored. */
+void irq_pool_free(struct irq_pool *p, unsigned int line);
+/* As irq_pool_alloc on the VM's pool (the board's, at first use). Setup thread only. */
+int vm_irq_alloc(struct vm *vm);
+void vm_irq_free(struct vm *vm, unsigned int line);
+
+/*
  * Assert or deassert interrupt line @line of the in-kernel irqchip. Lines
  * come from the board (board.h), never from a device's own numbering.
  */
