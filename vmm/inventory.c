@@ -28,6 +28,8 @@ void inventory_remove(struct inventory *inv, const void *owner)
 		if (inv->entries[i].owner != owner)
 			inv->entries[kept++] = inv->entries[i];
 	inv->nr = kept;
+	if (!kept)
+		inventory_free(inv);	/* an empty inventory holds no memory */
 }
 
 void inventory_free(struct inventory *inv)

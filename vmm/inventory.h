@@ -52,7 +52,7 @@ struct inventory {
 
 /* Append a copy of @e. 0 or -ENOMEM. */
 int inventory_add(struct inventory *inv, const struct inv_entry *e);
-/* Drop every entry of @owner (a device that went away), keeping the order. */
+/* Drop every entry of @owner (a device that went away), keeping the order; freed when empty. */
 void inventory_remove(struct inventory *inv, const void *owner);
 void inventory_free(struct inventory *inv);
 

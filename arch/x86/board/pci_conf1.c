@@ -153,6 +153,7 @@ void pci_host_exit(struct vm *vm)
 		return;
 	bus_unregister(&vm->pio, PCI_CONFIG_DATA_PORT);
 	bus_unregister(&vm->pio, PCI_CONFIG_ADDR_PORT);
+	inventory_remove(&vm->inventory, the_conf1);
 	pci_host_destroy(vm);
 	pthread_mutex_destroy(&the_conf1->lock);
 	free(the_conf1);
