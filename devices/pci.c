@@ -1,7 +1,8 @@
 /*
- * PCI bus 0 behind configuration mechanism #1 (ports 0xCF8/0xCFC): the
- * host bridge, config space with write masks, BAR sizing and moves,
- * INTx on IOAPIC GSIs and MSI-X tables backed by KVM MSI routes.
+ * PCI bus 0: the host bridge, config space with write masks, BAR sizing
+ * and moves in the board's windows, INTx on the board's lines and MSI-X
+ * tables backed by KVM MSI routes. How the guest reaches config space is
+ * the arch's (arch/x86/board/pci_conf1.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,26 +10,21 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "board.h"
 #include "irq.h"
-#include "layout.h"
 #include "log.h"
 #include "pci.h"
 #include "util.h"
 #include "vm.h"
 
-#define CONF1_ENABLE		0x80000000u
-#define CONF1_ADDR_MASK		0x80fffffcu	/* enable, bus, device, function, register */
-#define PCI_IO_BAR_LIMIT	0x10000ull	/* x86 port space */
 #define PCI_MEM_BAR_ALIGN	0x1000ull	/* page-aligned so BARs never share a page */
 
 struct pci_host {
 	struct vm *vm;
-	/* serialises CONFIG_ADDRESS/CONFIG_DATA pairs and the slot table */
-	pthread_mutex_t lock;
-	uint32_t config_addr;
+	pthread_mutex_t lock;	/* the slot table and config accesses */
 	struct pci_device *slots[PCI_SLOTS];
 	struct pci_device bridge;
+	struct board_pci win;
 	uint64_t mmio_next, io_next;
 };
 
@@ -384,7 +380,7 @@ static void bars_update(struct pci_device *pd)
 		/* address 0 is "unassigned"; a BAR mid-sizing may wrap */
 		want = (cmd & (b->io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) && addr &&
 		       addr + b->size > addr &&
-		       (!b->io || addr + b->size <= PCI_IO_BAR_LIMIT);
+		       (!b->io || addr + b->size <= pd->vm->pci->win.io_end);
 		if (map->mapped && (!want || map->addr != addr)) {
 			bus_unregister(bus, map->addr);
 			map->mapped = false;
@@ -432,7 +428,7 @@ static int bars_assign(struct pci_host *h, struct pci_device *pd)
 		}
 		align = b->io ? size : (size > PCI_MEM_BAR_ALIGN ? size : PCI_MEM_BAR_ALIGN);
 		base = ALIGN_UP(b->io ? h->io_next : h->mmio_next, align);
-		end = b->io ? PCI_IO_END : PCI_MMIO_END;
+		end = b->io ? h->win.io_end : h->win.mmio_end;
 		if (base >= end || size > end - base) {
 			kv_err("%s: no room for BAR%u (%llu bytes) in the PCI %s window; "
 			       "use fewer devices", pd->name, i, (unsigned long long)size,
@@ -521,79 +517,22 @@ static void cfg_write(struct pci_device *pd, unsigned int off, const uint8_t *da
 		pd->cap_write(pd, off, len);
 }
 
-/* The device CONFIG_ADDRESS selects, or NULL (absent: reads all-ones). */
-static struct pci_device *conf1_target(struct pci_host *h, unsigned int *reg)
+void pci_config_access(struct pci_host *h, unsigned int bus, unsigned int slot,
+		       unsigned int fn, unsigned int off, uint8_t *data, uint32_t len,
+		       bool is_write)
 {
-	uint32_t a = h->config_addr;
-
-	if (!(a & CONF1_ENABLE) || (a >> 16 & 0xff) != 0 || (a >> 8 & 7) != 0)
-		return NULL;
-	*reg = a & 0xfc;
-	return h->slots[a >> 11 & 0x1f];
-}
-
-static void conf1_addr_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
-{
-	struct pci_host *h = opaque;
-
-	/* only dword accesses reach CONFIG_ADDRESS */
-	if (off || len != 4) {
-		memset(data, 0xff, len);
-		return;
-	}
-	pthread_mutex_lock(&h->lock);
-	put_le(data, h->config_addr, 4);
-	pthread_mutex_unlock(&h->lock);
-}
-
-static void conf1_addr_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
-{
-	struct pci_host *h = opaque;
-
-	if (off || len != 4)
-		return;
-	pthread_mutex_lock(&h->lock);
-	h->config_addr = get_le(data, 4) & CONF1_ADDR_MASK;
-	pthread_mutex_unlock(&h->lock);
-}
-
-static void conf1_data_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
-{
-	struct pci_host *h = opaque;
 	struct pci_device *pd;
-	unsigned int reg;
 
 	pthread_mutex_lock(&h->lock);
-	pd = conf1_target(h, &reg);
-	if (pd)
-		cfg_read(pd, reg + (unsigned int)off, data, len);
-	else
+	pd = bus == 0 && fn == 0 && slot < PCI_SLOTS ? h->slots[slot] : NULL;
+	if (pd && is_write)
+		cfg_write(pd, off, data, len);
+	else if (pd)
+		cfg_read(pd, off, data, len);
+	else if (!is_write)
 		memset(data, 0xff, len);
 	pthread_mutex_unlock(&h->lock);
 }
-
-static void conf1_data_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t len)
-{
-	struct pci_host *h = opaque;
-	struct pci_device *pd;
-	unsigned int reg;
-
-	pthread_mutex_lock(&h->lock);
-	pd = conf1_target(h, &reg);
-	if (pd)
-		cfg_write(pd, reg + (unsigned int)off, data, len);
-	pthread_mutex_unlock(&h->lock);
-}
-
-static const struct bus_ops conf1_addr_ops = {
-	.read = conf1_addr_read,
-	.write = conf1_addr_write,
-};
-
-static const struct bus_ops conf1_data_ops = {
-	.read = conf1_data_read,
-	.write = conf1_data_write,
-};
 
 /* ---- devices ---- */
 
@@ -630,7 +569,7 @@ static int attach(struct pci_host *h, struct pci_device *pd, unsigned int slot)
 
 	pd->vm = h->vm;
 	pd->slot = slot;
-	pd->intx_gsi = PCI_INTX_GSI_BASE + slot % PCI_INTX_GSIS;	/* INTA# */
+	pd->intx_gsi = board_pci_intx_line(slot, 0);	/* INTA# */
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++)
 		pd->maps[i] = (struct pci_bar_map){ .pd = pd, .index = i };
 	pthread_mutex_init(&pd->lock, NULL);
@@ -699,7 +638,7 @@ void pci_unregister_device(struct pci_device *pd)
 	pthread_mutex_destroy(&pd->lock);
 }
 
-int pci_host_init(struct vm *vm)
+int pci_host_create(struct vm *vm)
 {
 	struct pci_host *h;
 	int ret;
@@ -708,8 +647,9 @@ int pci_host_init(struct vm *vm)
 	if (!h)
 		return -ENOMEM;
 	h->vm = vm;
-	h->mmio_next = PCI_MMIO_START;
-	h->io_next = PCI_IO_START;
+	board_pci_windows(&h->win);
+	h->mmio_next = h->win.mmio_start;
+	h->io_next = h->win.io_start;
 	pthread_mutex_init(&h->lock, NULL);
 	h->bridge = (struct pci_device){
 		.name = "PCI host bridge",
@@ -718,47 +658,23 @@ int pci_host_init(struct vm *vm)
 		.class_code = PCI_CLASS_BRIDGE_HOST,
 	};
 	ret = attach(h, &h->bridge, 0);
-	if (ret)
-		goto err_free;
-	ret = bus_register(&vm->pio, PCI_CONFIG_ADDR_PORT, 4, &conf1_addr_ops, h);
-	if (ret)
-		goto err_bridge;
-	ret = bus_register(&vm->pio, PCI_CONFIG_DATA_PORT, 4, &conf1_data_ops, h);
-	if (ret)
-		goto err_addr;
+	if (ret) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return ret;
+	}
 	vm->pci = h;
 	return 0;
-
-err_addr:
-	bus_unregister(&vm->pio, PCI_CONFIG_ADDR_PORT);
-err_bridge:
-	pthread_mutex_destroy(&h->bridge.lock);
-err_free:
-	pthread_mutex_destroy(&h->lock);
-	free(h);
-	kv_err("cannot set up the PCI host bridge at ports 0x%x-0x%x: %s",
-	       PCI_CONFIG_ADDR_PORT, PCI_CONFIG_DATA_PORT + 3, strerror(-ret));
-	return ret;
 }
 
-void pci_host_exit(struct vm *vm)
+void pci_host_destroy(struct vm *vm)
 {
 	struct pci_host *h = vm->pci;
 
 	if (!h)
 		return;
-	bus_unregister(&vm->pio, PCI_CONFIG_DATA_PORT);
-	bus_unregister(&vm->pio, PCI_CONFIG_ADDR_PORT);
 	pthread_mutex_destroy(&h->bridge.lock);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 	vm->pci = NULL;
 }
-
-static struct device_desc pci_host_device = {
-	.name = "pci-host",
-	.phase = PHASE_BUS,
-	.init = pci_host_init,
-	.exit = pci_host_exit,
-};
-DEVICE_REGISTER(pci_host_device);

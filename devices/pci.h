@@ -1,7 +1,7 @@
 /*
- * PCI bus 0: config space through ports 0xCF8/0xCFC (configuration
- * mechanism #1), BARs on the VM's buses, INTx on IOAPIC GSIs and MSI-X
- * vectors delivered through irqfds.
+ * PCI bus 0: config space (reached the arch's way: conf1 ports on x86),
+ * BARs on the VM's buses, INTx on the board's lines and MSI-X vectors
+ * delivered through irqfds.
  */
 #ifndef KVMINI_PCI_H
 #define KVMINI_PCI_H
@@ -119,7 +119,7 @@ struct pci_device {
 	/* owned by pci.c (cfg[] and wmask[] also written by pci_add_cap callers) */
 	struct vm *vm;
 	unsigned int slot;
-	unsigned int intx_gsi;
+	unsigned int intx_gsi;		/* board line of INTA# */
 	pthread_mutex_t lock;		/* MSI-X state, INTx, BAR mappings */
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE];	/* guest-writable bits */
@@ -131,7 +131,21 @@ struct pci_device {
 	uint64_t *msix_pba;
 };
 
-/* The PHASE_BUS device: host bridge at 00:00.0 and the conf1 ports. */
+/* Bus 0 with its host bridge at 00:00.0, as vm->pci. 0 or -errno. */
+int pci_host_create(struct vm *vm);
+void pci_host_destroy(struct vm *vm);
+/*
+ * A config-space access to @bus:@slot.@fn at byte @off: what the arch's
+ * config mechanism decoded. Absent functions read all-ones.
+ */
+void pci_config_access(struct pci_host *h, unsigned int bus, unsigned int slot,
+		       unsigned int fn, unsigned int off, uint8_t *data, uint32_t len,
+		       bool is_write);
+
+/*
+ * The PHASE_BUS device of the arch (x86: arch/x86/board/pci_conf1.c):
+ * bus 0 and the ports or window that reach its config space.
+ */
 int pci_host_init(struct vm *vm);
 void pci_host_exit(struct vm *vm);
 

@@ -1,5 +1,5 @@
 /*
- * 16550A UART at COM1 (0x3f8, IRQ 4): the guest console. Output goes to
+ * 16550A UART where the board puts it (COM1 on x86): the guest console. Output goes to
  * stdout through a bounded buffer that a writer thread drains with
  * blocking writes, so neither a vCPU nor the event loop ever waits on
  * stdout, and stdout's flags stay as inherited. stdin feeds the receive
@@ -18,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "device.h"
 #include "evloop.h"
-#include "layout.h"
+#include "irq.h"
+#include "inventory.h"
 #include "log.h"
 #include "sandbox.h"
 #include "signals.h"
@@ -523,12 +525,11 @@ static void wake_ready(int fd, uint32_t events, void *opaque)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* One UART: its ports, its line, and the host fds behind it (in_fd -1: none). */
+/* One UART: the host fds behind it (in_fd -1: none); the board says where it is. */
 struct serial_port_desc {
-	uint16_t base;
-	uint8_t irq;
 	int in_fd, out_fd;
 	const char *out_name;	/* for messages */
+	bool probed;		/* left out of firmware tables (inventory.h) */
 };
 
 static struct serial *ports[2];
@@ -541,17 +542,37 @@ static void serial_free(struct serial *s)
 	free(s);
 }
 
+static int serial_describe(struct vm *vm, const struct serial *s,
+			   const struct board_uart *u, bool probed)
+{
+	struct inv_entry e = {
+		.type = "serial", .role = INV_UART,
+		.ranges = { { u->base, u->len, u->pio } }, .nr_ranges = 1,
+		.irq = (int)u->irq, .probed = probed, .owner = s,
+	};
+
+	snprintf(e.name, sizeof(e.name), "%s", u->name);
+	return inventory_add(&vm->inventory, &e);
+}
+
 static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsigned int index,
 			 struct serial **out)
 {
-	struct serial *s = calloc(1, sizeof(*s));
+	struct serial *s;
+	struct board_uart u;
 	pthread_condattr_t ca;
 	int ret;
 
+	ret = board_uart(index, &u);
+	if (ret) {
+		kv_err("this board has no UART %u", index);
+		return ret;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->vm = vm;
-	s->irq = d->irq;
+	s->irq = (uint8_t)u.irq;
 	s->in_fd = d->in_fd;
 	s->out_fd = d->out_fd;
 	s->out_name = d->out_name;
@@ -587,9 +608,15 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsign
 			s->in_registered = true;
 	}
 
-	ret = bus_register(&vm->pio, d->base, 8, &serial_ops, s);
+	ret = bus_register(u.pio ? &vm->pio : &vm->mmio, u.base, u.len, &serial_ops, s);
 	if (ret) {
-		kv_err("cannot register the UART at 0x%x: %s", d->base, strerror(-ret));
+		kv_err("cannot register the UART at 0x%llx: %s", (unsigned long long)u.base,
+		       strerror(-ret));
+		goto err;
+	}
+	ret = serial_describe(vm, s, &u, d->probed);
+	if (ret) {
+		bus_unregister(u.pio ? &vm->pio : &vm->mmio, u.base);
 		goto err;
 	}
 	*out = s;
@@ -615,10 +642,10 @@ static void serial_exit(struct vm *vm);
 static int serial_init(struct vm *vm)
 {
 	static const struct serial_port_desc com1 = {
-		COM1_PORT, COM1_IRQ, STDIN_FILENO, STDOUT_FILENO, "stdout"
+		STDIN_FILENO, STDOUT_FILENO, "stdout", false
 	};
 	static const struct serial_port_desc com2 = {
-		COM2_PORT, COM2_IRQ, -1, STDERR_FILENO, "stderr"
+		-1, STDERR_FILENO, "stderr", true
 	};
 	int ret;
 

@@ -1,7 +1,8 @@
 /*
- * Interrupt plumbing for devices: MSI routes, irqfds and ioeventfds, so
- * that a device's interrupts and doorbells bypass userspace vCPU exits.
- * Implemented by the arch (KVM GSI routing).
+ * Interrupt plumbing for devices: wired lines, MSI routes, irqfds and
+ * ioeventfds, so that a device's interrupts and doorbells bypass
+ * userspace vCPU exits. vmm/irq.c; the MSI routes are the arch's (KVM GSI
+ * routing table).
  */
 #ifndef KVMINI_IRQ_H
 #define KVMINI_IRQ_H
@@ -11,13 +12,37 @@
 
 struct vm;
 
+/*
+ * Interrupt lines a board leaves for devices to take (board_irq_pool()),
+ * handed out lowest first; a freed line goes back.
+ */
+struct irq_pool {
+	const unsigned int *lines;
+	unsigned int nr;	/* at most 64 */
+	uint64_t used;		/* bit i: lines[i] is taken */
+};
+
+/* A line from @p, or -ENOSPC. */
+int irq_pool_alloc(struct irq_pool *p);
+/* Give @line back to @p; lines @p never had are ignored. */
+void irq_pool_free(struct irq_pool *p, unsigned int line);
+/* As irq_pool_alloc on the VM's pool (the board's, at first use). Setup thread only. */
+int vm_irq_alloc(struct vm *vm);
+void vm_irq_free(struct vm *vm, unsigned int line);
+
+/*
+ * Assert or deassert interrupt line @line of the in-kernel irqchip. Lines
+ * come from the board (board.h), never from a device's own numbering.
+ */
+int vm_irq_line(struct vm *vm, unsigned int line, int level);
+
 /* A free GSI for an MSI route (above the IOAPIC pins), or -ENOSPC. */
 int vm_msi_alloc(struct vm *vm);
 /* Route @gsi to MSI message (@addr, @data); @masked removes the route. */
 int vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data, bool masked);
 /* Signal an MSI directly (KVM_SIGNAL_MSI), for a vector without an irqfd. */
 int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data);
-/* Writes to @fd (an eventfd) raise @gsi without entering userspace. */
+/* Writes to @fd (an eventfd) raise @gsi (a board line or an MSI route) in the kernel. */
 int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign);
 /* Guest writes to [addr, addr+len) signal @fd instead of exiting. */
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,

@@ -1,6 +1,6 @@
 /*
- * Guest RAM: one anonymous mapping, split into KVM slots around the MMIO
- * hole, between two PROT_NONE guard regions.
+ * Guest RAM: one anonymous mapping, split into KVM slots where the arch's
+ * layout puts them, between two PROT_NONE guard regions.
  */
 #include <errno.h>
 #include <string.h>
@@ -8,7 +8,6 @@
 
 #include "mem.h"
 
-#define FOUR_GIB 0x100000000ULL
 #define HUGE_PAGE (2UL << 20)
 #define PAGE_SIZE_4K 4096UL
 
@@ -46,28 +45,48 @@ void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
-void guest_mem_layout(struct guest_mem *m, uint8_t *base, uint64_t ram_size,
-		      uint64_t hole_start)
+void guest_ram_split(struct guest_ram_layout *l, uint64_t start, uint64_t size,
+		     uint64_t hole_start, uint64_t hole_end)
 {
-	uint64_t low = ram_size < hole_start ? ram_size : hole_start;
+	uint64_t low = hole_start > start ? hole_start - start : 0;
+
+	memset(l, 0, sizeof(*l));
+	if (low > size)
+		low = size;
+	l->r[0] = (struct guest_region){ .gpa = start, .size = low };
+	l->nr = 1;
+	if (size > low)
+		l->r[l->nr++] = (struct guest_region){ .gpa = hole_end, .size = size - low };
+}
+
+void guest_mem_layout(struct guest_mem *m, uint8_t *base, const struct guest_ram_layout *l)
+{
+	uint64_t off = 0;
+	unsigned int i;
 
 	memset(m, 0, sizeof(*m));
 	m->base = base;
-	m->ram_size = ram_size;
-	m->regions[0] = (struct guest_region){ .gpa = 0, .size = low, .hva = base };
-	m->nr_regions = 1;
-	if (ram_size > low) {
-		m->regions[1] = (struct guest_region){
-			.gpa = FOUR_GIB,
-			.size = ram_size - low,
-			.hva = base ? base + low : NULL,
-		};
-		m->nr_regions = 2;
+	for (i = 0; i < l->nr && i < GUEST_MEM_MAX_REGIONS; i++) {
+		m->regions[i] = l->r[i];
+		m->regions[i].hva = base ? base + off : NULL;
+		off += l->r[i].size;
 	}
+	m->nr_regions = i;
+	m->ram_size = off;
 }
 
-int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start)
+static uint64_t layout_size(const struct guest_ram_layout *l)
 {
+	uint64_t size = 0;
+
+	for (unsigned int i = 0; i < l->nr; i++)
+		size += l->r[i].size;
+	return size;
+}
+
+int guest_mem_alloc(struct guest_mem *m, const struct guest_ram_layout *l)
+{
+	uint64_t ram_size = layout_size(l);
 	uint8_t *raw, *aligned, *end;
 	size_t len, rw;
 	int ret;
@@ -102,7 +121,7 @@ int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start)
 	if (raw + len > end)
 		munmap(end, (size_t)(raw + len - end));
 	madvise(aligned, ram_size, MADV_HUGEPAGE);	/* a hint: failure is fine */
-	guest_mem_layout(m, aligned, ram_size, hole_start);
+	guest_mem_layout(m, aligned, l);
 	return 0;
 }
 

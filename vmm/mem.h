@@ -28,13 +28,25 @@ struct guest_mem {
 void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 bool guest_range_ok(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
+/* Where guest RAM lies, in gpa order (hva unset): arch_ram_layout() fills it in. */
+struct guest_ram_layout {
+	struct guest_region r[GUEST_MEM_MAX_REGIONS];
+	unsigned int nr;
+};
+
 /*
- * Lay out @ram_size bytes of RAM at gpa 0, split around the 32-bit MMIO
- * hole [hole_start, 4 GiB): the part above moves to 4 GiB. @base may be
- * NULL (tests that only need the layout).
+ * @size bytes of RAM from gpa @start, except that what would fall in
+ * [@hole_start, @hole_end) continues at @hole_end: the shape most arch
+ * layouts take. @hole_start <= @start + @size means no hole.
  */
-void guest_mem_layout(struct guest_mem *m, uint8_t *base, uint64_t ram_size,
-		      uint64_t hole_start);
+void guest_ram_split(struct guest_ram_layout *l, uint64_t start, uint64_t size,
+		     uint64_t hole_start, uint64_t hole_end);
+
+/*
+ * Back layout @l with consecutive bytes from @base, in region order.
+ * @base may be NULL (tests that only need the layout).
+ */
+void guest_mem_layout(struct guest_mem *m, uint8_t *base, const struct guest_ram_layout *l);
 
 /* PROT_NONE bytes guest_mem_alloc() leaves on each side of guest RAM. */
 #define GUEST_MEM_GUARD (2UL << 20)
@@ -43,10 +55,10 @@ void guest_mem_layout(struct guest_mem *m, uint8_t *base, uint64_t ram_size,
  * Anonymous mapping with a THP hint, 2 MiB-aligned, between two
  * GUEST_MEM_GUARD regions that fault on any access. Returns 0 or -errno.
  */
-int guest_mem_alloc(struct guest_mem *m, uint64_t ram_size, uint64_t hole_start);
+int guest_mem_alloc(struct guest_mem *m, const struct guest_ram_layout *l);
 void guest_mem_free(struct guest_mem *m);
 
-/* Highest gpa+1 of RAM below 4 GiB. */
+/* The end (gpa + 1) of the first RAM region: RAM below the arch's MMIO hole. */
 uint64_t guest_mem_low_end(const struct guest_mem *m);
 
 #endif

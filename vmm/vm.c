@@ -28,19 +28,15 @@ void vm_request_stop(struct vm *vm, enum stop_reason reason, int status)
 	evloop_stop(vm->loop);
 }
 
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
-{
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
-
-	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
-}
-
 static int map_memory(struct vm *vm)
 {
+	struct guest_ram_layout layout;
 	unsigned int i;
 	int ret;
 
-	ret = guest_mem_alloc(&vm->mem, vm->cfg->memory, arch_mmio_hole_start());
+	ret = arch_ram_layout(vm->cfg->memory, &layout);
+	if (!ret)
+		ret = guest_mem_alloc(&vm->mem, &layout);
 	if (ret) {
 		kv_err("cannot allocate %llu MiB of guest memory: %s; lower --memory",
 		       (unsigned long long)(vm->cfg->memory >> 20), strerror(-ret));
@@ -131,7 +127,7 @@ int vm_create_vcpus(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return arch_vcpus_ready(vm);
 }
 
 int vm_start_vcpus(struct vm *vm)
@@ -158,20 +154,6 @@ void vm_stop_vcpus(struct vm *vm)
 		vcpu_join(&vm->vcpus[i]);
 }
 
-int vm_cmdline_append(struct vm *vm, const char *part)
-{
-	size_t old = vm->cmdline_devices ? strlen(vm->cmdline_devices) : 0;
-	char *s = realloc(vm->cmdline_devices, old + 1 + strlen(part) + 1);
-
-	if (!s)
-		return -ENOMEM;
-	if (old)
-		s[old++] = ' ';
-	strcpy(s + old, part);
-	vm->cmdline_devices = s;
-	return 0;
-}
-
 void vm_destroy(struct vm *vm)
 {
 	unsigned int i;
@@ -189,7 +171,7 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->stop_lock);
-	free(vm->cmdline_devices);
+	inventory_free(&vm->inventory);
 	free(vm);
 }
 

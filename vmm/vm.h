@@ -9,6 +9,8 @@
 
 #include "bus.h"
 #include "config.h"
+#include "inventory.h"
+#include "irq.h"
 #include "mem.h"
 
 struct evloop;
@@ -64,7 +66,8 @@ struct vm {
 	struct vcpu *vcpus;
 	void *arch;		/* arch/ private state (boot entry, CPUID table) */
 	struct pci_host *pci;	/* bus 0 (devices/pci.c), set in PHASE_BUS */
-	char *cmdline_devices;	/* vm_cmdline_append() parts, or NULL */
+	struct inventory inventory;	/* what arch_vm_load() describes to the guest */
+	struct irq_pool irqs;		/* lines for devices without a fixed one */
 
 	pthread_mutex_t stop_lock;
 	enum stop_reason stop_reason;
@@ -96,15 +99,5 @@ void vm_stop_vcpus(struct vm *vm);
 void vm_stats_open(void);
 void vm_stats_close(void);
 void vm_report_stats(struct vm *vm);
-
-/*
- * Announce a device on the kernel command line (e.g. virtio_mmio.device=),
- * after kvmini's defaults and before --cmdline. For device init: the
- * kernel is loaded after devices_init(). 0 or -ENOMEM.
- */
-int vm_cmdline_append(struct vm *vm, const char *part);
-
-/* Assert or deassert an interrupt line of the in-kernel irqchip. */
-int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
 
 #endif

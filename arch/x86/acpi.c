@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "acpi.h"
+#include "board.h"
 #include "layout.h"
 #include "mem.h"
 #include "util.h"
@@ -103,7 +104,6 @@
 #define RES_IO_DECODE16		0x01
 #define RES_IRQ_NOFLAGS_TAG	0x22	/* small item 4, 2 bytes */
 #define RES_END_TAG		0x79	/* small item 15, 1 byte */
-#define COM1_PORT_LEN		8
 #define PCI_SLOTS_ALL		32
 #define RES_WORD_ADDR_TAG	0x88	/* large item: Word Address Space */
 #define RES_DWORD_ADDR_TAG	0x87	/* large item: DWord Address Space */
@@ -113,7 +113,6 @@
 #define RES_ADDR_FIXED		0x0c	/* producer, positive decode, min and max fixed */
 #define RES_IO_ENTIRE_RANGE	0x03
 #define RES_MEM_RW		0x01	/* read-write, non-cacheable */
-#define PCI_CONF1_PORTS		8	/* 0xcf8-0xcff */
 #define PCI_PRT_ANY_FUNCTION	0xffff
 #define PCI_INTX_PINS		4
 
@@ -513,10 +512,6 @@ static void aml_s5(struct aml *a)
 	aml_pkg_end(a, pkg);
 }
 
-/*
- * Scope(\_SB_) { Device(COM1) { _HID PNP0501, _UID 0,
- *   _CRS { IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags() { 4 } } } }
- */
 static void aml_name(struct aml *a, const char seg[4])
 {
 	aml_byte(a, AML_NAME_OP);
@@ -524,11 +519,11 @@ static void aml_name(struct aml *a, const char seg[4])
 }
 
 /*
- * Open Scope(\_SB_) { Device(@name) { ... with its _HID and _UID 0.
+ * Open Scope(\_SB_) { Device(@name) { ... with its _HID and _UID @uid.
  * Returns the device's package start; *scope gets the scope's.
  */
 static size_t aml_sb_device_begin(struct aml *a, const char name[4], const char hid[7],
-				  size_t *scope)
+				  unsigned int uid, size_t *scope)
 {
 	size_t dev;
 
@@ -544,7 +539,7 @@ static size_t aml_sb_device_begin(struct aml *a, const char name[4], const char 
 	aml_name(a, "_HID");
 	aml_eisaid(a, hid);
 	aml_name(a, "_UID");
-	aml_integer(a, 0);
+	aml_integer(a, uid);
 	return dev;
 }
 
@@ -554,20 +549,38 @@ static void aml_sb_device_end(struct aml *a, size_t dev, size_t scope)
 	aml_pkg_end(a, scope);
 }
 
-static void aml_com1(struct aml *a)
+/* The device's AML name: its instance name, upper case, in four characters. */
+static void inv_nameseg(const struct inv_entry *e, char seg[4])
 {
+	for (unsigned int i = 0; i < 4; i++) {
+		char c = i < strlen(e->name) ? e->name[i] : '_';
+
+		seg[i] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+	}
+}
+
+/*
+ * Scope(\_SB_) { Device(COM1) { _HID PNP0501, _UID @uid,
+ *   _CRS { IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags() { 4 } } } }
+ */
+static void aml_uart(struct aml *a, const struct inv_entry *e, unsigned int uid)
+{
+	const uint16_t port = (uint16_t)e->ranges[0].base;
+	const uint16_t irq_mask = e->irq >= 0 && e->irq < 16 ? (uint16_t)(1u << e->irq) : 0;
 	const uint8_t crs[] = {
 		RES_IO_TAG, RES_IO_DECODE16,
-		COM1_PORT & 0xff, COM1_PORT >> 8,	/* minimum base */
-		COM1_PORT & 0xff, COM1_PORT >> 8,	/* maximum base */
-		1,					/* alignment */
-		COM1_PORT_LEN,
-		RES_IRQ_NOFLAGS_TAG, (1u << COM1_IRQ) & 0xff, (1u << COM1_IRQ) >> 8,
+		port & 0xff, port >> 8,		/* minimum base */
+		port & 0xff, port >> 8,		/* maximum base */
+		1,				/* alignment */
+		(uint8_t)e->ranges[0].len,
+		RES_IRQ_NOFLAGS_TAG, irq_mask & 0xff, irq_mask >> 8,
 		RES_END_TAG, 0,
 	};
 	size_t scope, dev, buf;
+	char seg[4];
 
-	dev = aml_sb_device_begin(a, "COM1", "PNP0501", &scope);
+	inv_nameseg(e, seg);
+	dev = aml_sb_device_begin(a, seg, "PNP0501", uid, &scope);
 	aml_name(a, "_CRS");
 	aml_byte(a, AML_BUFFER_OP);
 	buf = aml_pkg_begin(a);
@@ -612,14 +625,19 @@ static void aml_dword_window(struct aml *a, uint32_t min, uint32_t max)
 	aml_bytes(a, d, sizeof(d));
 }
 
-/* Bus 0 only; the conf1 ports; the I/O and memory windows BARs live in. */
-static void aml_pci_crs(struct aml *a)
+/*
+ * Bus 0 only; then the host's inventory ranges: the conf1 ports, the I/O
+ * and the memory windows BARs live in.
+ */
+static void aml_pci_crs(struct aml *a, const struct inv_entry *e)
 {
+	const struct inv_range *cfg = &e->ranges[0], *io = &e->ranges[1], *mem = &e->ranges[2];
+	const uint16_t port = (uint16_t)cfg->base;
 	const uint8_t conf1[] = {
 		RES_IO_TAG, RES_IO_DECODE16,
-		PCI_CONFIG_ADDR_PORT & 0xff, PCI_CONFIG_ADDR_PORT >> 8,
-		PCI_CONFIG_ADDR_PORT & 0xff, PCI_CONFIG_ADDR_PORT >> 8,
-		1, PCI_CONF1_PORTS,
+		port & 0xff, port >> 8,
+		port & 0xff, port >> 8,
+		1, (uint8_t)cfg->len,
 	};
 	size_t buf;
 
@@ -630,16 +648,17 @@ static void aml_pci_crs(struct aml *a)
 	aml_integer(a, 16 + sizeof(conf1) + 16 + 26 + 2);
 	aml_word_window(a, RES_ADDR_BUS, 0, 0, 0);
 	aml_bytes(a, conf1, sizeof(conf1));
-	aml_word_window(a, RES_ADDR_IO, RES_IO_ENTIRE_RANGE, PCI_IO_START, PCI_IO_END - 1);
-	aml_dword_window(a, (uint32_t)PCI_MMIO_START, (uint32_t)(PCI_MMIO_END - 1));
+	aml_word_window(a, RES_ADDR_IO, RES_IO_ENTIRE_RANGE, (uint16_t)io->base,
+			(uint16_t)(io->base + io->len - 1));
+	aml_dword_window(a, (uint32_t)mem->base, (uint32_t)(mem->base + mem->len - 1));
 	aml_byte(a, RES_END_TAG);
 	aml_byte(a, 0);
 	aml_pkg_end(a, buf);
 }
 
 /*
- * _PRT: INTA-INTD of every slot to IOAPIC GSIs, swizzled as devices/pci.c
- * wires them. A zero Source means the last field is a GSI; Linux takes
+ * _PRT: INTA-INTD of every slot to IOAPIC GSIs, swizzled as the board
+ * wires them (board_pci_intx_line). A zero Source means the last field is a GSI; Linux takes
  * such entries as level-triggered, active-low, and KVM's IOAPIC models
  * the line's logical level, so devices assert with level 1.
  */
@@ -661,7 +680,7 @@ static void aml_pci_prt(struct aml *a)
 			aml_integer(a, (uint64_t)slot << 16 | PCI_PRT_ANY_FUNCTION);
 			aml_integer(a, pin);
 			aml_integer(a, 0);	/* Source: none, so a GSI follows */
-			aml_integer(a, PCI_INTX_GSI_BASE + (slot + pin) % PCI_INTX_GSIS);
+			aml_integer(a, board_pci_intx_line(slot, pin));
 			aml_pkg_end(a, inner);
 		}
 	}
@@ -673,21 +692,38 @@ static void aml_pci_prt(struct aml *a)
  *   _CRS, _PRT } }: the root bridge of devices/pci.c, config space through
  * conf1 (no MCFG).
  */
-static void aml_pci0(struct aml *a)
+static void aml_pci_host(struct aml *a, const struct inv_entry *e, unsigned int uid)
 {
 	size_t scope, dev;
+	char seg[4];
 
-	dev = aml_sb_device_begin(a, "PCI0", "PNP0A03", &scope);
+	inv_nameseg(e, seg);
+	dev = aml_sb_device_begin(a, seg, "PNP0A03", uid, &scope);
 	aml_name(a, "_ADR");
 	aml_integer(a, 0);
 	aml_name(a, "_BBN");
 	aml_integer(a, 0);
-	aml_pci_crs(a);
+	aml_pci_crs(a, e);
 	aml_pci_prt(a);
 	aml_sb_device_end(a, dev, scope);
 }
 
-static int acpi_build_dsdt(struct acpi_area *a, uint64_t *gpa)
+/* Devices the DSDT lists, in inventory order; the rest the FADT or the guest's probing finds. */
+static void aml_inventory(struct aml *aml, const struct inventory *inv)
+{
+	unsigned int uarts = 0, hosts = 0;
+
+	for (unsigned int i = 0; i < inv->nr; i++) {
+		const struct inv_entry *e = &inv->entries[i];
+
+		if (e->role == INV_UART && !e->probed && e->nr_ranges >= 1 && e->ranges[0].pio)
+			aml_uart(aml, e, uarts++);
+		else if (e->role == INV_PCI_HOST && e->nr_ranges >= 3)
+			aml_pci_host(aml, e, hosts++);
+	}
+}
+
+static int acpi_build_dsdt(struct acpi_area *a, const struct inventory *inv, uint64_t *gpa)
 {
 	struct acpi_header *h;
 	struct aml *aml;
@@ -699,8 +735,7 @@ static int acpi_build_dsdt(struct acpi_area *a, uint64_t *gpa)
 		return -ENOMEM;
 	aml->len = sizeof(*h);
 	aml_s5(aml);
-	aml_com1(aml);
-	aml_pci0(aml);
+	aml_inventory(aml, inv);
 	if (aml->overflow) {
 		ret = -ENOSPC;
 		goto out;
@@ -928,7 +963,8 @@ static int acpi_build_rsdp(struct acpi_area *a, uint64_t gpa, uint64_t xsdt)
 	return acpi_copy_out(a, gpa, &r, sizeof(r));
 }
 
-int acpi_build(struct guest_mem *m, unsigned int nr_cpus, uint64_t *rsdp_gpa)
+int acpi_build(struct guest_mem *m, unsigned int nr_cpus, const struct inventory *inv,
+	       uint64_t *rsdp_gpa)
 {
 	const uint64_t area_len = ACPI_TABLES_END - ACPI_TABLES_ADDR;
 	struct acpi_area a = { .m = m, .next = ACPI_TABLES_ADDR };
@@ -951,7 +987,7 @@ int acpi_build(struct guest_mem *m, unsigned int nr_cpus, uint64_t *rsdp_gpa)
 	ret = acpi_build_facs(&a, &facs);
 	if (ret)
 		return ret;
-	ret = acpi_build_dsdt(&a, &dsdt);
+	ret = acpi_build_dsdt(&a, inv, &dsdt);
 	if (ret)
 		return ret;
 	ret = acpi_build_fadt(&a, facs, dsdt, &fadt);

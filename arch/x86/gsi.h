@@ -1,4 +1,4 @@
-/* The VM's KVM GSI routing table (arch/x86/irq.c): PIC, IOAPIC and MSI routes. */
+/* The VM's KVM GSI routing table (arch/x86/gsi.c): PIC, IOAPIC and MSI routes. */
 #ifndef KVMINI_X86_GSI_H
 #define KVMINI_X86_GSI_H
 

@@ -11,6 +11,7 @@
 #include "boot.h"
 #include "cpu.h"
 #include "gsi.h"
+#include "inventory.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -18,12 +19,23 @@
 struct x86_vm {
 	struct boot_entry entry;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, shared by all vCPUs */
-	struct x86_gsi *gsi;		/* GSI routing table (irq.c) */
+	struct x86_gsi *gsi;		/* GSI routing table (gsi.c) */
 };
 
-uint64_t arch_mmio_hole_start(void)
+/*
+ * No i8042 options: the FADT says there is no 8042, so Linux skips the
+ * controller unless i8042.nopnp forces a (slow, timing-out) probe.
+ */
+const char *arch_default_cmdline(void)
 {
-	return MMIO_HOLE_START;
+	return "console=ttyS0 reboot=k panic=1 8250.nr_uarts=1 tsc=reliable no_timer_check";
+}
+
+/* RAM from 0; what would overlap the 32-bit MMIO hole moves to 4 GiB. */
+int arch_ram_layout(uint64_t ram_size, struct guest_ram_layout *l)
+{
+	guest_ram_split(l, 0, ram_size, MMIO_HOLE_START, FOUR_GIB);
+	return 0;
 }
 
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
@@ -111,7 +123,7 @@ bool arch_kernel_is_linux(const uint8_t *kernel, size_t len)
 	return kernel_is_linux(kernel, len);
 }
 
-int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
+int arch_vm_load(struct vm *vm, const struct kernel_blobs *k, const struct inventory *inv)
 {
 	struct x86_vm *x = vm->arch;
 	struct boot_input in = {
@@ -120,13 +132,13 @@ int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
 		.kernel_len = k->kernel_len,
 		.initrds = k->initrds,
 		.nr_initrds = k->nr_initrds,
-		.cmdline = k->cmdline,
 		.cmdline_user = k->cmdline_user,
 		.memory_text = k->memory_text,
 	};
+	char *cmdline;
 	int ret;
 
-	ret = acpi_build(&vm->mem, vm->nr_vcpus, &in.rsdp_gpa);
+	ret = acpi_build(&vm->mem, vm->nr_vcpus, inv, &in.rsdp_gpa);
 	if (ret) {
 		kv_err("cannot build ACPI tables for %u vCPUs: %s", vm->nr_vcpus,
 		       strerror(-ret));
@@ -137,12 +149,26 @@ int arch_vm_load(struct vm *vm, const struct kernel_blobs *k)
 		kv_err("cannot build boot page tables: %s", strerror(-ret));
 		return ret;
 	}
+	cmdline = inventory_cmdline(inv, arch_default_cmdline(), k->cmdline_user);
+	if (!cmdline) {
+		kv_err("out of memory");
+		return -ENOMEM;
+	}
+	in.cmdline = cmdline;
 	ret = x86_load_kernel(&vm->mem, &in, &x->entry);
+	free(cmdline);
 	if (ret)
 		return ret;
 	kv_debug("kernel %s: %s, entry 0x%llx%s", k->kernel_path,
 		 kernel_format_name(x->entry.fmt), (unsigned long long)x->entry.entry,
 		 x->entry.mode32 ? " (32-bit)" : "");
+	return 0;
+}
+
+/* Nothing VM-wide depends on the vCPU count on x86: the MADT is already built. */
+int arch_vcpus_ready(struct vm *vm)
+{
+	(void)vm;
 	return 0;
 }
 

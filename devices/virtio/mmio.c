@@ -13,8 +13,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "board.h"
+#include "inventory.h"
 #include "irq.h"
-#include "layout.h"
 #include "log.h"
 #include "util.h"
 #include "virtio.h"
@@ -55,11 +56,11 @@
 #define INT_VRING		0x1
 #define INT_CONFIG		0x2
 
-static const unsigned int mmio_irqs[] = VIRTIO_MMIO_IRQS;
 
 struct virtio_mmio {
 	struct virtio_dev *d;
 	uint64_t base;
+	uint64_t size;
 	unsigned int irq;
 	int irq_fd;		/* eventfd wired to irq by an irqfd, or -1 */
 	/* registers the driver writes, and the queues' configuration */
@@ -338,22 +339,51 @@ static void vmmio_free(struct virtio_mmio *mm)
 	free(mm);
 }
 
-/* The first free window on the MMIO bus; its index picks the IRQ. */
+/* The first free board window on the MMIO bus, and a line from the board's pool. */
 static int claim_slot(struct vm *vm, struct virtio_mmio *mm)
 {
-	for (unsigned int i = 0; i < ARRAY_SIZE(mmio_irqs); i++) {
-		uint64_t base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE;
-		int ret = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, &vmmio_ops, mm);
+	uint64_t base, size;
+
+	for (unsigned int i = 0; board_virtio_mmio_window(i, &base, &size) == 0; i++) {
+		int ret = bus_register(&vm->mmio, base, size, &vmmio_ops, mm), irq;
 
 		if (ret == -EEXIST)
 			continue;
 		if (ret)
 			return ret;
+		irq = vm_irq_alloc(vm);
+		if (irq < 0) {
+			bus_unregister(&vm->mmio, base);
+			return irq;
+		}
 		mm->base = base;
-		mm->irq = mmio_irqs[i];
+		mm->size = size;
+		mm->irq = (unsigned int)irq;
 		return 0;
 	}
 	return -ENOSPC;
+}
+
+static void release_slot(struct vm *vm, struct virtio_mmio *mm)
+{
+	bus_unregister(&vm->mmio, mm->base);
+	vm_irq_free(vm, mm->irq);
+	inventory_remove(&vm->inventory, mm);
+}
+
+/* The guest learns of the window from the command line (inventory.h). */
+static int vmmio_describe(struct vm *vm, struct virtio_mmio *mm)
+{
+	struct inv_entry e = {
+		.type = "virtio-mmio", .role = INV_VIRTIO_MMIO,
+		.ranges = { { mm->base, mm->size, false } }, .nr_ranges = 1,
+		.irq = (int)mm->irq, .owner = mm,
+	};
+
+	snprintf(e.name, sizeof(e.name), "%s", mm->d->name);
+	snprintf(e.cmdline, sizeof(e.cmdline), "virtio_mmio.device=%lluK@0x%llx:%u",
+		 (unsigned long long)(mm->size >> 10), (unsigned long long)mm->base, mm->irq);
+	return inventory_add(&vm->inventory, &e);
 }
 
 static void wire_kicks(struct virtio_mmio *mm, bool assign)
@@ -379,12 +409,13 @@ static void wire_kicks(struct virtio_mmio *mm, bool assign)
 int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 {
 	struct virtio_mmio *mm;
-	char part[80];
+	uint64_t window0 = 0, size = 0;
 	int ret;
 
+	board_virtio_mmio_window(0, &window0, &size);
 	if (!d->num_queues || !d->queue_max_size || d->queue_max_size > VIRTQ_MAX_SIZE ||
 	    (d->queue_max_size & (d->queue_max_size - 1)) ||
-	    d->config_size > VIRTIO_MMIO_SIZE - REG_CONFIG ||
+	    d->config_size + REG_CONFIG > size ||
 	    !(d->host_features >> VIRTIO_F_VERSION_1 & 1)) {
 		kv_err("%s: invalid virtio device description (queues %u, size %u)",
 		       d->name, d->num_queues, d->queue_max_size);
@@ -414,8 +445,8 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 
 	ret = claim_slot(vm, mm);
 	if (ret == -ENOSPC) {
-		kv_err("%s: all %zu virtio-mmio slots are taken; use fewer devices or "
-		       "--transport pci", d->name, ARRAY_SIZE(mmio_irqs));
+		kv_err("%s: all %u virtio-mmio slots are taken; use fewer devices or "
+		       "--transport pci", d->name, board_virtio_mmio_windows());
 		goto err_quiet;
 	}
 	if (ret)
@@ -423,10 +454,7 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	ret = vm_irqfd(vm, mm->irq_fd, mm->irq, true);
 	if (ret)
 		goto err_bus;
-	snprintf(part, sizeof(part), "virtio_mmio.device=%lluK@0x%llx:%u",
-		 (unsigned long long)(VIRTIO_MMIO_SIZE >> 10), (unsigned long long)mm->base,
-		 mm->irq);
-	ret = vm_cmdline_append(vm, part);
+	ret = vmmio_describe(vm, mm);
 	if (ret)
 		goto err_irqfd;
 	wire_kicks(mm, true);
@@ -436,7 +464,7 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 err_irqfd:
 	vm_irqfd(vm, mm->irq_fd, mm->irq, false);
 err_bus:
-	bus_unregister(&vm->mmio, mm->base);
+	release_slot(vm, mm);
 err:
 	kv_err("%s: cannot attach as a virtio-mmio device: %s", d->name, strerror(-ret));
 err_quiet:
@@ -453,5 +481,7 @@ void virtio_mmio_remove(struct virtio_dev *d)
 	bus_unregister(&d->vm->mmio, mm->base);
 	wire_kicks(mm, false);
 	vm_irqfd(d->vm, mm->irq_fd, mm->irq, false);
+	vm_irq_free(d->vm, mm->irq);
+	inventory_remove(&d->vm->inventory, mm);
 	vmmio_free(mm);
 }

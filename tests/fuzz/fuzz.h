@@ -71,9 +71,11 @@ static inline uint32_t fuzz_u32(struct fuzz_in *in)
 static inline void fuzz_mem_alloc(struct guest_mem *m, uint64_t size, uint64_t hole_start)
 {
 	uint8_t *base = calloc(1, size);
+	struct guest_ram_layout l;
 
 	FUZZ_CHECK(base);
-	guest_mem_layout(m, base, size, hole_start);
+	guest_ram_split(&l, 0, size, hole_start, 1ULL << 32);
+	guest_mem_layout(m, base, &l);
 }
 
 /* Is [p, p+len) inside one RAM region of @m? */

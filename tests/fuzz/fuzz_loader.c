@@ -5,8 +5,8 @@
  */
 #include <stdbool.h>
 
-#include "boot.h"
-#include "layout.h"
+#include "x86/boot.h"
+#include "x86/layout.h"
 #include "fuzz.h"
 
 #define MiB		(1ULL << 20)

@@ -13,12 +13,6 @@
 #define DEFAULT_MEMORY (256ULL << 20)
 #define DEFAULT_MEMORY_TEXT "256M"
 #define DEFAULT_EXIT_PORT 0xf4
-/*
- * No i8042 options: the FADT says there is no 8042, so Linux skips the
- * controller unless i8042.nopnp forces a (slow, timing-out) probe.
- */
-#define DEFAULT_CMDLINE \
-	"console=ttyS0 reboot=k panic=1 8250.nr_uarts=1 tsc=reliable no_timer_check"
 
 enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
 
@@ -56,7 +50,7 @@ struct vm_config {
 	const char *kernel;
 	const char *initrds[MAX_INITRDS];	/* --initrd, in command line order */
 	unsigned int nr_initrds;	/* more than one: multiboot kernels only */
-	const char *cmdline_extra;	/* appended to DEFAULT_CMDLINE */
+	const char *cmdline_extra;	/* after arch_default_cmdline() and the devices' parts */
 	uint64_t memory;		/* bytes */
 	const char *memory_text;	/* --memory as typed, for messages ("256M" if not given) */
 	unsigned int cpus;

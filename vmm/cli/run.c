@@ -153,23 +153,6 @@ static int check_host_memory(const struct vm_config *cfg)
 }
 
 /*
- * kvmini's defaults, what devices announced (vm_cmdline_append), then
- * --cmdline last, so that a "--" in it cannot hand device options to init.
- */
-static char *build_cmdline(const struct vm_config *cfg, const char *devices)
-{
-	char *s;
-
-	if (asprintf(&s, "%s%s%s%s%s", DEFAULT_CMDLINE, devices ? " " : "",
-		     devices ? devices : "", cfg->cmdline_extra ? " " : "",
-		     cfg->cmdline_extra ? cfg->cmdline_extra : "") < 0) {
-		kv_err("out of memory");
-		return NULL;
-	}
-	return s;
-}
-
-/*
  * A stop signal (signals.h) ends kvmini, even if it lands while the guest
  * is rebooting: after the cleanup, by that same signal.
  */
@@ -284,7 +267,7 @@ static void inputs_free(struct inputs *in)
  * One boot of the guest; returns the stop reason, status in *status.
  * @drop: inputs to free once they are in guest memory (NULL: a restart
  * will need them again), so kvmini does not hold a second copy. The
- * command line in @blobs is composed here, once the devices are known.
+ * command line is arch_vm_load()'s, from the devices' inventory.
  */
 static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
 				 const struct kernel_blobs *blobs, struct inputs *drop,
@@ -292,7 +275,6 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 {
 	enum stop_reason reason = STOP_ERROR;
 	struct kernel_blobs k = *blobs;
-	char *cmdline;
 	int timer_fd = -1;
 	struct vm *vm;
 	int ret;
@@ -301,15 +283,10 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	vm = vm_create(cfg, kvm_fd);
 	if (!vm)
 		return STOP_ERROR;
-	/* devices first: some announce themselves on the kernel command line */
+	/* devices first: the firmware tables and command line describe them */
 	if (devices_init(vm))
 		goto out;
-	cmdline = build_cmdline(cfg, vm->cmdline_devices);
-	if (!cmdline)
-		goto out_devices;
-	k.cmdline = cmdline;
-	ret = arch_vm_load(vm, &k);
-	free(cmdline);
+	ret = arch_vm_load(vm, &k, &vm->inventory);
 	if (ret)
 		goto out_devices;
 	warn_software_kvm(k.kernel_path, k.kernel, k.kernel_len);

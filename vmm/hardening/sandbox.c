@@ -55,6 +55,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "log.h"
 #include "sandbox.h"
 #include "signals.h"
@@ -212,11 +213,9 @@ static const int restart_syscalls[] = {
 	SCMP_SYS(getrandom),	/* malloc in new threads */
 };
 
-/* ioctl requests (kernel: unsigned int) */
+/* ioctl requests (kernel: unsigned int); the arch adds its own (arch.h) */
 static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN,
-	KVM_GET_REGS,		/* register dump after a fatal exit */
-	KVM_GET_SREGS,
 	KVM_IRQ_LINE,		/* serial and other ISA interrupts */
 	KVM_SIGNAL_MSI,		/* MSI-X without an irqfd */
 	KVM_SET_GSI_ROUTING,	/* the guest programs MSI-X vectors */
@@ -278,20 +277,8 @@ static const unsigned long restart_ioctls[] = {
 	KVM_CREATE_VM,
 	KVM_CHECK_EXTENSION,
 	KVM_GET_VCPU_MMAP_SIZE,
-	KVM_GET_SUPPORTED_CPUID,
-	KVM_SET_TSS_ADDR,
-	KVM_SET_IDENTITY_MAP_ADDR,
-	KVM_CREATE_IRQCHIP,
-	KVM_CREATE_PIT2,
 	KVM_SET_USER_MEMORY_REGION,
 	KVM_CREATE_VCPU,
-	KVM_SET_CPUID2,
-	KVM_SET_MSRS,
-	KVM_SET_FPU,
-	KVM_SET_SREGS,
-	KVM_SET_REGS,
-	KVM_GET_LAPIC,
-	KVM_SET_LAPIC,
 };
 
 #ifdef SANITIZER_BUILD
@@ -382,6 +369,14 @@ static int allow_own_tgkill(scmp_filter_ctx f)
 	return allow_arg_values(f, SCMP_SYS(tgkill), 0, &pid, 1);
 }
 
+static int allow_arch_ioctls(scmp_filter_ctx f, enum arch_ioctl_use use)
+{
+	size_t n;
+	const unsigned long *reqs = arch_seccomp_ioctls(use, &n);
+
+	return allow_ioctls(f, reqs, n);
+}
+
 /* clone for threads only: never a new process. */
 static int allow_thread_clone(scmp_filter_ctx f)
 {
@@ -400,6 +395,8 @@ static int add_vcpu_rules(scmp_filter_ctx f)
 
 	if (!ret)
 		ret = allow_ioctls(f, vcpu_ioctls, ARRAY_LEN(vcpu_ioctls));
+	if (!ret)
+		ret = allow_arch_ioctls(f, ARCH_IOCTLS_VCPU);
 	if (!ret)
 		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
 	return ret;
@@ -436,6 +433,8 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	ret = allow_all(f, restart_syscalls, ARRAY_LEN(restart_syscalls));
 	if (!ret)
 		ret = allow_ioctls(f, restart_ioctls, ARRAY_LEN(restart_ioctls));
+	if (!ret)
+		ret = allow_arch_ioctls(f, ARCH_IOCTLS_SETUP);
 	if (!ret)
 		ret = allow_thread_clone(f);
 	/* threads started now inherit this filter, then stack their own on it */

@@ -18,6 +18,7 @@
 
 #include "../err_capture.h"
 #include "irq.h"
+#include "../ram_split.h"
 #include "layout.h"
 #include "pci.h"
 #include "virtio/virtio.h"
@@ -143,7 +144,7 @@ static int setup(void **state)
 	f->vm.vm_fd = -1;
 	bus_init(&f->vm.pio, "pio");
 	bus_init(&f->vm.mmio, "mmio");
-	guest_mem_layout(&f->vm.mem, f->ram, RAM_SIZE, MMIO_HOLE_START);
+	test_mem_layout(&f->vm.mem, f->ram, RAM_SIZE, MMIO_HOLE_START);
 	if (pci_host_init(&f->vm))
 		return -1;
 	*state = f;

@@ -19,6 +19,7 @@
 
 #include "../err_capture.h"
 #include "irq.h"
+#include "../ram_split.h"
 #include "layout.h"
 #include "virtio/virtio.h"
 #include "vm.h"
@@ -100,7 +101,16 @@ struct fixture {
 	struct vm vm;
 	uint8_t *ram;
 	struct dummy dev;
+	char *cmdline;
 };
+
+/* The kernel command-line fragments the inventory holds, in order. */
+static const char *devices_cmdline(struct fixture *f)
+{
+	free(f->cmdline);
+	f->cmdline = inventory_cmdline(&f->vm.inventory, "", NULL);
+	return f->cmdline;
+}
 
 static int dummy_activate(struct virtio_dev *d)
 {
@@ -163,7 +173,7 @@ static int setup(void **state)
 	f->vm.vm_fd = -1;
 	bus_init(&f->vm.pio, "pio");
 	bus_init(&f->vm.mmio, "mmio");
-	guest_mem_layout(&f->vm.mem, f->ram, RAM_SIZE, MMIO_HOLE_START);
+	test_mem_layout(&f->vm.mem, f->ram, RAM_SIZE, MMIO_HOLE_START);
 	dummy_init(&f->dev, "virtio-dummy");
 	if (virtio_mmio_add(&f->vm, &f->dev.vdev))
 		return -1;
@@ -182,7 +192,8 @@ static int teardown(void **state)
 	assert_false(bus_access(&f->vm.mmio, BASE0, (uint8_t[4]){ 0 }, 4, false));
 	bus_destroy(&f->vm.pio);
 	bus_destroy(&f->vm.mmio);
-	free(f->vm.cmdline_devices);
+	inventory_free(&f->vm.inventory);
+	free(f->cmdline);
 	free(f->ram);
 	free(f);
 	return 0;
@@ -264,7 +275,7 @@ static void test_identity_and_announcement(void **state)
 	assert_int_equal(b[0] | b[1] << 8, 0);
 
 	/* announced for Linux's virtio_mmio.device=<size>@<base>:<irq> */
-	assert_string_equal(f->vm.cmdline_devices, "virtio_mmio.device=4K@0xfc000000:5");
+	assert_string_equal(devices_cmdline(f), "virtio_mmio.device=4K@0xfc000000:5");
 	/* one irqfd on the device's IRQ; one doorbell per queue, told apart by value */
 	assert_true(kvm.irqfd[IRQ0] >= 0);
 	assert_int_equal(kvm.nr_ioev, 2);
@@ -280,7 +291,7 @@ static void test_identity_and_announcement(void **state)
 	/* a second device: the next window and IRQ, appended to the command line */
 	dummy_init(&second, "virtio-second");
 	assert_int_equal(virtio_mmio_add(&f->vm, &second.vdev), 0);
-	assert_string_equal(f->vm.cmdline_devices, "virtio_mmio.device=4K@0xfc000000:5 "
+	assert_string_equal(devices_cmdline(f), "virtio_mmio.device=4K@0xfc000000:5 "
 			    "virtio_mmio.device=4K@0xfc001000:6");
 	assert_true(kvm.irqfd[6] >= 0);
 	assert_int_equal(kvm.nr_ioev, 4);
@@ -303,7 +314,7 @@ static void test_slots_run_out(void **state)
 		assert_int_equal(virtio_mmio_add(&f->vm, &devs[i].vdev), 0);
 	}
 	assert_true(kvm.irqfd[15] >= 0);
-	assert_non_null(strstr(f->vm.cmdline_devices, "virtio_mmio.device=4K@0xfc007000:15"));
+	assert_non_null(strstr(devices_cmdline(f), "virtio_mmio.device=4K@0xfc007000:15"));
 	dummy_init(&devs[7], "virtio-extra");
 	err_begin();
 	assert_int_equal(virtio_mmio_add(&f->vm, &devs[7].vdev), -ENOSPC);
@@ -580,7 +591,7 @@ static void test_bad_description(void **state)
 	err_begin();
 	assert_int_equal(virtio_mmio_add(&f->vm, &bad.vdev), -EINVAL);
 	err_end();
-	assert_string_equal(f->vm.cmdline_devices, "virtio_mmio.device=4K@0xfc000000:5");
+	assert_string_equal(devices_cmdline(f), "virtio_mmio.device=4K@0xfc000000:5");
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 
 #include "../err_capture.h"
 #include "virtio/blk.h"
+#include "../ram_split.h"
 
 /* virtio 1.x 5.2, written out here so the test checks the device's numbers */
 #define T_IN		0
@@ -184,7 +185,7 @@ static int setup(void **state)
 {
 	(void)state;
 	if (!mem.base)
-		assert_int_equal(guest_mem_alloc(&mem, MEM_SIZE, 0xc0000000ULL), 0);
+		assert_int_equal(test_mem_alloc(&mem, MEM_SIZE, 0xc0000000ULL), 0);
 	memset(mem.base, 0, MEM_SIZE);
 	snprintf(dir, sizeof(dir), "/tmp/kvmini-blk-XXXXXX");
 	assert_non_null(mkdtemp(dir));
@@ -234,7 +235,7 @@ static void test_read_over_4g_refused(void **state)
 	make_file(path, (off_t)(5ULL << 30));
 	open_image(false);
 	assert_int_equal(pwrite(img.fd, "x", 1, 0), 1);
-	assert_int_equal(guest_mem_alloc(&bigmem, big, 0xc0000000ULL), 0);
+	assert_int_equal(test_mem_alloc(&bigmem, big, 0xc0000000ULL), 0);
 	g = bigmem.base;
 	vq.mem = &bigmem;
 	put_hdr(T_IN, 0);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "virtio/net.h"
+#include "../ram_split.h"
 
 /* virtio 1.x 5.1, written out here so the test checks the device's numbers */
 #define F_CSUM		0
@@ -132,7 +133,7 @@ static int setup(void **state)
 {
 	(void)state;
 	if (!mem.base)
-		assert_int_equal(guest_mem_alloc(&mem, MEM_SIZE, 0xc0000000ULL), 0);
+		assert_int_equal(test_mem_alloc(&mem, MEM_SIZE, 0xc0000000ULL), 0);
 	memset(mem.base, 0, MEM_SIZE);
 	vqs[NET_RXQ] = (struct virtq){
 		.mem = &mem, .size = QSIZE, .ready = true, .event_idx = true,

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "virtio/virtq.h"
+#include "../ram_split.h"
 
 #define MEM_SIZE	(1u << 20)
 #define DESC_GPA	0x1000ULL	/* room for VIRTQ_MAX_SIZE descriptors: 16 KiB */
@@ -97,7 +98,7 @@ static int setup(void **state)
 {
 	(void)state;
 	if (!mem.base)
-		assert_int_equal(guest_mem_alloc(&mem, MEM_SIZE, 0xc0000000ULL), 0);
+		assert_int_equal(test_mem_alloc(&mem, MEM_SIZE, 0xc0000000ULL), 0);
 	memset(mem.base, 0, MEM_SIZE);
 	memset(&vq, 0, sizeof(vq));
 	vq.mem = &mem;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "../ram_split.h"
 
 #define HOLE 0xc0000000ULL
 #define GIB (1ULL << 30)
@@ -18,7 +19,7 @@ static void test_small_ram_one_region(void **state)
 	struct guest_mem m;
 
 	(void)state;
-	guest_mem_layout(&m, ram, sizeof(ram), HOLE);
+	test_mem_layout(&m, ram, sizeof(ram), HOLE);
 	assert_int_equal(m.nr_regions, 1);
 	assert_ptr_equal(guest_ptr(&m, 0, sizeof(ram)), ram);
 	assert_ptr_equal(guest_ptr(&m, 0x1000, 16), ram + 0x1000);
@@ -35,7 +36,7 @@ static void test_hostile_ranges(void **state)
 	struct guest_mem m;
 
 	(void)state;
-	guest_mem_layout(&m, ram, sizeof(ram), HOLE);
+	test_mem_layout(&m, ram, sizeof(ram), HOLE);
 	assert_null(guest_ptr(&m, UINT64_MAX, 1));
 	assert_null(guest_ptr(&m, 1, UINT64_MAX));
 	assert_null(guest_ptr(&m, 16, UINT64_MAX - 8));	/* gpa + len wraps */
@@ -50,7 +51,7 @@ static void test_split_around_hole(void **state)
 
 	(void)state;
 	/* 4 GiB of RAM: 3 GiB below the hole, 1 GiB moved to 4 GiB */
-	guest_mem_layout(&m, NULL, 4 * GIB, HOLE);
+	test_mem_layout(&m, NULL, 4 * GIB, HOLE);
 	assert_int_equal(m.nr_regions, 2);
 	assert_true(m.regions[0].gpa == 0 && m.regions[0].size == HOLE);
 	assert_true(m.regions[1].gpa == 4 * GIB && m.regions[1].size == GIB);
@@ -58,7 +59,7 @@ static void test_split_around_hole(void **state)
 	assert_true(m.ram_size == 4 * GIB);
 
 	/* exactly up to the hole: no second region */
-	guest_mem_layout(&m, NULL, HOLE, HOLE);
+	test_mem_layout(&m, NULL, HOLE, HOLE);
 	assert_int_equal(m.nr_regions, 1);
 }
 
@@ -68,7 +69,7 @@ static void test_cross_region_rejected(void **state)
 	static uint8_t fake[16];
 
 	(void)state;
-	guest_mem_layout(&m, fake, 4 * GIB, HOLE);	/* pointers are never dereferenced */
+	test_mem_layout(&m, fake, 4 * GIB, HOLE);	/* pointers are never dereferenced */
 	assert_non_null(guest_ptr(&m, HOLE - 8, 8));
 	assert_null(guest_ptr(&m, HOLE - 8, 16));	/* runs into the hole */
 	assert_null(guest_ptr(&m, HOLE, 1));		/* inside the hole */
@@ -82,7 +83,7 @@ static void test_alloc(void **state)
 	uint8_t *p;
 
 	(void)state;
-	assert_int_equal(guest_mem_alloc(&m, 2 << 20, HOLE), 0);
+	assert_int_equal(test_mem_alloc(&m, 2 << 20, HOLE), 0);
 	p = guest_ptr(&m, 0x1000, 4);
 	assert_non_null(p);
 	p[0] = 0xab;	/* writable, zero-filled */
@@ -117,7 +118,7 @@ static void test_alloc_guards(void **state)
 	char perms[5];
 
 	(void)state;
-	assert_int_equal(guest_mem_alloc(&m, size, HOLE), 0);
+	assert_int_equal(test_mem_alloc(&m, size, HOLE), 0);
 	assert_int_equal((uintptr_t)m.base % (2 << 20), 0);	/* THP alignment kept */
 	perms_at(m.base, perms);
 	assert_string_equal(perms, "rw-p");

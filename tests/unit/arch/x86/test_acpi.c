@@ -13,10 +13,30 @@
 #include <cmocka.h>
 
 #include "acpi.h"
+#include "inventory.h"
+#include "util.h"
+#include "../../ram_split.h"
 #include "layout.h"
 #include "mem.h"
 
 #define RAM_SIZE (2ULL << 20)
+
+/* What the devices of a default run add to the inventory (serial.c, pci_conf1.c). */
+static const struct inv_entry pc_entries[] = {
+	{ .name = "com1", .type = "serial", .role = INV_UART,
+	  .ranges = { { COM1_PORT, 8, true } }, .nr_ranges = 1, .irq = COM1_IRQ },
+	{ .name = "pm", .type = "acpi-pm", .role = INV_POWER,
+	  .ranges = { { ACPI_PM_BASE, ACPI_PM_LEN, true } }, .nr_ranges = 1,
+	  .irq = ACPI_SCI_IRQ },
+	{ .name = "pci0", .type = "pci-host", .role = INV_PCI_HOST,
+	  .ranges = { { PCI_CONFIG_ADDR_PORT, 8, true },
+		      { PCI_IO_START, PCI_IO_END - PCI_IO_START, true },
+		      { PCI_MMIO_START, PCI_MMIO_END - PCI_MMIO_START, false } },
+	  .nr_ranges = 3, .irq = -1 },
+};
+static const struct inventory pc_inv = {
+	(struct inv_entry *)pc_entries, ARRAY_SIZE(pc_entries), ARRAY_SIZE(pc_entries)
+};
 
 struct fixture {
 	uint8_t *ram;
@@ -36,7 +56,7 @@ static int setup(void **state)
 	}
 	/* Garbage everywhere: the builder must not depend on zeroed RAM. */
 	memset(f->ram, 0xa5, RAM_SIZE);
-	guest_mem_layout(&f->m, f->ram, RAM_SIZE, MMIO_HOLE_START);
+	test_mem_layout(&f->m, f->ram, RAM_SIZE, MMIO_HOLE_START);
 	*state = f;
 	return 0;
 }
@@ -146,7 +166,7 @@ static const uint8_t *find_table(const struct guest_mem *m, uint64_t rsdp_gpa,
 static void build(struct fixture *f, unsigned int nr_cpus, uint64_t *rsdp)
 {
 	*rsdp = 0;
-	assert_int_equal(acpi_build(&f->m, nr_cpus, rsdp), 0);
+	assert_int_equal(acpi_build(&f->m, nr_cpus, &pc_inv, rsdp), 0);
 }
 
 static void test_rsdp_xsdt(void **state)
@@ -572,16 +592,48 @@ static void test_area_not_ram(void **state)
 	(void)state;
 	assert_non_null(ram);
 	/* RAM ends inside the ACPI area */
-	guest_mem_layout(&m, ram, ACPI_TABLES_ADDR + 0x1000, MMIO_HOLE_START);
-	assert_int_equal(acpi_build(&m, 1, &rsdp), -EFAULT);
+	test_mem_layout(&m, ram, ACPI_TABLES_ADDR + 0x1000, MMIO_HOLE_START);
+	assert_int_equal(acpi_build(&m, 1, &pc_inv, &rsdp), -EFAULT);
 	assert_int_equal(rsdp, 0);
 	/* RAM ends before it */
-	guest_mem_layout(&m, ram, 0x80000, MMIO_HOLE_START);
-	assert_int_equal(acpi_build(&m, 1, &rsdp), -EFAULT);
+	test_mem_layout(&m, ram, 0x80000, MMIO_HOLE_START);
+	assert_int_equal(acpi_build(&m, 1, &pc_inv, &rsdp), -EFAULT);
 	/* layout only, no host memory behind it */
-	guest_mem_layout(&m, NULL, RAM_SIZE, MMIO_HOLE_START);
-	assert_int_equal(acpi_build(&m, 1, &rsdp), -EFAULT);
+	test_mem_layout(&m, NULL, RAM_SIZE, MMIO_HOLE_START);
+	assert_int_equal(acpi_build(&m, 1, &pc_inv, &rsdp), -EFAULT);
 	free(ram);
+}
+
+/* The DSDT follows the inventory: a second UART is a second device, a probed one none. */
+static void test_dsdt_follows_inventory(void **state)
+{
+	static const uint8_t io2[] = { 0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0x01, 0x08 };
+	static const uint8_t irq3[] = { 0x22, 1 << 3, 0x00 };
+	static const uint8_t uid1[] = { 0x08, '_', 'U', 'I', 'D', 0x01 };
+	struct inv_entry e[] = {
+		pc_entries[0],
+		{ .name = "com2", .type = "serial", .role = INV_UART,
+		  .ranges = { { 0x2f8, 8, true } }, .nr_ranges = 1, .irq = 3 },
+		{ .name = "com3", .type = "serial", .role = INV_UART,
+		  .ranges = { { 0x3e8, 8, true } }, .nr_ranges = 1, .irq = 4, .probed = true },
+	};
+	struct inventory inv = { e, ARRAY_SIZE(e), ARRAY_SIZE(e) };
+	struct fixture *f = *state;
+	const uint8_t *d, *dev, *end, *com1, *com1_end;
+	uint64_t rsdp;
+	uint32_t len;
+
+	assert_int_equal(acpi_build(&f->m, 1, &inv, &rsdp), 0);
+	d = map_table(&f->m, rd64(find_table(&f->m, rsdp, "FACP", NULL), 140), "DSDT");
+	len = rd32(d, 4);
+	com1 = find_device(d, len, "COM1", &com1_end);
+	dev = find_device(d, len, "COM2", &end);
+	assert_true(com1 < com1_end && dev > com1_end);	/* inventory order */
+	assert_non_null(memfind(dev, end - dev, io2, sizeof(io2)));
+	assert_non_null(memfind(dev, end - dev, irq3, sizeof(irq3)));
+	assert_non_null(memfind(dev, end - dev, uid1, sizeof(uid1)));
+	assert_null(memfind(d, len, "COM3", 4));	/* probed: not described */
+	assert_null(memfind(d, len, "PCI0", 4));	/* no host bridge in this inventory */
 }
 
 static void test_bad_cpu_counts(void **state)
@@ -589,10 +641,10 @@ static void test_bad_cpu_counts(void **state)
 	struct fixture *f = *state;
 	uint64_t rsdp = 0;
 
-	assert_int_equal(acpi_build(&f->m, 0, &rsdp), -EINVAL);
+	assert_int_equal(acpi_build(&f->m, 0, &pc_inv, &rsdp), -EINVAL);
 	/* 16 bytes per x2APIC entry: this many cannot fit in 128 KiB */
-	assert_int_equal(acpi_build(&f->m, 100000, &rsdp), -ENOSPC);
-	assert_int_equal(acpi_build(&f->m, UINT32_MAX, &rsdp), -ENOSPC);
+	assert_int_equal(acpi_build(&f->m, 100000, &pc_inv, &rsdp), -ENOSPC);
+	assert_int_equal(acpi_build(&f->m, UINT32_MAX, &pc_inv, &rsdp), -ENOSPC);
 	assert_int_equal(rsdp, 0);
 }
 
@@ -612,6 +664,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_madt_1024_cpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_is_identical, setup, teardown),
 		cmocka_unit_test(test_area_not_ram),
+		cmocka_unit_test_setup_teardown(test_dsdt_follows_inventory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cpu_counts, setup, teardown),
 	};
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "../../ram_split.h"
 #include "layout.h"
 #include "mem.h"
 #include "util.h"
@@ -42,7 +43,7 @@ static struct guest_mem mem;
 static void mem_init(uint64_t size)
 {
 	guest_mem_free(&mem);
-	assert_int_equal(guest_mem_alloc(&mem, size, MMIO_HOLE_START), 0);
+	assert_int_equal(test_mem_alloc(&mem, size, MMIO_HOLE_START), 0);
 }
 
 static int setup(void **state)
@@ -971,7 +972,7 @@ static void test_e820_256m(void **state)
 	struct guest_mem m;
 
 	(void)state;
-	guest_mem_layout(&m, NULL, 256 * MiB, MMIO_HOLE_START);
+	test_mem_layout(&m, NULL, 256 * MiB, MMIO_HOLE_START);
 	assert_int_equal(x86_build_e820(&m, t, ARRAY_SIZE(t)), 4);
 	check_e820(&t[0], 0, EBDA_START, 1);
 	check_e820(&t[1], EBDA_START, 0xa0000 - EBDA_START, 2);
@@ -989,14 +990,14 @@ static void test_e820_split(void **state)
 
 	(void)state;
 	/* 3.5 GiB: 3 GiB below the hole, 512 MiB moved to 4 GiB */
-	guest_mem_layout(&m, NULL, 3 * GiB + 512 * MiB, MMIO_HOLE_START);
+	test_mem_layout(&m, NULL, 3 * GiB + 512 * MiB, MMIO_HOLE_START);
 	assert_int_equal(x86_build_e820(&m, t, ARRAY_SIZE(t)), 5);
 	check_e820(&t[0], 0, EBDA_START, 1);
 	check_e820(&t[3], HIMEM_START, MMIO_HOLE_START - HIMEM_START, 1);
 	check_e820(&t[4], FOUR_GIB, 512 * MiB, 1);
 
 	/* exactly up to the hole: nothing above 4 GiB */
-	guest_mem_layout(&m, NULL, MMIO_HOLE_START, MMIO_HOLE_START);
+	test_mem_layout(&m, NULL, MMIO_HOLE_START, MMIO_HOLE_START);
 	assert_int_equal(x86_build_e820(&m, t, ARRAY_SIZE(t)), 4);
 	check_e820(&t[3], HIMEM_START, MMIO_HOLE_START - HIMEM_START, 1);
 }
@@ -1007,14 +1008,14 @@ static void test_e820_tiny(void **state)
 	struct guest_mem m;
 
 	(void)state;
-	guest_mem_layout(&m, NULL, 512 * 1024, MMIO_HOLE_START);
+	test_mem_layout(&m, NULL, 512 * 1024, MMIO_HOLE_START);
 	assert_int_equal(x86_build_e820(&m, t, ARRAY_SIZE(t)), 3);
 	check_e820(&t[0], 0, 512 * 1024, 1);
 	check_e820(&t[1], EBDA_START, 0xa0000 - EBDA_START, 2);
 	check_e820(&t[2], ACPI_TABLES_ADDR, ACPI_TABLES_END - ACPI_TABLES_ADDR, 2);
 
 	/* 1 MiB + 4 KiB: a single page above 1 MiB */
-	guest_mem_layout(&m, NULL, MiB + 4096, MMIO_HOLE_START);
+	test_mem_layout(&m, NULL, MiB + 4096, MMIO_HOLE_START);
 	assert_int_equal(x86_build_e820(&m, t, ARRAY_SIZE(t)), 4);
 	check_e820(&t[3], HIMEM_START, 4096, 1);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "../../ram_split.h"
 #include "cpu.h"
 #include "layout.h"
 #include "mem.h"
@@ -266,7 +267,7 @@ static int kvm_setup(void **state)
 		goto err_vm;
 	if (ioctl(kv.vm, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0)
 		goto err_mem;
-	if (guest_mem_alloc(&kv.mem, 4 << 20, MMIO_HOLE_START))
+	if (test_mem_alloc(&kv.mem, 4 << 20, MMIO_HOLE_START))
 		goto err_mem;
 	r.memory_size = kv.mem.regions[0].size;
 	r.userspace_addr = (uintptr_t)kv.mem.regions[0].hva;

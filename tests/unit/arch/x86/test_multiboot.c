@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "../../ram_split.h"
 #include "layout.h"
 #include "mem.h"
 #include "util.h"
@@ -46,7 +47,7 @@ static struct guest_mem mem;
 static void mem_init(uint64_t size)
 {
 	guest_mem_free(&mem);
-	assert_int_equal(guest_mem_alloc(&mem, size, MMIO_HOLE_START), 0);
+	assert_int_equal(test_mem_alloc(&mem, size, MMIO_HOLE_START), 0);
 	/* garbage everywhere, so that zeroing is visible */
 	memset(mem.base, 0xa5, mem.ram_size);
 }

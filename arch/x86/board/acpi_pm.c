@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "device.h"
+#include "inventory.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -84,6 +85,17 @@ static void pm_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 
 static const struct bus_ops pm_ops = { .read = pm_read, .write = pm_write };
 
+static int acpi_pm_describe(struct vm *vm, struct acpi_pm *pm)
+{
+	const struct inv_entry e = {
+		.name = "pm", .type = "acpi-pm", .role = INV_POWER,
+		.ranges = { { ACPI_PM_BASE, ACPI_PM_LEN, true } }, .nr_ranges = 1,
+		.irq = ACPI_SCI_IRQ, .owner = pm,
+	};
+
+	return inventory_add(&vm->inventory, &e);
+}
+
 static int acpi_pm_init(struct vm *vm)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
@@ -96,11 +108,19 @@ static int acpi_pm_init(struct vm *vm)
 	ret = bus_register(&vm->pio, ACPI_PM_BASE, ACPI_PM_LEN, &pm_ops, pm);
 	if (ret) {
 		kv_err("cannot register the ACPI PM ports at 0x%x", ACPI_PM_BASE);
-		free(pm);
-		return ret;
+		goto err;
+	}
+	ret = acpi_pm_describe(vm, pm);
+	if (ret) {
+		bus_unregister(&vm->pio, ACPI_PM_BASE);
+		goto err;
 	}
 	the_pm = pm;
 	return 0;
+err:
+	pthread_mutex_destroy(&pm->lock);
+	free(pm);
+	return ret;
 }
 
 static void acpi_pm_exit(struct vm *vm)

@@ -1,7 +1,7 @@
 /*
- * vmm/irq.h for x86: the VM keeps its whole GSI routing table (fixed
- * PIC/IOAPIC entries, then MSI routes) and hands all of it to KVM on every
- * change, since KVM_SET_GSI_ROUTING replaces the table.
+ * MSI routes of vmm/irq.h for x86: the VM keeps its whole GSI routing
+ * table (fixed PIC/IOAPIC entries, then MSI routes) and hands all of it to
+ * KVM on every change, since KVM_SET_GSI_ROUTING replaces the table.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -157,61 +157,4 @@ int vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data, bo
 out:
 	pthread_mutex_unlock(&g->lock);
 	return ret;
-}
-
-int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data)
-{
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = (uint32_t)(addr >> 32),
-		.data = data,
-	};
-
-	/*
-	 * KVM returns how many CPUs took it; -1 (seen as EPERM) when no CPU
-	 * matched the destination. Like a real MSI to nowhere, that is dropped.
-	 */
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && errno != EPERM)
-		return -errno;
-	return 0;
-}
-
-int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
-{
-	struct kvm_irqfd irqfd = {
-		.fd = (uint32_t)fd,
-		.gsi = gsi,
-		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
-	};
-
-	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
-}
-
-static int ioeventfd(struct vm *vm, struct kvm_ioeventfd *io, bool is_pio, bool assign)
-{
-	io->flags |= (is_pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
-		     (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN);
-	return ioctl(vm->vm_fd, KVM_IOEVENTFD, io) < 0 ? -errno : 0;
-}
-
-int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
-		 bool assign)
-{
-	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd };
-
-	return ioeventfd(vm, &io, is_pio, assign);
-}
-
-int vm_ioeventfd_match(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool is_pio,
-		       uint64_t match, bool assign)
-{
-	struct kvm_ioeventfd io = {
-		.datamatch = match,
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-	};
-
-	return ioeventfd(vm, &io, is_pio, assign);
 }

@@ -5,6 +5,7 @@
  * `kvmini run -- CMD` the guest's init reports CMD's status here as is.
  */
 #include "device.h"
+#include "inventory.h"
 #include "log.h"
 #include "vm.h"
 
@@ -27,6 +28,17 @@ static void exit_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 
 static const struct bus_ops exit_ops = { .write = exit_write };
 
+static int debug_exit_describe(struct vm *vm, uint64_t port)
+{
+	const struct inv_entry e = {
+		.name = "exit", .type = "debug-exit", .role = INV_EXIT,
+		.ranges = { { port, EXIT_PORT_LEN, true } }, .nr_ranges = 1,
+		.irq = -1, .owner = vm,
+	};
+
+	return inventory_add(&vm->inventory, &e);
+}
+
 static int debug_exit_init(struct vm *vm)
 {
 	int port = vm->cfg->exit_port;
@@ -35,10 +47,12 @@ static int debug_exit_init(struct vm *vm)
 	if (port < 0)
 		return 0;
 	ret = bus_register(&vm->pio, (uint64_t)port, EXIT_PORT_LEN, &exit_ops, vm);
-	if (ret)
+	if (ret) {
 		kv_err("--exit-port 0x%x: the port is taken by another device; choose "
 		       "another port or none", port);
-	return ret;
+		return ret;
+	}
+	return debug_exit_describe(vm, (uint64_t)port);
 }
 
 static struct device_desc debug_exit_device = {

@@ -4,6 +4,7 @@
  * idle controller.
  */
 #include "device.h"
+#include "inventory.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
@@ -32,12 +33,25 @@ static const struct bus_ops i8042_cmd_ops = {
 	.write = i8042_cmd_write,
 };
 
+static int i8042_describe(struct vm *vm)
+{
+	const struct inv_entry e = {
+		.name = "i8042", .type = "i8042", .role = INV_RESET,
+		.ranges = { { I8042_DATA_PORT, 1, true }, { I8042_CMD_PORT, 1, true } },
+		.nr_ranges = 2, .irq = -1, .owner = vm,
+	};
+
+	return inventory_add(&vm->inventory, &e);
+}
+
 static int i8042_init(struct vm *vm)
 {
 	int ret = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_ops, vm);
 
 	if (!ret)
 		ret = bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_ops, vm);
+	if (!ret)
+		ret = i8042_describe(vm);
 	if (ret)
 		kv_err("cannot register the i8042 ports");
 	return ret;
