@@ -9,7 +9,6 @@
  * rarely blocks. One request in flight per disk is the cost; io_uring can
  * replace the inner calls if the nested bed's measurements ask for depth.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -28,6 +27,7 @@
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
+#include "le.h"
 #include "log.h"
 #include "sandbox.h"
 #include "util.h"
@@ -243,19 +243,11 @@ uint64_t blk_host_features(const struct blk_image *img)
 	return f;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
 /* struct virtio_blk_config offsets (5.2.4) */
 void blk_build_config(const struct blk_image *img, uint8_t config[BLK_CONFIG_SIZE])
 {
-	uint64_t capacity = htole64(img->size / BLK_SECTOR_SIZE);
-
 	memset(config, 0, BLK_CONFIG_SIZE);
-	memcpy(config + 0, &capacity, 8);
+	put_le64(config + 0, img->size / BLK_SECTOR_SIZE);	/* capacity */
 	put_le32(config + 12, BLK_SEG_MAX);
 	put_le32(config + 20, BLK_SECTOR_SIZE);		/* blk_size */
 	config[34] = BLK_NUM_QUEUES;			/* num_queues, le16 */
@@ -494,12 +486,9 @@ static int blk_discard_zeroes(struct blk_image *img, bool discard, const struct 
 		struct dwz_seg *s = &segs[i];
 
 		iov_read(iov, n, REQ_HDR_SIZE + (size_t)i * DWZ_SEG_SIZE, raw, sizeof(raw));
-		memcpy(&s->sector, raw, 8);
-		memcpy(&s->num_sectors, raw + 8, 4);
-		memcpy(&s->flags, raw + 12, 4);
-		s->sector = le64toh(s->sector);
-		s->num_sectors = le32toh(s->num_sectors);
-		s->flags = le32toh(s->flags);
+		s->sector = get_le64(raw);
+		s->num_sectors = get_le32(raw + 8);
+		s->flags = get_le32(raw + 12);
 		/* 5.2.6.2: unknown flags, and unmap on a discard, are unsupported */
 		if (s->flags & ~(uint32_t)VIRTIO_BLK_WZ_F_UNMAP ||
 		    (discard && (s->flags & VIRTIO_BLK_WZ_F_UNMAP)))
@@ -550,10 +539,8 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 		return -EINVAL;
 	}
 	iov_read(out, e->n_out, 0, hdr, sizeof(hdr));
-	memcpy(&type, hdr, 4);
-	memcpy(&sector, hdr + 8, 8);
-	type = le32toh(type);
-	sector = le64toh(sector);
+	type = get_le32(hdr);
+	sector = get_le64(hdr + 8);
 	in_len = (size_t)e->in_bytes - 1;	/* the last in byte is the status */
 	out_len = (size_t)e->out_bytes - REQ_HDR_SIZE;
 	*written = 1;

@@ -15,6 +15,7 @@
 
 #include "irq.h"
 #include "layout.h"
+#include "le.h"
 #include "log.h"
 #include "util.h"
 #include "virtio.h"
@@ -69,17 +70,6 @@ struct virtio_mmio {
 	uint32_t isr;		/* InterruptStatus, atomic: device threads set bits */
 	bool *kick_wired;	/* per queue: ioeventfd assigned */
 };
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (unsigned int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- interrupts ---- */
 

@@ -4,7 +4,6 @@
  * interrupts the MSI-X irqfds, kvmini only sets it up) or on one I/O thread
  * per NIC: kick/tap readable -> net_tx/net_rx -> virtq -> interrupt.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -23,6 +22,7 @@
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
+#include "le.h"
 #include "log.h"
 #include "net.h"
 #include "sandbox.h"
@@ -194,7 +194,7 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 	struct virtq_elem first, cur, *e = &first;
 	unsigned int n = 0;
 	size_t off = 0;
-	uint16_t nb;
+	uint8_t nb[2];
 	int ret;
 
 	while (off < len) {
@@ -227,8 +227,8 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 		}
 		e = &cur;
 	}
-	nb = htole16((uint16_t)n);
-	iov_put(first.iov, first.n_in, NUM_BUFFERS_OFF, (const uint8_t *)&nb, sizeof(nb));
+	put_le16(nb, (uint16_t)n);
+	iov_put(first.iov, first.n_in, NUM_BUFFERS_OFF, nb, sizeof(nb));
 	virtq_push_batch(vq, heads, lens, n);
 	return PLACE_DONE;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "irq.h"
+#include "le.h"
 #include "log.h"
 #include "pci.h"
 #include "virtio.h"
@@ -92,21 +93,6 @@ struct virtio_pci {
 	bool *kick_wired;	/* per queue: ioeventfd assigned */
 	uint64_t notify_base;	/* guest address of the notify region */
 };
-
-static uint64_t get_le(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < len; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	for (unsigned int i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- interrupts ---- */
 
