@@ -27,6 +27,7 @@
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
+#include "iov.h"
 #include "le.h"
 #include "log.h"
 #include "sandbox.h"
@@ -261,71 +262,6 @@ void blk_build_config(const struct blk_image *img, uint8_t config[BLK_CONFIG_SIZ
 
 /* ---- requests ---- */
 
-/* Copy @len bytes starting @skip bytes into @iov out to @buf; bytes copied. */
-static size_t iov_read(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
-		       size_t len)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - skip;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
-
-static size_t iov_write(const struct iovec *iov, unsigned int n, const void *buf, size_t len)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t chunk = iov[i].iov_len;
-
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy(iov[i].iov_base, (const uint8_t *)buf + done, chunk);
-		done += chunk;
-	}
-	return done;
-}
-
-/* The @len bytes of @iov after the first @skip, as a new vector in @dst. */
-static unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
-			      size_t len, struct iovec *dst)
-{
-	unsigned int i, m = 0;
-
-	for (i = 0; i < n && len; i++) {
-		size_t chunk;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - skip;
-		if (chunk > len)
-			chunk = len;
-		dst[m].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		dst[m].iov_len = chunk;
-		m++;
-		len -= chunk;
-		skip = 0;
-	}
-	return m;
-}
-
 /* [sector * 512, + len) inside the image, without overflow. */
 static bool range_ok(const struct blk_image *img, uint64_t sector, uint64_t len)
 {
@@ -341,19 +277,13 @@ static int rw_all(struct blk_image *img, bool write, struct iovec *iov, unsigned
 	while (n) {
 		ssize_t r = write ? pwritev(img->fd, iov, (int)n, (off_t)off) :
 				    preadv(img->fd, iov, (int)n, (off_t)off);
-		size_t left;
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r < 0 ? -errno : -EIO;	/* 0: the image shrank under us */
 		off += (uint64_t)r;
-		for (left = (size_t)r; n && left >= iov->iov_len; iov++, n--)
-			left -= iov->iov_len;
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + left;
-			iov->iov_len -= left;
-		}
+		iov_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
@@ -485,7 +415,7 @@ static int blk_discard_zeroes(struct blk_image *img, bool discard, const struct 
 		uint8_t raw[DWZ_SEG_SIZE];
 		struct dwz_seg *s = &segs[i];
 
-		iov_read(iov, n, REQ_HDR_SIZE + (size_t)i * DWZ_SEG_SIZE, raw, sizeof(raw));
+		iov_to_buf(iov, n, REQ_HDR_SIZE + (size_t)i * DWZ_SEG_SIZE, raw, sizeof(raw));
 		s->sector = get_le64(raw);
 		s->num_sectors = get_le32(raw + 8);
 		s->flags = get_le32(raw + 12);
@@ -538,7 +468,7 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 		*why = "request without room for the status byte";
 		return -EINVAL;
 	}
-	iov_read(out, e->n_out, 0, hdr, sizeof(hdr));
+	iov_to_buf(out, e->n_out, 0, hdr, sizeof(hdr));
 	type = get_le32(hdr);
 	sector = get_le64(hdr + 8);
 	in_len = (size_t)e->in_bytes - 1;	/* the last in byte is the status */
@@ -559,7 +489,8 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 								 VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
-		n = iov_write(in, e->n_in, img->id, in_len < BLK_ID_BYTES ? in_len : BLK_ID_BYTES);
+		n = iov_from_buf(in, e->n_in, 0, img->id,
+				 in_len < BLK_ID_BYTES ? in_len : BLK_ID_BYTES);
 		*written += (uint32_t)n;
 		status = VIRTIO_BLK_S_OK;
 		break;

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
+#include "iov.h"
 #include "le.h"
 #include "log.h"
 #include "net.h"
@@ -99,29 +100,6 @@ unsigned int net_tap_offloads(uint64_t features)
 }
 
 /* ---- the data path, without KVM ---- */
-
-/* Copy @len bytes of @buf into @iov from byte @skip on; bytes copied. */
-static size_t iov_put(const struct iovec *iov, unsigned int n, size_t skip,
-		      const uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - skip;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, buf + done, chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
 
 int net_tx(struct virtio_dev *d, int fd, unsigned int budget)
 {
@@ -216,7 +194,7 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 			virtq_unpop(vq, 1);	/* keep the buffer for a frame that fits */
 			return PLACE_DROP;
 		}
-		put = iov_put(e->iov, e->n_in, 0, frame + off, len - off);
+		put = iov_from_buf(e->iov, e->n_in, 0, frame + off, len - off);
 		heads[n] = e->head;
 		lens[n] = (uint32_t)put;
 		n++;
@@ -228,7 +206,7 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 		e = &cur;
 	}
 	put_le16(nb, (uint16_t)n);
-	iov_put(first.iov, first.n_in, NUM_BUFFERS_OFF, nb, sizeof(nb));
+	iov_from_buf(first.iov, first.n_in, NUM_BUFFERS_OFF, nb, sizeof(nb));
 	virtq_push_batch(vq, heads, lens, n);
 	return PLACE_DONE;
 }
