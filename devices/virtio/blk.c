@@ -1,7 +1,7 @@
 /*
  * virtio-blk (device id 2) on raw images: --disk path=FILE[,readonly=on][,id=NAME].
- * Each disk has its own I/O thread; a request goes kick eventfd -> I/O
- * thread -> virtq_pop -> preadv/pwritev/fdatasync -> virtq_push -> interrupt.
+ * Each disk has its own I/O thread (worker.c); a request goes kick eventfd ->
+ * blk_serve -> virtq_pop -> preadv/pwritev/fdatasync -> virtq_push -> interrupt.
  *
  * Why a thread doing synchronous preadv/pwritev rather than io_uring: it
  * keeps the vCPU threads free of I/O, needs no extra library, behaves the
@@ -16,8 +16,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -26,13 +24,12 @@
 #include "blk.h"
 #include "config.h"
 #include "device.h"
-#include "evloop.h"
 #include "iov.h"
 #include "le.h"
 #include "log.h"
-#include "sandbox.h"
 #include "util.h"
 #include "vm.h"
+#include "worker.h"
 
 #define VIRTIO_ID_BLOCK		2
 
@@ -556,13 +553,8 @@ int blk_serve_queue_ctl(struct virtio_dev *d, struct blk_image *img, unsigned in
 		virtq_push(vq, &e, written);
 		done++;
 	}
-	if (done && d->transport && d->transport->notify_queue)
-		d->transport->notify_queue(d, q);
-	if (ret < 0) {
-		virtio_dev_needs_reset(d, why);
-		return -EINVAL;
-	}
-	return (int)done;
+	virtio_queue_served(d, q, done, ret < 0 ? why : NULL);
+	return ret < 0 ? -EINVAL : (int)done;
 }
 
 /* ---- the device: one per --disk, each with its I/O thread ---- */
@@ -572,17 +564,12 @@ struct blk_disk {
 	struct blk_image img;
 	char name[48];
 	uint8_t config[BLK_CONFIG_SIZE];
-	struct evloop *loop;
-	pthread_t thread;
-	bool thread_started;
-	int wake_fd;			/* queue_notify and self-wakes */
-	int kick_fd[BLK_NUM_QUEUES];	/* the transport's kick eventfds we poll */
+	struct virtio_worker worker;
 	/* serialises serving against reset/activate from vCPU threads */
 	pthread_mutex_t *lock;
 	bool active;
 	/* a round in progress gives up the lock at the next chunk for these */
 	unsigned int resets_waiting;	/* atomic: blk_reset() wants the lock */
-	bool stopping;			/* atomic: blk_remove() joins the thread */
 };
 
 /*
@@ -604,15 +591,6 @@ static pthread_mutex_t disk_locks[MAX_DISKS] = {
 	[0 ... MAX_DISKS - 1] = PTHREAD_MUTEX_INITIALIZER
 };
 
-static void blk_wake(struct blk_disk *b)
-{
-	uint64_t one = 1;
-
-	if (b->wake_fd >= 0 && write(b->wake_fd, &one, sizeof(one)) < 0) {
-		/* counter saturated: the thread is waking anyway */
-	}
-}
-
 /*
  * Asked between requests and between chunks of one: a reset waiting for
  * the lock, or kvmini stopping (--timeout, a signal, the guest's exit),
@@ -623,95 +601,45 @@ static bool blk_go_on(void *opaque)
 	struct blk_disk *b = opaque;
 
 	return !__atomic_load_n(&b->resets_waiting, __ATOMIC_SEQ_CST) &&
-	       !__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST) &&
+	       !virtio_worker_stopping(&b->worker) &&
 	       !atomic_load(&b->vdev.vm->stopping);
 }
 
-/* I/O thread: a kick or a wake arrived. */
-static void blk_ready(int fd, uint32_t events, void *opaque)
+/* I/O thread: a kick or a wake arrived. True if requests are left. */
+static bool blk_serve(void *opaque)
 {
 	struct blk_disk *b = opaque;
 	struct blk_ctl ctl = { .go_on = blk_go_on, .opaque = b };
 	bool more = false;
 	unsigned int q;
-	uint64_t v;
 
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: already drained */
-	}
 	pthread_mutex_lock(b->lock);
 	for (q = 0; b->active && q < BLK_NUM_QUEUES && !ctl.stopped; q++)
 		if (blk_serve_queue_ctl(&b->vdev, &b->img, q, BLK_BUDGET, &ctl) == BLK_BUDGET)
 			more = true;
 	pthread_mutex_unlock(b->lock);
-	if (more)
-		blk_wake(b);	/* come back after a reset had its chance */
-}
-
-static void *blk_thread(void *opaque)
-{
-	struct blk_disk *b = opaque;
-	char name[16];
-	int ret;
-
-	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
-	snprintf(name, sizeof(name), "kvmini-blk%u", (unsigned int)(b - disks));
-	pthread_setname_np(pthread_self(), name);
-	/* waits for the end of setup; -ECANCELED if the disk goes away first */
-	ret = sandbox_enter(SANDBOX_IO);
-	if (ret == 0)
-		evloop_run(b->loop);
-	else if (ret != -ECANCELED)
-		vm_request_stop(b->vdev.vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no disk */
-	return NULL;
-}
-
-/* Poll the transport's kick eventfds; they live as long as the device. */
-static int blk_watch_kicks(struct blk_disk *b)
-{
-	unsigned int q;
-	int ret;
-
-	for (q = 0; q < BLK_NUM_QUEUES; q++) {
-		int fd = b->vdev.kick_fds ? b->vdev.kick_fds[q] : -1;
-
-		if (fd < 0 || fd == b->kick_fd[q])
-			continue;
-		if (b->kick_fd[q] >= 0)
-			evloop_del(b->loop, b->kick_fd[q]);
-		b->kick_fd[q] = -1;
-		ret = evloop_add(b->loop, fd, EPOLLIN, blk_ready, b);
-		if (ret)
-			return ret;
-		b->kick_fd[q] = fd;
-	}
-	return 0;
+	return more;	/* come back after a reset had its chance */
 }
 
 static int blk_activate(struct virtio_dev *d)
 {
 	struct blk_disk *b = d->priv;
-	int ret;
 
 	if (!d->vqs)
 		return -EINVAL;
 	pthread_mutex_lock(b->lock);
-	ret = blk_watch_kicks(b);
-	if (!ret)
-		b->active = true;
+	b->active = true;
 	pthread_mutex_unlock(b->lock);
-	if (ret)
-		kv_err("%s: cannot watch the queue doorbell: %s", d->name, strerror(-ret));
-	else
-		blk_wake(b);	/* buffers may be waiting already */
-	return ret;
+	virtio_worker_wake(&b->worker);	/* buffers may be waiting already */
+	return 0;
 }
 
 static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
+	struct blk_disk *b = d->priv;
+
 	(void)q;
-	blk_wake(d->priv);
+	virtio_worker_wake(&b->worker);
 }
 
 static void blk_reset(struct virtio_dev *d)
@@ -746,22 +674,12 @@ static const struct virtio_dev_ops blk_ops = {
 
 static void blk_remove(struct blk_disk *b)
 {
-	if (b->thread_started) {
-		__atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
-		sandbox_abort();	/* the thread may still wait in sandbox_enter() */
-		evloop_stop(b->loop);
-		pthread_join(b->thread, NULL);
-		b->thread_started = false;
-	}
+	virtio_worker_stop(&b->worker);
 	/* the I/O thread is gone: nothing uses the transport's kick fds now */
 	virtio_remove(&b->vdev);
 	pthread_mutex_lock(b->lock);
 	b->active = false;
-	evloop_destroy(b->loop);
-	b->loop = NULL;
-	if (b->wake_fd >= 0)
-		close(b->wake_fd);
-	b->wake_fd = -1;
+	virtio_worker_destroy(&b->worker);
 	b->img.fd = -1;		/* images[] keeps it open for the next VM */
 	pthread_mutex_unlock(b->lock);
 }
@@ -769,16 +687,12 @@ static void blk_remove(struct blk_disk *b)
 static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int index)
 {
 	struct blk_disk *b = &disks[index];
-	char id[32];
-	unsigned int q;
+	char id[32], thread[32];
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->lock = &disk_locks[index];
 	b->img.fd = -1;
-	b->wake_fd = -1;
-	for (q = 0; q < BLK_NUM_QUEUES; q++)
-		b->kick_fd[q] = -1;
 	nr_disks = index + 1;	/* from here on, blk_remove() undoes what exists */
 
 	if (index >= nr_images || images[index].fd < 0) {
@@ -795,20 +709,10 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	snprintf(b->name, sizeof(b->name), "virtio-blk %s", id);
 	blk_build_config(&b->img, b->config);
 
-	b->loop = evloop_create();
-	b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!b->loop || b->wake_fd < 0) {
-		ret = -ENOMEM;
-		goto err_thread;
-	}
-	ret = evloop_add(b->loop, b->wake_fd, EPOLLIN, blk_ready, b);
+	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
+	ret = virtio_worker_init(&b->worker, vm, thread, blk_serve, b);
 	if (ret)
 		goto err_thread;
-	ret = -pthread_create(&b->thread, NULL, blk_thread, b);
-	if (ret)
-		goto err_thread;
-	b->thread_started = true;
-
 	b->vdev = (struct virtio_dev){
 		.ops = &blk_ops,
 		.priv = b,
@@ -822,12 +726,15 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	ret = virtio_add(vm, &b->vdev);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(b->lock);
-	ret = blk_watch_kicks(b);
-	pthread_mutex_unlock(b->lock);
-	if (ret)
+	ret = virtio_worker_watch_kicks(&b->worker, &b->vdev);
+	if (ret) {
 		kv_err("%s: cannot watch the queue doorbell: %s", b->name, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	ret = virtio_worker_start(&b->worker);
+	if (ret)
+		goto err_thread;
+	return 0;
 err_thread:
 	kv_err("--disk path=%s: cannot start the disk's I/O thread: %s", dc->path,
 	       strerror(-ret));

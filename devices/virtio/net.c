@@ -2,7 +2,8 @@
  * virtio-net (device id 1) on an existing tap: --net tap=NAME[,mac=MAC][,vhost=...].
  * Data path either in the kernel (vhost-net: kicks are the queues' ioeventfds,
  * interrupts the MSI-X irqfds, kvmini only sets it up) or on one I/O thread
- * per NIC: kick/tap readable -> net_tx/net_rx -> virtq -> interrupt.
+ * per NIC (worker.c): kick/tap readable -> nic_serve -> net_tx/net_rx -> virtq ->
+ * interrupt.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +27,9 @@
 #include "le.h"
 #include "log.h"
 #include "net.h"
-#include "sandbox.h"
 #include "util.h"
 #include "vm.h"
+#include "worker.h"
 
 #define NET_QUEUE_SIZE	256
 #define NET_BUDGET	64	/* frames per queue per round, so neither starves the other */
@@ -129,13 +130,8 @@ int net_tx(struct virtio_dev *d, int fd, unsigned int budget)
 		virtq_push(vq, &e, 0);
 		done++;
 	}
-	if (done && d->transport && d->transport->notify_queue)
-		d->transport->notify_queue(d, NET_TXQ);
-	if (ret < 0) {
-		virtio_dev_needs_reset(d, why);
-		return -EINVAL;
-	}
-	return (int)done;
+	virtio_queue_served(d, NET_TXQ, done, ret < 0 ? why : NULL);
+	return ret < 0 ? -EINVAL : (int)done;
 }
 
 enum place_result {
@@ -269,10 +265,7 @@ enum net_rx_result net_rx(struct virtio_dev *d, struct net_rx *rx, int fd,
 			delivered++;
 		rx->len = 0;
 	}
-	if (delivered && d->transport && d->transport->notify_queue)
-		d->transport->notify_queue(d, NET_RXQ);
-	if (res == NET_RX_BROKEN)
-		virtio_dev_needs_reset(d, why);
+	virtio_queue_served(d, NET_RXQ, delivered, res == NET_RX_BROKEN ? why : NULL);
 	return res;
 }
 
@@ -290,10 +283,7 @@ struct net_nic {
 	bool vhost_running[NET_NUM_QUEUES];
 	int call_fd[NET_NUM_QUEUES];	/* vhost without a direct irqfd: we forward */
 	struct net_rx *rx;
-	struct evloop *loop;
-	pthread_t thread;
-	bool thread_started;
-	int wake_fd;
+	struct virtio_worker worker;
 	bool tap_polled;		/* I/O thread only */
 	bool tap_gone;			/* I/O thread only: the tap failed (deleted): never poll it again */
 	/* serialises serving against activate/reset from vCPU threads */
@@ -326,21 +316,12 @@ static pthread_mutex_t nic_locks[MAX_NETS] = {
 	[0 ... MAX_NETS - 1] = PTHREAD_MUTEX_INITIALIZER
 };
 
-static void nic_wake(struct net_nic *n)
-{
-	uint64_t one = 1;
-
-	if (n->wake_fd >= 0 && write(n->wake_fd, &one, sizeof(one)) < 0) {
-		/* counter saturated: the thread is waking anyway */
-	}
-}
-
 static void tap_poll(struct net_nic *n, bool on)
 {
 	on = on && !n->tap_gone;
 	if (n->tap_polled == on || n->tap_gone)
 		return;
-	if (!evloop_mod(n->loop, n->tap_fd, on ? EPOLLIN : 0))
+	if (!evloop_mod(n->worker.loop, n->tap_fd, on ? EPOLLIN : 0))
 		n->tap_polled = on;
 }
 
@@ -357,7 +338,7 @@ static void tap_fail(struct net_nic *n)
 		return;
 	n->tap_gone = true;
 	n->tap_polled = false;
-	evloop_del(n->loop, n->tap_fd);
+	evloop_del(n->worker.loop, n->tap_fd);
 	kv_warn("%s: the tap stopped working (deleted?); the guest's network is down "
 		"until kvmini is restarted", n->name);
 	__atomic_store_n(&n->config[NET_CONFIG_STATUS_OFF], 0, __ATOMIC_SEQ_CST);
@@ -365,9 +346,10 @@ static void tap_fail(struct net_nic *n)
 		d->transport->notify_config(d);
 }
 
-/* I/O thread: serve both queues once, within budget. */
-static void nic_serve(struct net_nic *n)
+/* I/O thread: serve both queues once, within budget. True if frames are left. */
+static bool nic_serve(void *opaque)
 {
+	struct net_nic *n = opaque;
 	enum net_rx_result rr = NET_RX_NO_BUFFERS;
 	bool more = false;
 
@@ -384,19 +366,7 @@ static void nic_serve(struct net_nic *n)
 	/* no buffers: leave frames in the tap until the driver kicks RX */
 	tap_poll(n, n->active && n->vhost_fd < 0 && (rr == NET_RX_IDLE || rr == NET_RX_BUDGET));
 	pthread_mutex_unlock(n->lock);
-	if (more)
-		nic_wake(n);
-}
-
-static void nic_kick(int fd, uint32_t events, void *opaque)
-{
-	uint64_t v;
-
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: already drained */
-	}
-	nic_serve(opaque);
+	return more;
 }
 
 static void nic_tap_readable(int fd, uint32_t events, void *opaque)
@@ -410,7 +380,7 @@ static void nic_tap_readable(int fd, uint32_t events, void *opaque)
 		pthread_mutex_unlock(n->lock);
 		return;
 	}
-	nic_serve(n);
+	virtio_worker_serve(&n->worker);
 }
 
 /* vhost signalled a queue whose vector has no irqfd: interrupt through the transport. */
@@ -425,26 +395,6 @@ static void nic_call(int fd, uint32_t events, void *opaque)
 	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++)
 		if (fd == n->call_fd[q] && n->vdev.transport && n->vdev.transport->raise_queue)
 			n->vdev.transport->raise_queue(&n->vdev, q);
-}
-
-static void *nic_thread(void *opaque)
-{
-	struct net_nic *n = opaque;
-	char name[16];	/* "kvmini-netN" fits the kernel's 16 bytes */
-	int ret;
-
-	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
-	snprintf(name, sizeof(name), "kvmini-net%u", (unsigned int)(n - nics));
-	pthread_setname_np(pthread_self(), name);
-	ret = sandbox_enter(SANDBOX_IO);
-	if (ret == -ECANCELED)
-		return NULL;	/* the VM was torn down before setup finished */
-	if (ret) {
-		vm_request_stop(n->vm, STOP_ERROR, EXIT_ERROR);
-		return NULL;
-	}
-	evloop_run(n->loop);
-	return NULL;
 }
 
 /*
@@ -804,14 +754,16 @@ static int net_activate(struct virtio_dev *d)
 		n->active = true;
 	pthread_mutex_unlock(n->lock);
 	if (!ret)
-		nic_wake(n);	/* buffers and frames may be waiting already */
+		virtio_worker_wake(&n->worker);	/* buffers and frames may be waiting already */
 	return ret;
 }
 
 static void net_queue_notify(struct virtio_dev *d, unsigned int q)
 {
+	struct net_nic *n = d->priv;
+
 	(void)q;
-	nic_wake(d->priv);
+	virtio_worker_wake(&n->worker);
 }
 
 static void net_reset(struct virtio_dev *d)
@@ -850,12 +802,7 @@ static const struct virtio_dev_ops net_ops = {
 
 static void nic_remove(struct net_nic *n)
 {
-	if (n->thread_started) {
-		sandbox_abort();	/* the thread may still wait in sandbox_enter() */
-		evloop_stop(n->loop);
-		pthread_join(n->thread, NULL);
-		n->thread_started = false;
-	}
+	virtio_worker_stop(&n->worker);
 	pthread_mutex_lock(n->lock);
 	n->active = false;
 	if (n->vhost_fd >= 0)
@@ -863,17 +810,13 @@ static void nic_remove(struct net_nic *n)
 	pthread_mutex_unlock(n->lock);
 	virtio_remove(&n->vdev);
 	pthread_mutex_lock(n->lock);
-	evloop_destroy(n->loop);
-	n->loop = NULL;
+	virtio_worker_destroy(&n->worker);
 	vhost_detach(n, &hosts[n - nics]);
 	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++) {
 		if (n->call_fd[q] >= 0)
 			close(n->call_fd[q]);
 		n->call_fd[q] = -1;
 	}
-	if (n->wake_fd >= 0)
-		close(n->wake_fd);
-	n->wake_fd = -1;
 	/* the tap stays attached for the next VM, without this guest's offloads */
 	if (n->tap_fd >= 0)
 		ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL);
@@ -883,23 +826,18 @@ static void nic_remove(struct net_nic *n)
 	pthread_mutex_unlock(n->lock);
 }
 
-/* The fds the I/O thread watches: wake, tap, and kicks or vhost's calls. */
+/* The fds the I/O thread watches besides its wake: tap, and kicks or vhost's calls. */
 static int nic_watch(struct net_nic *n)
 {
 	int ret;
 
-	ret = evloop_add(n->loop, n->wake_fd, EPOLLIN, nic_kick, n);
-	if (!ret)
-		ret = evloop_add(n->loop, n->tap_fd, 0, nic_tap_readable, n);
+	ret = evloop_add(n->worker.loop, n->tap_fd, 0, nic_tap_readable, n);
+	if (!ret && n->vhost_fd < 0)
+		return virtio_worker_watch_kicks(&n->worker, &n->vdev);
 	for (unsigned int q = 0; !ret && q < NET_NUM_QUEUES; q++) {
-		if (n->vhost_fd >= 0) {
-			n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-			ret = n->call_fd[q] < 0 ? -errno :
-				evloop_add(n->loop, n->call_fd[q], EPOLLIN, nic_call, n);
-		} else if (n->vdev.kick_fds[q] >= 0) {
-			/* without one, kicks arrive through net_queue_notify */
-			ret = evloop_add(n->loop, n->vdev.kick_fds[q], EPOLLIN, nic_kick, n);
-		}
+		n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ret = n->call_fd[q] < 0 ? -errno :
+			evloop_add(n->worker.loop, n->call_fd[q], EPOLLIN, nic_call, n);
 	}
 	return ret;
 }
@@ -908,13 +846,14 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 {
 	struct net_nic *n = &nics[index];
 	struct net_host *h = &hosts[index];
+	char thread[32];	/* "kvmini-netN": the worker keeps the kernel's 16 bytes */
 	uint8_t mac[6];
 	int ret;
 
 	memset(n, 0, sizeof(*n));
 	n->vm = vm;
 	n->lock = &nic_locks[index];
-	n->tap_fd = n->vhost_fd = n->wake_fd = -1;
+	n->tap_fd = n->vhost_fd = -1;
 	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++)
 		n->call_fd[q] = -1;
 	snprintf(n->tap, sizeof(n->tap), "%s", nc->tap);
@@ -939,12 +878,14 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	net_build_config(mac, n->config);
 
 	n->rx = calloc(1, sizeof(*n->rx));
-	n->loop = evloop_create();
-	n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!n->rx || !n->loop || n->wake_fd < 0) {
+	if (!n->rx) {
 		ret = -ENOMEM;
 		goto err_thread;
 	}
+	snprintf(thread, sizeof(thread), "kvmini-net%u", index);
+	ret = virtio_worker_init(&n->worker, vm, thread, nic_serve, n);
+	if (ret)
+		goto err_thread;
 	n->vdev.ops = &net_ops;
 	n->vdev.priv = n;
 	n->vdev.name = n->name;
@@ -958,10 +899,9 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	ret = nic_watch(n);
 	if (ret)
 		goto err_thread;
-	ret = -pthread_create(&n->thread, NULL, nic_thread, n);
+	ret = virtio_worker_start(&n->worker);
 	if (ret)
 		goto err_thread;
-	n->thread_started = true;
 	kv_debug("%s: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s data path", n->name, mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5],
 		 n->vhost_fd >= 0 ? "vhost-net" : "userspace");

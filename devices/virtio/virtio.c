@@ -35,6 +35,15 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *why)
 		d->transport->notify_config(d);
 }
 
+void virtio_queue_served(struct virtio_dev *d, unsigned int q, unsigned int used,
+			 const char *broken)
+{
+	if (used && d->transport && d->transport->notify_queue)
+		d->transport->notify_queue(d, q);
+	if (broken)
+		virtio_dev_needs_reset(d, broken);
+}
+
 static bool features_acceptable(const struct virtio_dev *d)
 {
 	return !(d->driver_features & ~d->host_features) &&

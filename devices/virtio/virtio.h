@@ -108,6 +108,13 @@ void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq);
 void virtio_config_copy(const uint8_t *config, size_t size, uint64_t off, uint8_t *data,
 			uint32_t len);
 
+/*
+ * The end of a round on queue @q: interrupt the driver if @used buffers
+ * went back to it (as the ring asks), then, if @broken (why), mark the
+ * device NEEDS_RESET.
+ */
+void virtio_queue_served(struct virtio_dev *d, unsigned int q, unsigned int used,
+			 const char *broken);
 /* Mark the device broken (NEEDS_RESET) and tell the driver; logs once. */
 void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);
 static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int bit)
