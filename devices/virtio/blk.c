@@ -27,6 +27,7 @@
 #include "iov.h"
 #include "le.h"
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm.h"
 #include "worker.h"
@@ -592,6 +593,26 @@ static pthread_mutex_t disk_locks[MAX_DISKS] = {
 };
 
 /*
+ * The disk's I/O thread: its worker's loop, and the image. No writev, no
+ * tun or vhost ioctls: the net class has those.
+ */
+static const char *const blk_syscalls[] = {
+	"preadv", "pwritev",	/* reads, writes */
+	"pread64",
+	"pwrite64",		/* write-zeroes without fallocate */
+	"fdatasync", "fsync",	/* flush */
+	"fallocate",		/* discard, write-zeroes */
+	NULL
+};
+
+static const struct sandbox_io_class blk_io_class = {
+	.name = "blk",
+	.syscalls = blk_syscalls,
+	.base = &virtio_worker_class,
+};
+SANDBOX_IO_CLASS(blk_io_class);
+
+/*
  * Asked between requests and between chunks of one: a reset waiting for
  * the lock, or kvmini stopping (--timeout, a signal, the guest's exit),
  * ends the round within one chunk, whatever the guest queued.
@@ -710,7 +731,7 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	blk_build_config(&b->img, b->config);
 
 	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
-	ret = virtio_worker_init(&b->worker, vm, thread, blk_serve, b);
+	ret = virtio_worker_init(&b->worker, vm, thread, &blk_io_class, blk_serve, b);
 	if (ret)
 		goto err_thread;
 	b->vdev = (struct virtio_dev){

@@ -26,6 +26,7 @@
 #include "iov.h"
 #include "le.h"
 #include "log.h"
+#include "sandbox.h"
 #include "net.h"
 #include "util.h"
 #include "vm.h"
@@ -345,6 +346,52 @@ static void tap_fail(struct net_nic *n)
 	if (d->transport && d->transport->notify_config)
 		d->transport->notify_config(d);
 }
+
+/*
+ * The NIC's I/O thread: its worker's loop, frames to and from the tap, and
+ * the vhost-net and tap requests of activate and reset, which may also run
+ * there. No fallocate, no preadv/pwritev: the blk class has those.
+ */
+static const char *const net_syscalls[] = {
+	"readv", "writev",	/* frames from and to the tap */
+	"poll", "ppoll",	/* tap readiness */
+	"eventfd2",		/* vhost call eventfds on reset */
+	NULL
+};
+
+static const unsigned long net_ioctls[] = {
+	VHOST_GET_FEATURES,
+	VHOST_SET_FEATURES,
+	VHOST_SET_OWNER,
+	VHOST_RESET_OWNER,
+	VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM,
+	VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE,
+	VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_KICK,
+	VHOST_SET_VRING_CALL,
+	VHOST_SET_VRING_ERR,
+	VHOST_NET_SET_BACKEND,
+	VHOST_GET_BACKEND_FEATURES,
+	VHOST_SET_BACKEND_FEATURES,
+	TUNSETOFFLOAD,
+	TUNSETVNETHDRSZ,
+	TUNGETVNETHDRSZ,
+	TUNSETVNETLE,
+	TUNSETVNETBE,
+	TUNGETFEATURES,
+	TUNGETIFF,
+};
+
+static const struct sandbox_io_class net_io_class = {
+	.name = "net",
+	.syscalls = net_syscalls,
+	.ioctls = net_ioctls,
+	.nr_ioctls = ARRAY_SIZE(net_ioctls),
+	.base = &virtio_worker_class,
+};
+SANDBOX_IO_CLASS(net_io_class);
 
 /* I/O thread: serve both queues once, within budget. True if frames are left. */
 static bool nic_serve(void *opaque)
@@ -883,7 +930,7 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 		goto err_thread;
 	}
 	snprintf(thread, sizeof(thread), "kvmini-net%u", index);
-	ret = virtio_worker_init(&n->worker, vm, thread, nic_serve, n);
+	ret = virtio_worker_init(&n->worker, vm, thread, &net_io_class, nic_serve, n);
 	if (ret)
 		goto err_thread;
 	n->vdev.ops = &net_ops;

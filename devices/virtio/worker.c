@@ -16,11 +16,25 @@
 #include "vm.h"
 #include "worker.h"
 
+/* The event loop; each device's class adds its data path (SANDBOX_IO_CLASS). */
+static const char *const worker_syscalls[] = {
+	"epoll_wait", "epoll_pwait",	/* the loop */
+	"epoll_ctl",			/* device fds (re)watched: net's tap */
+	NULL
+};
+
+const struct sandbox_io_class virtio_worker_class = {
+	.name = "virtio-worker",
+	.syscalls = worker_syscalls,
+};
+
 int virtio_worker_init(struct virtio_worker *w, struct vm *vm, const char *name,
-		       bool (*serve)(void *opaque), void *opaque)
+		       const struct sandbox_io_class *cls, bool (*serve)(void *opaque),
+		       void *opaque)
 {
 	memset(w, 0, sizeof(*w));
 	w->vm = vm;
+	w->cls = cls;
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	w->serve = serve;
 	w->opaque = opaque;
@@ -78,7 +92,7 @@ static void *worker_thread(void *opaque)
 	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
 	prctl(PR_SET_NAME, w->name);
 	/* waits for the end of setup; -ECANCELED if the device goes away first */
-	ret = sandbox_enter(SANDBOX_IO);
+	ret = sandbox_enter_io(w->cls);
 	if (ret == 0)
 		evloop_run(w->loop);
 	else if (ret != -ECANCELED)

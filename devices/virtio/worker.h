@@ -15,10 +15,15 @@
 
 struct vm;
 struct virtio_dev;
+struct sandbox_io_class;
+
+/* What every worker's loop needs; a device's I/O class names it as its base. */
+extern const struct sandbox_io_class virtio_worker_class;
 
 struct virtio_worker {
 	struct vm *vm;
 	char name[16];			/* the thread's, "kvmini-blk0": the kernel's limit */
+	const struct sandbox_io_class *cls;	/* its seccomp filter */
 	/* Serve the queues once; true if work is left (the worker wakes itself again). */
 	bool (*serve)(void *opaque);
 	void *opaque;
@@ -31,10 +36,13 @@ struct virtio_worker {
 
 /*
  * Set up @w (its loop and wake eventfd) for the thread named @name, which
- * will call @serve(@opaque). 0 or -errno; virtio_worker_destroy() undoes it.
+ * runs under the seccomp filter of @cls (the device's, registered with
+ * SANDBOX_IO_CLASS) and calls @serve(@opaque). 0 or -errno;
+ * virtio_worker_destroy() undoes it.
  */
 int virtio_worker_init(struct virtio_worker *w, struct vm *vm, const char *name,
-		       bool (*serve)(void *opaque), void *opaque);
+		       const struct sandbox_io_class *cls, bool (*serve)(void *opaque),
+		       void *opaque);
 /*
  * Serve on every kick eventfd of @d; a queue without one kicks through the
  * device's queue_notify, which should call virtio_worker_wake(). Once.
