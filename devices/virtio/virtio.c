@@ -147,6 +147,7 @@ void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq)
 	vq->event_idx = false;
 	vq->indirect = false;
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 }
 
 int virtio_queues_alloc(struct virtio_dev *d)
