@@ -451,7 +451,7 @@ static int add_base_rules(scmp_filter_ctx f)
 
 	if (!ret)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-				       SCMP_A0(SCMP_CMP_NE, SIGSYS));
+				       SCMP_A0(SCMP_CMP_NE, SIGSYS, 0));
 	if (ret == -EEXIST)
 		ret = 0;
 	if (!ret)
