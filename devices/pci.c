@@ -12,6 +12,7 @@
 
 #include "board.h"
 #include "irq.h"
+#include "le.h"
 #include "log.h"
 #include "pci.h"
 #include "util.h"
@@ -36,21 +37,6 @@ struct pci_msix_vector {
 	uint64_t r_addr;
 	uint32_t r_data;
 };
-
-static uint32_t get_le(const uint8_t *p, uint32_t len)
-{
-	uint32_t v = 0;
-
-	for (uint32_t i = 0; i < len && i < 4; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint8_t *p, uint32_t v, uint32_t len)
-{
-	for (uint32_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static uint16_t cfg16(const struct pci_device *pd, unsigned int off)
 {

@@ -336,6 +336,15 @@ static ssize_t write_out(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* The writer thread: write (every thread may) and a wait for stdout to drain. */
+static const char *const uart_syscalls[] = { "poll", "ppoll", NULL };
+
+static const struct sandbox_io_class uart_io_class = {
+	.name = "uart",
+	.syscalls = uart_syscalls,
+};
+SANDBOX_IO_CLASS(uart_io_class);
+
 /*
  * The writer thread: writes the buffer's oldest bytes with the lock
  * released. Ends once stopped with nothing left, or when stdout is gone
@@ -351,7 +360,7 @@ static void *writer_thread(void *opaque)
 	snprintf(name, sizeof(name), "kvmini-ttyS%u", s->index);
 	prctl(PR_SET_NAME, name);
 	/* waits for the end of setup; -ECANCELED if the VM goes away first */
-	ret = sandbox_enter(SANDBOX_IO);
+	ret = sandbox_enter_io(&uart_io_class);
 
 	if (ret && ret != -ECANCELED)
 		vm_request_stop(s->vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no output */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../vmm/le.h"	/* the host's little-endian helpers: freestanding */
+
 /* Offsets in Linux's struct boot_params (the zero page kvmini passes in RSI). */
 #define BP_ACPI_RSDP_ADDR	0x070	/* u64 */
 #define BP_EXT_CMD_LINE_PTR	0x0c8	/* u32, bits 63:32 of the command line */
@@ -17,23 +19,6 @@
 
 /* Every guest provides this; start.S calls it with RSI from kvmini. */
 void fw_main(const uint8_t *boot_params);
-
-/* Little-endian loads that need no alignment. */
-static inline uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 /* uart.c: polled output on the COM1 16550A. */
 void uart_putc(char c);

@@ -13,6 +13,7 @@
 #include "acpi.h"
 #include "board.h"
 #include "layout.h"
+#include "le.h"
 #include "mem.h"
 #include "util.h"
 
@@ -590,27 +591,15 @@ static void aml_uart(struct aml *a, const struct inv_entry *e, unsigned int uid)
 	aml_sb_device_end(a, dev, scope);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
 /* Word Address Space Descriptor: a bus-number or I/O window the bridge decodes. */
 static void aml_word_window(struct aml *a, uint8_t type, uint8_t type_flags,
 			    uint16_t min, uint16_t max)
 {
 	uint8_t d[16] = { RES_WORD_ADDR_TAG, 13, 0, type, RES_ADDR_FIXED, type_flags };
 
-	put16(d + 8, min);
-	put16(d + 10, max);
-	put16(d + 14, (uint16_t)(max - min + 1));
+	put_le16(d + 8, min);
+	put_le16(d + 10, max);
+	put_le16(d + 14, (uint16_t)(max - min + 1));
 	aml_bytes(a, d, sizeof(d));
 }
 
@@ -619,9 +608,9 @@ static void aml_dword_window(struct aml *a, uint32_t min, uint32_t max)
 	uint8_t d[26] = { RES_DWORD_ADDR_TAG, 23, 0, RES_ADDR_MEMORY, RES_ADDR_FIXED,
 			  RES_MEM_RW };
 
-	put32(d + 10, min);
-	put32(d + 14, max);
-	put32(d + 22, max - min + 1);
+	put_le32(d + 10, min);
+	put_le32(d + 14, max);
+	put_le32(d + 22, max - min + 1);
 	aml_bytes(a, d, sizeof(d));
 }
 

@@ -125,9 +125,9 @@ static void elf_scan_notes(const uint8_t *buf, size_t len,
 	pos = s->offset;
 	end = s->offset + s->filesz;
 	while (end - pos >= 12) {
-		uint64_t namesz = rd32(buf + pos);
-		uint64_t descsz = rd32(buf + pos + 4);
-		uint32_t type = rd32(buf + pos + 8);
+		uint64_t namesz = get_le32(buf + pos);
+		uint64_t descsz = get_le32(buf + pos + 4);
+		uint32_t type = get_le32(buf + pos + 8);
 		uint64_t name = pos + 12;
 		uint64_t desc, next;
 
@@ -141,10 +141,10 @@ static void elf_scan_notes(const uint8_t *buf, size_t len,
 		    type == XEN_ELFNOTE_PHYS32_ENTRY) {
 			/* Linux emits a 4- or 8-byte value */
 			if (descsz == 4) {
-				e->pvh_entry = rd32(buf + desc);
+				e->pvh_entry = get_le32(buf + desc);
 				e->has_pvh = true;
 			} else if (descsz == 8) {
-				e->pvh_entry = rd64(buf + desc);
+				e->pvh_entry = get_le64(buf + desc);
 				e->has_pvh = true;
 			}
 		} else if ((namesz == 7 && !memcmp(buf + name, "kvmini", 7)) ||

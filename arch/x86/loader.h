@@ -5,28 +5,12 @@
 #include <string.h>
 
 #include "boot.h"
+#include "le.h"
 
 /* Bytes to MiB, rounded up: for "needs N MiB" messages. */
 static inline uint64_t mib_up(uint64_t bytes)
 {
 	return (bytes >> 20) + ((bytes & 0xfffff) != 0);
-}
-
-/* Little-endian loads from image bytes, with no alignment assumed. */
-static inline uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 int bzimage_load(struct guest_mem *m, const struct boot_input *in,

@@ -116,10 +116,10 @@ enum mb_header_state multiboot_find_header(const uint8_t *buf, size_t len,
 
 	*off = 0;
 	for (pos = 0; pos + MB_HEADER_MIN <= end; pos += 4) {
-		if (rd32(buf + pos) != MB_HEADER_MAGIC)
+		if (get_le32(buf + pos) != MB_HEADER_MAGIC)
 			continue;
-		if ((uint32_t)(MB_HEADER_MAGIC + rd32(buf + pos + 4) +
-			       rd32(buf + pos + 8)) == 0) {
+		if ((uint32_t)(MB_HEADER_MAGIC + get_le32(buf + pos + 4) +
+			       get_le32(buf + pos + 8)) == 0) {
 			*off = pos;
 			return MB_HEADER_VALID;
 		}

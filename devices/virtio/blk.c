@@ -1,7 +1,7 @@
 /*
  * virtio-blk (device id 2) on raw images: --disk path=FILE[,readonly=on][,id=NAME].
- * Each disk has its own I/O thread; a request goes kick eventfd -> I/O
- * thread -> virtq_pop -> preadv/pwritev/fdatasync -> virtq_push -> interrupt.
+ * Each disk has its own I/O thread (worker.c); a request goes kick eventfd ->
+ * blk_serve -> virtq_pop -> preadv/pwritev/fdatasync -> virtq_push -> interrupt.
  *
  * Why a thread doing synchronous preadv/pwritev rather than io_uring: it
  * keeps the vCPU threads free of I/O, needs no extra library, behaves the
@@ -9,7 +9,6 @@
  * rarely blocks. One request in flight per disk is the cost; io_uring can
  * replace the inner calls if the nested bed's measurements ask for depth.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -17,8 +16,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -27,11 +24,13 @@
 #include "blk.h"
 #include "config.h"
 #include "device.h"
-#include "evloop.h"
+#include "iov.h"
+#include "le.h"
 #include "log.h"
 #include "sandbox.h"
 #include "util.h"
 #include "vm.h"
+#include "worker.h"
 
 #define VIRTIO_ID_BLOCK		2
 
@@ -243,19 +242,11 @@ uint64_t blk_host_features(const struct blk_image *img)
 	return f;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
 /* struct virtio_blk_config offsets (5.2.4) */
 void blk_build_config(const struct blk_image *img, uint8_t config[BLK_CONFIG_SIZE])
 {
-	uint64_t capacity = htole64(img->size / BLK_SECTOR_SIZE);
-
 	memset(config, 0, BLK_CONFIG_SIZE);
-	memcpy(config + 0, &capacity, 8);
+	put_le64(config + 0, img->size / BLK_SECTOR_SIZE);	/* capacity */
 	put_le32(config + 12, BLK_SEG_MAX);
 	put_le32(config + 20, BLK_SECTOR_SIZE);		/* blk_size */
 	config[34] = BLK_NUM_QUEUES;			/* num_queues, le16 */
@@ -268,71 +259,6 @@ void blk_build_config(const struct blk_image *img, uint8_t config[BLK_CONFIG_SIZ
 }
 
 /* ---- requests ---- */
-
-/* Copy @len bytes starting @skip bytes into @iov out to @buf; bytes copied. */
-static size_t iov_read(const struct iovec *iov, unsigned int n, size_t skip, void *buf,
-		       size_t len)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - skip;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
-
-static size_t iov_write(const struct iovec *iov, unsigned int n, const void *buf, size_t len)
-{
-	size_t done = 0;
-	unsigned int i;
-
-	for (i = 0; i < n && done < len; i++) {
-		size_t chunk = iov[i].iov_len;
-
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy(iov[i].iov_base, (const uint8_t *)buf + done, chunk);
-		done += chunk;
-	}
-	return done;
-}
-
-/* The @len bytes of @iov after the first @skip, as a new vector in @dst. */
-static unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t skip,
-			      size_t len, struct iovec *dst)
-{
-	unsigned int i, m = 0;
-
-	for (i = 0; i < n && len; i++) {
-		size_t chunk;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - skip;
-		if (chunk > len)
-			chunk = len;
-		dst[m].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		dst[m].iov_len = chunk;
-		m++;
-		len -= chunk;
-		skip = 0;
-	}
-	return m;
-}
 
 /* [sector * 512, + len) inside the image, without overflow. */
 static bool range_ok(const struct blk_image *img, uint64_t sector, uint64_t len)
@@ -349,19 +275,13 @@ static int rw_all(struct blk_image *img, bool write, struct iovec *iov, unsigned
 	while (n) {
 		ssize_t r = write ? pwritev(img->fd, iov, (int)n, (off_t)off) :
 				    preadv(img->fd, iov, (int)n, (off_t)off);
-		size_t left;
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r < 0 ? -errno : -EIO;	/* 0: the image shrank under us */
 		off += (uint64_t)r;
-		for (left = (size_t)r; n && left >= iov->iov_len; iov++, n--)
-			left -= iov->iov_len;
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + left;
-			iov->iov_len -= left;
-		}
+		iov_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
@@ -493,13 +413,10 @@ static int blk_discard_zeroes(struct blk_image *img, bool discard, const struct 
 		uint8_t raw[DWZ_SEG_SIZE];
 		struct dwz_seg *s = &segs[i];
 
-		iov_read(iov, n, REQ_HDR_SIZE + (size_t)i * DWZ_SEG_SIZE, raw, sizeof(raw));
-		memcpy(&s->sector, raw, 8);
-		memcpy(&s->num_sectors, raw + 8, 4);
-		memcpy(&s->flags, raw + 12, 4);
-		s->sector = le64toh(s->sector);
-		s->num_sectors = le32toh(s->num_sectors);
-		s->flags = le32toh(s->flags);
+		iov_to_buf(iov, n, REQ_HDR_SIZE + (size_t)i * DWZ_SEG_SIZE, raw, sizeof(raw));
+		s->sector = get_le64(raw);
+		s->num_sectors = get_le32(raw + 8);
+		s->flags = get_le32(raw + 12);
 		/* 5.2.6.2: unknown flags, and unmap on a discard, are unsupported */
 		if (s->flags & ~(uint32_t)VIRTIO_BLK_WZ_F_UNMAP ||
 		    (discard && (s->flags & VIRTIO_BLK_WZ_F_UNMAP)))
@@ -549,11 +466,9 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 		*why = "request without room for the status byte";
 		return -EINVAL;
 	}
-	iov_read(out, e->n_out, 0, hdr, sizeof(hdr));
-	memcpy(&type, hdr, 4);
-	memcpy(&sector, hdr + 8, 8);
-	type = le32toh(type);
-	sector = le64toh(sector);
+	iov_to_buf(out, e->n_out, 0, hdr, sizeof(hdr));
+	type = get_le32(hdr);
+	sector = get_le64(hdr + 8);
 	in_len = (size_t)e->in_bytes - 1;	/* the last in byte is the status */
 	out_len = (size_t)e->out_bytes - REQ_HDR_SIZE;
 	*written = 1;
@@ -572,7 +487,8 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 								 VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
-		n = iov_write(in, e->n_in, img->id, in_len < BLK_ID_BYTES ? in_len : BLK_ID_BYTES);
+		n = iov_from_buf(in, e->n_in, 0, img->id,
+				 in_len < BLK_ID_BYTES ? in_len : BLK_ID_BYTES);
 		*written += (uint32_t)n;
 		status = VIRTIO_BLK_S_OK;
 		break;
@@ -638,13 +554,8 @@ int blk_serve_queue_ctl(struct virtio_dev *d, struct blk_image *img, unsigned in
 		virtq_push(vq, &e, written);
 		done++;
 	}
-	if (done && d->transport && d->transport->notify_queue)
-		d->transport->notify_queue(d, q);
-	if (ret < 0) {
-		virtio_dev_needs_reset(d, why);
-		return -EINVAL;
-	}
-	return (int)done;
+	virtio_queue_served(d, q, done, ret < 0 ? why : NULL);
+	return ret < 0 ? -EINVAL : (int)done;
 }
 
 /* ---- the device: one per --disk, each with its I/O thread ---- */
@@ -654,17 +565,12 @@ struct blk_disk {
 	struct blk_image img;
 	char name[48];
 	uint8_t config[BLK_CONFIG_SIZE];
-	struct evloop *loop;
-	pthread_t thread;
-	bool thread_started;
-	int wake_fd;			/* queue_notify and self-wakes */
-	int kick_fd[BLK_NUM_QUEUES];	/* the transport's kick eventfds we poll */
+	struct virtio_worker worker;
 	/* serialises serving against reset/activate from vCPU threads */
 	pthread_mutex_t *lock;
 	bool active;
 	/* a round in progress gives up the lock at the next chunk for these */
 	unsigned int resets_waiting;	/* atomic: blk_reset() wants the lock */
-	bool stopping;			/* atomic: blk_remove() joins the thread */
 };
 
 /*
@@ -686,14 +592,25 @@ static pthread_mutex_t disk_locks[MAX_DISKS] = {
 	[0 ... MAX_DISKS - 1] = PTHREAD_MUTEX_INITIALIZER
 };
 
-static void blk_wake(struct blk_disk *b)
-{
-	uint64_t one = 1;
+/*
+ * The disk's I/O thread: its worker's loop, and the image. No writev, no
+ * tun or vhost ioctls: the net class has those.
+ */
+static const char *const blk_syscalls[] = {
+	"preadv", "pwritev",	/* reads, writes */
+	"pread64",
+	"pwrite64",		/* write-zeroes without fallocate */
+	"fdatasync", "fsync",	/* flush */
+	"fallocate",		/* discard, write-zeroes */
+	NULL
+};
 
-	if (b->wake_fd >= 0 && write(b->wake_fd, &one, sizeof(one)) < 0) {
-		/* counter saturated: the thread is waking anyway */
-	}
-}
+static const struct sandbox_io_class blk_io_class = {
+	.name = "blk",
+	.syscalls = blk_syscalls,
+	.base = &virtio_worker_class,
+};
+SANDBOX_IO_CLASS(blk_io_class);
 
 /*
  * Asked between requests and between chunks of one: a reset waiting for
@@ -705,95 +622,45 @@ static bool blk_go_on(void *opaque)
 	struct blk_disk *b = opaque;
 
 	return !__atomic_load_n(&b->resets_waiting, __ATOMIC_SEQ_CST) &&
-	       !__atomic_load_n(&b->stopping, __ATOMIC_SEQ_CST) &&
+	       !virtio_worker_stopping(&b->worker) &&
 	       !atomic_load(&b->vdev.vm->stopping);
 }
 
-/* I/O thread: a kick or a wake arrived. */
-static void blk_ready(int fd, uint32_t events, void *opaque)
+/* I/O thread: a kick or a wake arrived. True if requests are left. */
+static bool blk_serve(void *opaque)
 {
 	struct blk_disk *b = opaque;
 	struct blk_ctl ctl = { .go_on = blk_go_on, .opaque = b };
 	bool more = false;
 	unsigned int q;
-	uint64_t v;
 
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: already drained */
-	}
 	pthread_mutex_lock(b->lock);
 	for (q = 0; b->active && q < BLK_NUM_QUEUES && !ctl.stopped; q++)
 		if (blk_serve_queue_ctl(&b->vdev, &b->img, q, BLK_BUDGET, &ctl) == BLK_BUDGET)
 			more = true;
 	pthread_mutex_unlock(b->lock);
-	if (more)
-		blk_wake(b);	/* come back after a reset had its chance */
-}
-
-static void *blk_thread(void *opaque)
-{
-	struct blk_disk *b = opaque;
-	char name[16];
-	int ret;
-
-	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
-	snprintf(name, sizeof(name), "kvmini-blk%u", (unsigned int)(b - disks));
-	pthread_setname_np(pthread_self(), name);
-	/* waits for the end of setup; -ECANCELED if the disk goes away first */
-	ret = sandbox_enter(SANDBOX_IO);
-	if (ret == 0)
-		evloop_run(b->loop);
-	else if (ret != -ECANCELED)
-		vm_request_stop(b->vdev.vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no disk */
-	return NULL;
-}
-
-/* Poll the transport's kick eventfds; they live as long as the device. */
-static int blk_watch_kicks(struct blk_disk *b)
-{
-	unsigned int q;
-	int ret;
-
-	for (q = 0; q < BLK_NUM_QUEUES; q++) {
-		int fd = b->vdev.kick_fds ? b->vdev.kick_fds[q] : -1;
-
-		if (fd < 0 || fd == b->kick_fd[q])
-			continue;
-		if (b->kick_fd[q] >= 0)
-			evloop_del(b->loop, b->kick_fd[q]);
-		b->kick_fd[q] = -1;
-		ret = evloop_add(b->loop, fd, EPOLLIN, blk_ready, b);
-		if (ret)
-			return ret;
-		b->kick_fd[q] = fd;
-	}
-	return 0;
+	return more;	/* come back after a reset had its chance */
 }
 
 static int blk_activate(struct virtio_dev *d)
 {
 	struct blk_disk *b = d->priv;
-	int ret;
 
 	if (!d->vqs)
 		return -EINVAL;
 	pthread_mutex_lock(b->lock);
-	ret = blk_watch_kicks(b);
-	if (!ret)
-		b->active = true;
+	b->active = true;
 	pthread_mutex_unlock(b->lock);
-	if (ret)
-		kv_err("%s: cannot watch the queue doorbell: %s", d->name, strerror(-ret));
-	else
-		blk_wake(b);	/* buffers may be waiting already */
-	return ret;
+	virtio_worker_wake(&b->worker);	/* buffers may be waiting already */
+	return 0;
 }
 
 static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
+	struct blk_disk *b = d->priv;
+
 	(void)q;
-	blk_wake(d->priv);
+	virtio_worker_wake(&b->worker);
 }
 
 static void blk_reset(struct virtio_dev *d)
@@ -828,22 +695,12 @@ static const struct virtio_dev_ops blk_ops = {
 
 static void blk_remove(struct blk_disk *b)
 {
-	if (b->thread_started) {
-		__atomic_store_n(&b->stopping, true, __ATOMIC_SEQ_CST);
-		sandbox_abort();	/* the thread may still wait in sandbox_enter() */
-		evloop_stop(b->loop);
-		pthread_join(b->thread, NULL);
-		b->thread_started = false;
-	}
+	virtio_worker_stop(&b->worker);
 	/* the I/O thread is gone: nothing uses the transport's kick fds now */
 	virtio_remove(&b->vdev);
 	pthread_mutex_lock(b->lock);
 	b->active = false;
-	evloop_destroy(b->loop);
-	b->loop = NULL;
-	if (b->wake_fd >= 0)
-		close(b->wake_fd);
-	b->wake_fd = -1;
+	virtio_worker_destroy(&b->worker);
 	b->img.fd = -1;		/* images[] keeps it open for the next VM */
 	pthread_mutex_unlock(b->lock);
 }
@@ -851,16 +708,12 @@ static void blk_remove(struct blk_disk *b)
 static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int index)
 {
 	struct blk_disk *b = &disks[index];
-	char id[32];
-	unsigned int q;
+	char id[32], thread[32];
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->lock = &disk_locks[index];
 	b->img.fd = -1;
-	b->wake_fd = -1;
-	for (q = 0; q < BLK_NUM_QUEUES; q++)
-		b->kick_fd[q] = -1;
 	nr_disks = index + 1;	/* from here on, blk_remove() undoes what exists */
 
 	if (index >= nr_images || images[index].fd < 0) {
@@ -877,20 +730,10 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	snprintf(b->name, sizeof(b->name), "virtio-blk %s", id);
 	blk_build_config(&b->img, b->config);
 
-	b->loop = evloop_create();
-	b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!b->loop || b->wake_fd < 0) {
-		ret = -ENOMEM;
-		goto err_thread;
-	}
-	ret = evloop_add(b->loop, b->wake_fd, EPOLLIN, blk_ready, b);
+	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
+	ret = virtio_worker_init(&b->worker, vm, thread, &blk_io_class, blk_serve, b);
 	if (ret)
 		goto err_thread;
-	ret = -pthread_create(&b->thread, NULL, blk_thread, b);
-	if (ret)
-		goto err_thread;
-	b->thread_started = true;
-
 	b->vdev = (struct virtio_dev){
 		.ops = &blk_ops,
 		.priv = b,
@@ -904,12 +747,15 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 	ret = virtio_add(vm, &b->vdev);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(b->lock);
-	ret = blk_watch_kicks(b);
-	pthread_mutex_unlock(b->lock);
-	if (ret)
+	ret = virtio_worker_watch_kicks(&b->worker, &b->vdev);
+	if (ret) {
 		kv_err("%s: cannot watch the queue doorbell: %s", b->name, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	ret = virtio_worker_start(&b->worker);
+	if (ret)
+		goto err_thread;
+	return 0;
 err_thread:
 	kv_err("--disk path=%s: cannot start the disk's I/O thread: %s", dc->path,
 	       strerror(-ret));

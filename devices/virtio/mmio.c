@@ -16,9 +16,10 @@
 #include "board.h"
 #include "inventory.h"
 #include "irq.h"
+#include "le.h"
 #include "log.h"
 #include "util.h"
-#include "virtio.h"
+#include "transport.h"
 #include "vm.h"
 
 #define MMIO_MAGIC		0x74726976	/* "virt" */
@@ -68,19 +69,7 @@ struct virtio_mmio {
 	uint32_t dfsel, gfsel, queue_sel;
 	bool started;		/* activated since the last reset */
 	uint32_t isr;		/* InterruptStatus, atomic: device threads set bits */
-	bool *kick_wired;	/* per queue: ioeventfd assigned */
 };
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (unsigned int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- interrupts ---- */
 
@@ -90,12 +79,6 @@ static void raise_irq(struct virtio_mmio *mm, uint32_t bit)
 	/* an irqfd pulses the line: Linux has the ISA IRQs edge-triggered */
 	if (mm->irq_fd >= 0)
 		eventfd_write(mm->irq_fd, 1);
-}
-
-static void vmmio_notify_queue(struct virtio_dev *d, unsigned int q)
-{
-	if (q < d->num_queues && virtq_should_notify(&d->vqs[q]))
-		raise_irq(d->transport_priv, INT_VRING);
 }
 
 static void vmmio_raise_queue(struct virtio_dev *d, unsigned int q)
@@ -112,16 +95,16 @@ static int vmmio_queue_call_fd(struct virtio_dev *d, unsigned int q)
 	return -1;
 }
 
-static void vmmio_notify_config(struct virtio_dev *d)
+static void vmmio_raise_config(struct virtio_dev *d)
 {
-	__atomic_add_fetch(&d->config_generation, 1, __ATOMIC_SEQ_CST);
 	raise_irq(d->transport_priv, INT_CONFIG);
 }
 
 static const struct virtio_transport_ops vmmio_transport = {
-	.notify_queue = vmmio_notify_queue,
-	.notify_config = vmmio_notify_config,
+	.notify_queue = virtio_transport_notify_queue,
+	.notify_config = virtio_transport_notify_config,
 	.raise_queue = vmmio_raise_queue,
+	.raise_config = vmmio_raise_config,
 	.queue_call_fd = vmmio_queue_call_fd,
 	.remove = virtio_mmio_remove,
 };
@@ -133,29 +116,20 @@ static struct virtq *selected_vq(struct virtio_mmio *mm)
 	return mm->queue_sel < mm->d->num_queues ? &mm->d->vqs[mm->queue_sel] : NULL;
 }
 
-static void device_reset(struct virtio_mmio *mm)
+/* The registers of a reset device (virtio_transport_write_status). */
+static void reset_regs(void *priv)
 {
-	struct virtio_dev *d = mm->d;
+	struct virtio_mmio *mm = priv;
 
-	if (d->ops->reset)
-		d->ops->reset(d);
-	for (unsigned int q = 0; q < d->num_queues; q++)
-		virtio_queue_clear(d, &d->vqs[q]);
-	d->driver_features = 0;
 	mm->dfsel = mm->gfsel = mm->queue_sel = 0;
 	mm->started = false;
 	__atomic_store_n(&mm->isr, 0, __ATOMIC_SEQ_CST);
-	virtio_reset_status(d);
 }
 
 static void write_status(struct virtio_mmio *mm, uint8_t val)
 {
-	if (val == 0) {
-		device_reset(mm);
-		return;
-	}
-	virtio_write_status(mm->d, val);
-	if (__atomic_load_n(&mm->d->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK)
+	virtio_transport_write_status(mm->d, val, reset_regs, mm);
+	if (val && __atomic_load_n(&mm->d->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK)
 		mm->started = true;
 }
 
@@ -268,39 +242,20 @@ static void reg_write(struct virtio_mmio *mm, uint64_t off, uint32_t val)
 	}
 }
 
-/* Reached only when no ioeventfd caught the write: same path anyway. */
-static void queue_notify(struct virtio_mmio *mm, uint32_t q)
-{
-	struct virtio_dev *d = mm->d;
-
-	if (q >= d->num_queues)
-		return;
-	if (d->kick_fds[q] >= 0)
-		eventfd_write(d->kick_fds[q], 1);
-	else if (d->ops->queue_notify)
-		d->ops->queue_notify(d, q);
-}
-
 static void mmio_access(struct virtio_mmio *mm, uint64_t off, uint8_t *data, uint32_t len,
 			bool is_write)
 {
 	struct virtio_dev *d = mm->d;
 
 	if (off >= REG_CONFIG) {
-		off -= REG_CONFIG;
-		if (off >= d->config_size || len > d->config_size - off)
-			return;
-		if (is_write && d->ops->config_write)
-			d->ops->config_write(d, off, data, len);
-		else if (!is_write && d->ops->config_read)
-			d->ops->config_read(d, off, data, len);
+		virtio_transport_config_access(d, off - REG_CONFIG, data, len, is_write);
 		return;
 	}
 	/* drivers must use aligned 32-bit accesses for registers (4.2.2.2) */
 	if (len != 4 || off % 4)
 		return;
 	if (is_write && off == REG_QUEUE_NOTIFY) {
-		queue_notify(mm, get_le32(data));
+		virtio_transport_kick(d, get_le32(data));
 		return;
 	}
 	pthread_mutex_lock(&mm->lock);
@@ -327,15 +282,10 @@ static const struct bus_ops vmmio_ops = { .read = vmmio_read, .write = vmmio_wri
 
 static void vmmio_free(struct virtio_mmio *mm)
 {
-	struct virtio_dev *d = mm->d;
-
-	virtio_queues_free(d);
+	virtio_transport_detach(mm->d);
 	if (mm->irq_fd >= 0)
 		close(mm->irq_fd);
-	free(mm->kick_wired);
 	pthread_mutex_destroy(&mm->lock);
-	d->transport_priv = NULL;
-	d->transport = NULL;
 	free(mm);
 }
 
@@ -386,24 +336,13 @@ static int vmmio_describe(struct vm *vm, struct virtio_mmio *mm)
 	return inventory_add(&vm->inventory, &e);
 }
 
-static void wire_kicks(struct virtio_mmio *mm, bool assign)
+/* QueueNotify with the queue's index signals its kick eventfd. */
+static int wire_kick(struct virtio_dev *d, unsigned int q, int fd, bool assign)
 {
-	struct virtio_dev *d = mm->d;
+	struct virtio_mmio *mm = d->transport_priv;
 
-	for (unsigned int q = 0; q < d->num_queues; q++) {
-		int ret;
-
-		if (d->kick_fds[q] < 0 || mm->kick_wired[q] == assign)
-			continue;
-		ret = vm_ioeventfd_match(d->vm, d->kick_fds[q], mm->base + REG_QUEUE_NOTIFY,
-					 4, false, q, assign);
-		if (ret) {
-			/* kicks then exit to queue_notify(): slower, still correct */
-			kv_debug("%s: ioeventfd for queue %u: %s", d->name, q, strerror(-ret));
-			continue;
-		}
-		mm->kick_wired[q] = assign;
-	}
+	return vm_ioeventfd_match(d->vm, fd, mm->base + REG_QUEUE_NOTIFY, 4, false, q,
+				  assign);
 }
 
 int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
@@ -413,30 +352,18 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	int ret;
 
 	board_virtio_mmio_window(0, &window0, &size);
-	if (!d->num_queues || !d->queue_max_size || d->queue_max_size > VIRTQ_MAX_SIZE ||
-	    (d->queue_max_size & (d->queue_max_size - 1)) ||
-	    d->config_size + REG_CONFIG > size ||
-	    !(d->host_features >> VIRTIO_F_VERSION_1 & 1)) {
-		kv_err("%s: invalid virtio device description (queues %u, size %u)",
-		       d->name, d->num_queues, d->queue_max_size);
-		return -EINVAL;
-	}
+	ret = virtio_transport_check(d, UINT32_MAX, size - REG_CONFIG);
+	if (ret)
+		return ret;
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
 		return -ENOMEM;
 	mm->d = d;
 	mm->irq_fd = -1;
 	pthread_mutex_init(&mm->lock, NULL);
-	d->vm = vm;
-	d->transport = &vmmio_transport;
-	d->transport_priv = mm;
-	mm->kick_wired = calloc(d->num_queues, sizeof(*mm->kick_wired));
-	if (!mm->kick_wired || virtio_queues_alloc(d)) {
-		ret = -ENOMEM;
+	ret = virtio_transport_attach(d, vm, &vmmio_transport, mm);
+	if (ret)
 		goto err;
-	}
-	d->status = 0;
-	d->driver_features = 0;
 	mm->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (mm->irq_fd < 0) {
 		ret = -errno;
@@ -457,7 +384,7 @@ int virtio_mmio_add(struct vm *vm, struct virtio_dev *d)
 	ret = vmmio_describe(vm, mm);
 	if (ret)
 		goto err_irqfd;
-	wire_kicks(mm, true);
+	virtio_transport_wire_kicks(d, true, wire_kick);
 	kv_debug("%s at virtio-mmio 0x%llx, IRQ %u", d->name, (unsigned long long)mm->base,
 		 mm->irq);
 	return 0;
@@ -479,7 +406,7 @@ void virtio_mmio_remove(struct virtio_dev *d)
 	if (!mm)
 		return;
 	bus_unregister(&d->vm->mmio, mm->base);
-	wire_kicks(mm, false);
+	virtio_transport_wire_kicks(d, false, wire_kick);
 	vm_irqfd(d->vm, mm->irq_fd, mm->irq, false);
 	vm_irq_free(d->vm, mm->irq);
 	inventory_remove(&d->vm->inventory, mm);

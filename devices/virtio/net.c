@@ -1,10 +1,10 @@
 /*
  * virtio-net (device id 1) on an existing tap: --net tap=NAME[,mac=MAC][,vhost=...].
- * Data path either in the kernel (vhost-net: kicks are the queues' ioeventfds,
- * interrupts the MSI-X irqfds, kvmini only sets it up) or on one I/O thread
- * per NIC: kick/tap readable -> net_tx/net_rx -> virtq -> interrupt.
+ * Data path either in the kernel (vhost-net, set up by vhost.c: kicks are the
+ * queues' ioeventfds, interrupts the MSI-X irqfds) or on one I/O thread
+ * per NIC (worker.c): kick/tap readable -> nic_serve -> net_tx/net_rx -> virtq ->
+ * interrupt.
  */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -23,11 +23,15 @@
 #include "config.h"
 #include "device.h"
 #include "evloop.h"
+#include "iov.h"
+#include "le.h"
 #include "log.h"
-#include "net.h"
 #include "sandbox.h"
+#include "net.h"
 #include "util.h"
+#include "vhost.h"
 #include "vm.h"
+#include "worker.h"
 
 #define NET_QUEUE_SIZE	256
 #define NET_BUDGET	64	/* frames per queue per round, so neither starves the other */
@@ -100,29 +104,6 @@ unsigned int net_tap_offloads(uint64_t features)
 
 /* ---- the data path, without KVM ---- */
 
-/* Copy @len bytes of @buf into @iov from byte @skip on; bytes copied. */
-static size_t iov_put(const struct iovec *iov, unsigned int n, size_t skip,
-		      const uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t chunk;
-
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		chunk = iov[i].iov_len - skip;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, buf + done, chunk);
-		done += chunk;
-		skip = 0;
-	}
-	return done;
-}
-
 int net_tx(struct virtio_dev *d, int fd, unsigned int budget)
 {
 	struct virtq *vq = &d->vqs[NET_TXQ];
@@ -151,13 +132,8 @@ int net_tx(struct virtio_dev *d, int fd, unsigned int budget)
 		virtq_push(vq, &e, 0);
 		done++;
 	}
-	if (done && d->transport && d->transport->notify_queue)
-		d->transport->notify_queue(d, NET_TXQ);
-	if (ret < 0) {
-		virtio_dev_needs_reset(d, why);
-		return -EINVAL;
-	}
-	return (int)done;
+	virtio_queue_served(d, NET_TXQ, done, ret < 0 ? why : NULL);
+	return ret < 0 ? -EINVAL : (int)done;
 }
 
 enum place_result {
@@ -194,7 +170,7 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 	struct virtq_elem first, cur, *e = &first;
 	unsigned int n = 0;
 	size_t off = 0;
-	uint16_t nb;
+	uint8_t nb[2];
 	int ret;
 
 	while (off < len) {
@@ -216,7 +192,7 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 			virtq_unpop(vq, 1);	/* keep the buffer for a frame that fits */
 			return PLACE_DROP;
 		}
-		put = iov_put(e->iov, e->n_in, 0, frame + off, len - off);
+		put = iov_from_buf(e->iov, e->n_in, 0, frame + off, len - off);
 		heads[n] = e->head;
 		lens[n] = (uint32_t)put;
 		n++;
@@ -227,8 +203,8 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 		}
 		e = &cur;
 	}
-	nb = htole16((uint16_t)n);
-	iov_put(first.iov, first.n_in, NUM_BUFFERS_OFF, (const uint8_t *)&nb, sizeof(nb));
+	put_le16(nb, (uint16_t)n);
+	iov_from_buf(first.iov, first.n_in, NUM_BUFFERS_OFF, nb, sizeof(nb));
 	virtq_push_batch(vq, heads, lens, n);
 	return PLACE_DONE;
 }
@@ -291,10 +267,7 @@ enum net_rx_result net_rx(struct virtio_dev *d, struct net_rx *rx, int fd,
 			delivered++;
 		rx->len = 0;
 	}
-	if (delivered && d->transport && d->transport->notify_queue)
-		d->transport->notify_queue(d, NET_RXQ);
-	if (res == NET_RX_BROKEN)
-		virtio_dev_needs_reset(d, why);
+	virtio_queue_served(d, NET_RXQ, delivered, res == NET_RX_BROKEN ? why : NULL);
 	return res;
 }
 
@@ -307,15 +280,9 @@ struct net_nic {
 	char name[48];			/* "virtio-net tap0" */
 	uint8_t config[NET_CONFIG_SIZE];
 	int tap_fd;			/* borrowed from the NIC's net_host */
-	int vhost_fd;			/* the same; -1: the userspace data path */
-	uint64_t vhost_features;
-	bool vhost_running[NET_NUM_QUEUES];
-	int call_fd[NET_NUM_QUEUES];	/* vhost without a direct irqfd: we forward */
+	struct vhost_dev vhost;		/* fd borrowed too; -1: the userspace data path */
 	struct net_rx *rx;
-	struct evloop *loop;
-	pthread_t thread;
-	bool thread_started;
-	int wake_fd;
+	struct virtio_worker worker;
 	bool tap_polled;		/* I/O thread only */
 	bool tap_gone;			/* I/O thread only: the tap failed (deleted): never poll it again */
 	/* serialises serving against activate/reset from vCPU threads */
@@ -348,21 +315,12 @@ static pthread_mutex_t nic_locks[MAX_NETS] = {
 	[0 ... MAX_NETS - 1] = PTHREAD_MUTEX_INITIALIZER
 };
 
-static void nic_wake(struct net_nic *n)
-{
-	uint64_t one = 1;
-
-	if (n->wake_fd >= 0 && write(n->wake_fd, &one, sizeof(one)) < 0) {
-		/* counter saturated: the thread is waking anyway */
-	}
-}
-
 static void tap_poll(struct net_nic *n, bool on)
 {
 	on = on && !n->tap_gone;
 	if (n->tap_polled == on || n->tap_gone)
 		return;
-	if (!evloop_mod(n->loop, n->tap_fd, on ? EPOLLIN : 0))
+	if (!evloop_mod(n->worker.loop, n->tap_fd, on ? EPOLLIN : 0))
 		n->tap_polled = on;
 }
 
@@ -379,7 +337,7 @@ static void tap_fail(struct net_nic *n)
 		return;
 	n->tap_gone = true;
 	n->tap_polled = false;
-	evloop_del(n->loop, n->tap_fd);
+	evloop_del(n->worker.loop, n->tap_fd);
 	kv_warn("%s: the tap stopped working (deleted?); the guest's network is down "
 		"until kvmini is restarted", n->name);
 	__atomic_store_n(&n->config[NET_CONFIG_STATUS_OFF], 0, __ATOMIC_SEQ_CST);
@@ -387,14 +345,61 @@ static void tap_fail(struct net_nic *n)
 		d->transport->notify_config(d);
 }
 
-/* I/O thread: serve both queues once, within budget. */
-static void nic_serve(struct net_nic *n)
+/*
+ * The NIC's I/O thread: its worker's loop, frames to and from the tap, and
+ * the vhost-net and tap requests of activate and reset, which may also run
+ * there. No fallocate, no preadv/pwritev: the blk class has those.
+ */
+static const char *const net_syscalls[] = {
+	"readv", "writev",	/* frames from and to the tap */
+	"poll", "ppoll",	/* tap readiness */
+	"eventfd2",		/* vhost call eventfds on reset */
+	NULL
+};
+
+static const unsigned long net_ioctls[] = {
+	VHOST_GET_FEATURES,
+	VHOST_SET_FEATURES,
+	VHOST_SET_OWNER,
+	VHOST_RESET_OWNER,
+	VHOST_SET_MEM_TABLE,
+	VHOST_SET_VRING_NUM,
+	VHOST_SET_VRING_ADDR,
+	VHOST_SET_VRING_BASE,
+	VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_KICK,
+	VHOST_SET_VRING_CALL,
+	VHOST_SET_VRING_ERR,
+	VHOST_NET_SET_BACKEND,
+	VHOST_GET_BACKEND_FEATURES,
+	VHOST_SET_BACKEND_FEATURES,
+	TUNSETOFFLOAD,
+	TUNSETVNETHDRSZ,
+	TUNGETVNETHDRSZ,
+	TUNSETVNETLE,
+	TUNSETVNETBE,
+	TUNGETFEATURES,
+	TUNGETIFF,
+};
+
+static const struct sandbox_io_class net_io_class = {
+	.name = "net",
+	.syscalls = net_syscalls,
+	.ioctls = net_ioctls,
+	.nr_ioctls = ARRAY_SIZE(net_ioctls),
+	.base = &virtio_worker_class,
+};
+SANDBOX_IO_CLASS(net_io_class);
+
+/* I/O thread: serve both queues once, within budget. True if frames are left. */
+static bool nic_serve(void *opaque)
 {
+	struct net_nic *n = opaque;
 	enum net_rx_result rr = NET_RX_NO_BUFFERS;
 	bool more = false;
 
 	pthread_mutex_lock(n->lock);
-	if (n->active && n->vhost_fd < 0) {
+	if (n->active && n->vhost.fd < 0) {
 		if (net_tx(&n->vdev, n->tap_fd, NET_BUDGET) == NET_BUDGET)
 			more = true;
 		rr = n->tap_gone ? NET_RX_GONE : net_rx(&n->vdev, n->rx, n->tap_fd, NET_BUDGET);
@@ -404,21 +409,9 @@ static void nic_serve(struct net_nic *n)
 			tap_fail(n);
 	}
 	/* no buffers: leave frames in the tap until the driver kicks RX */
-	tap_poll(n, n->active && n->vhost_fd < 0 && (rr == NET_RX_IDLE || rr == NET_RX_BUDGET));
+	tap_poll(n, n->active && n->vhost.fd < 0 && (rr == NET_RX_IDLE || rr == NET_RX_BUDGET));
 	pthread_mutex_unlock(n->lock);
-	if (more)
-		nic_wake(n);
-}
-
-static void nic_kick(int fd, uint32_t events, void *opaque)
-{
-	uint64_t v;
-
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: already drained */
-	}
-	nic_serve(opaque);
+	return more;
 }
 
 static void nic_tap_readable(int fd, uint32_t events, void *opaque)
@@ -432,164 +425,27 @@ static void nic_tap_readable(int fd, uint32_t events, void *opaque)
 		pthread_mutex_unlock(n->lock);
 		return;
 	}
-	nic_serve(n);
+	virtio_worker_serve(&n->worker);
 }
 
-/* vhost signalled a queue whose vector has no irqfd: interrupt through the transport. */
-static void nic_call(int fd, uint32_t events, void *opaque)
+/* ---- vhost-net (the generic part is vhost.c) ---- */
+
+/* The tap behind queue @q, or none: what vhost-net reads and writes frames on. */
+static int vhost_net_backend(struct vhost_dev *v, unsigned int q, bool on)
 {
-	struct net_nic *n = opaque;
-	uint64_t v;
+	struct net_nic *n = v->vdev->priv;
+	struct vhost_vring_file f = { .index = q, .fd = on ? n->tap_fd : -1 };
 
-	(void)events;
-	if (read(fd, &v, sizeof(v)) < 0)
-		return;
-	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++)
-		if (fd == n->call_fd[q] && n->vdev.transport && n->vdev.transport->raise_queue)
-			n->vdev.transport->raise_queue(&n->vdev, q);
-}
-
-static void *nic_thread(void *opaque)
-{
-	struct net_nic *n = opaque;
-	char name[16];	/* "kvmini-netN" fits the kernel's 16 bytes */
-	int ret;
-
-	/* from inside (prctl): naming another thread opens /proc/self/task/N/comm */
-	snprintf(name, sizeof(name), "kvmini-net%u", (unsigned int)(n - nics));
-	pthread_setname_np(pthread_self(), name);
-	ret = sandbox_enter(SANDBOX_IO);
-	if (ret == -ECANCELED)
-		return NULL;	/* the VM was torn down before setup finished */
-	if (ret) {
-		vm_request_stop(n->vm, STOP_ERROR, EXIT_ERROR);
-		return NULL;
-	}
-	evloop_run(n->loop);
-	return NULL;
-}
-
-/*
- * ---- vhost-net ----
- * The kernel serves both rings: kick = the queue's ioeventfd, call = the
- * irqfd of its MSI-X vector (decided at DRIVER_OK), else an eventfd of ours
- * that the I/O thread forwards through raise_queue (INTx, MMIO, no vector).
- * Limits: with a direct irqfd a masked vector still fires (KVM keeps the
- * route), and a vector or MSI-X change after DRIVER_OK is not followed until
- * the next reset; a driver that breaks the ring rules stalls the queue in
- * the kernel instead of getting NEEDS_RESET.
- */
-
-static int vhost_vring(struct net_nic *n, unsigned long req, unsigned int q, int fd)
-{
-	struct vhost_vring_file f = { .index = q, .fd = fd };
-
-	return ioctl(n->vhost_fd, req, &f) < 0 ? -errno : 0;
-}
-
-/* Stop the kernel's data path: no backend, rings stopped (lock held). */
-static void vhost_stop(struct net_nic *n)
-{
-	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++) {
-		struct vhost_vring_state s = { .index = q };
-
-		if (!n->vhost_running[q])
-			continue;
-		vhost_vring(n, VHOST_NET_SET_BACKEND, q, -1);
-		ioctl(n->vhost_fd, VHOST_GET_VRING_BASE, &s);
-		n->vhost_running[q] = false;
-	}
-}
-
-/* Ring addresses as host pointers, checked as virtq.c checks them. */
-static int vhost_ring_addr(struct virtq *vq, struct vhost_vring_addr *a)
-{
-	uint64_t extra = vq->event_idx ? 2 : 0;
-	void *desc, *avail, *used;
-
-	if (virtq_validate(vq))
-		return -EINVAL;
-	desc = guest_ptr(vq->mem, vq->desc_gpa, 16ULL * vq->size);
-	avail = guest_ptr(vq->mem, vq->avail_gpa, 4 + 2ULL * vq->size + extra);
-	used = guest_ptr(vq->mem, vq->used_gpa, 4 + 8ULL * vq->size + extra);
-	if (!desc || !avail || !used)
-		return -EINVAL;
-	a->flags = 0;
-	a->desc_user_addr = (uintptr_t)desc;
-	a->avail_user_addr = (uintptr_t)avail;
-	a->used_user_addr = (uintptr_t)used;
-	a->log_guest_addr = 0;
-	return 0;
-}
-
-static int vhost_start_queue(struct net_nic *n, unsigned int q)
-{
-	struct virtio_dev *d = &n->vdev;
-	struct virtq *vq = &d->vqs[q];
-	struct vhost_vring_state num = { .index = q, .num = vq->size };
-	struct vhost_vring_state base = { .index = q, .num = vq->last_avail };
-	struct vhost_vring_addr addr = { .index = q };
-	int call = -1, ret;
-
-	ret = vhost_ring_addr(vq, &addr);
-	if (ret)
-		return ret;
-	if (d->kick_fds[q] < 0)
-		return -ENODEV;
-	if (d->transport->queue_call_fd)
-		call = d->transport->queue_call_fd(d, q);
-	if (call < 0)
-		call = n->call_fd[q];
-	if (ioctl(n->vhost_fd, VHOST_SET_VRING_NUM, &num) < 0 ||
-	    ioctl(n->vhost_fd, VHOST_SET_VRING_BASE, &base) < 0 ||
-	    ioctl(n->vhost_fd, VHOST_SET_VRING_ADDR, &addr) < 0)
-		return -errno;
-	ret = vhost_vring(n, VHOST_SET_VRING_KICK, q, d->kick_fds[q]);
-	if (!ret)
-		ret = vhost_vring(n, VHOST_SET_VRING_CALL, q, call);
-	if (!ret)
-		ret = vhost_vring(n, VHOST_NET_SET_BACKEND, q, n->tap_fd);
-	if (!ret)
-		n->vhost_running[q] = true;
-	return ret;
+	return ioctl(v->fd, VHOST_NET_SET_BACKEND, &f) < 0 ? -errno : 0;
 }
 
 /* DRIVER_OK with vhost: hand both rings to the kernel (lock held). */
-static int vhost_start(struct net_nic *n)
+static int vhost_net_start(struct net_nic *n)
 {
-	uint64_t features = n->vdev.driver_features & n->vhost_features;
-	int ret = 0;
+	int ret = vhost_start(&n->vhost);
 
-	if (ioctl(n->vhost_fd, VHOST_SET_FEATURES, &features) < 0)
-		ret = -errno;
-	for (unsigned int q = 0; !ret && q < NET_NUM_QUEUES; q++)
-		if (n->vdev.vqs[q].ready)
-			ret = vhost_start_queue(n, q);
-	if (ret) {
+	if (ret)
 		kv_warn_ratelimited("%s: cannot start vhost-net: %s", n->name, strerror(-ret));
-		vhost_stop(n);
-	}
-	return ret;
-}
-
-static int vhost_set_mem_table(struct net_nic *n)
-{
-	const struct guest_mem *m = &n->vm->mem;
-	struct vhost_memory *vm;
-	int ret = 0;
-
-	vm = calloc(1, sizeof(*vm) + m->nr_regions * sizeof(vm->regions[0]));
-	if (!vm)
-		return -ENOMEM;
-	vm->nregions = m->nr_regions;
-	for (unsigned int i = 0; i < m->nr_regions; i++) {
-		vm->regions[i].guest_phys_addr = m->regions[i].gpa;
-		vm->regions[i].memory_size = m->regions[i].size;
-		vm->regions[i].userspace_addr = (uintptr_t)m->regions[i].hva;
-	}
-	if (ioctl(n->vhost_fd, VHOST_SET_MEM_TABLE, vm) < 0)
-		ret = -errno;
-	free(vm);
 	return ret;
 }
 
@@ -617,40 +473,17 @@ static int vhost_fail(struct net_host *h, enum vhost_mode mode, const char *step
  * Open /dev/vhost-net and take ownership of it. 0: in use; 1: not usable
  * and vhost=auto (userspace path); -errno after kv_err() with vhost=on.
  */
-static int vhost_open(struct net_host *h, enum vhost_mode mode)
+static int vhost_net_open(struct net_host *h, enum vhost_mode mode)
 {
-	const char *step = "open /dev/vhost-net";
-	int ret = 0;
+	const char *step;
+	int ret;
 
-	h->vhost_fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-	if (h->vhost_fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	step = "VHOST_SET_OWNER";
-	if (ioctl(h->vhost_fd, VHOST_SET_OWNER) < 0) {
-		ret = -errno;
-		goto fail;
-	}
+	ret = vhost_open("/dev/vhost-net", &h->vhost_fd, &h->vhost_features, &step);
+	if (ret)
+		return vhost_fail(h, mode, step, ret);
 	h->vhost_owned = true;
-	step = "VHOST_GET_FEATURES";
-	if (ioctl(h->vhost_fd, VHOST_GET_FEATURES, &h->vhost_features) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (!(h->vhost_features >> VIRTIO_F_VERSION_1 & 1)) {
-		step = "virtio 1.0 rings";
-		ret = -EOPNOTSUPP;
-		goto fail;
-	}
 	h->vhost_features &= VHOST_RING_FEATURES;
 	return 0;
-fail:
-	if (h->vhost_fd >= 0)
-		close(h->vhost_fd);
-	h->vhost_fd = -1;
-	h->vhost_owned = false;
-	return vhost_fail(h, mode, step, ret);
 }
 
 /*
@@ -658,7 +491,7 @@ fail:
  * previous VM), then the guest memory. 0, also when vhost=auto falls back
  * to the userspace path; -errno after kv_err() with vhost=on.
  */
-static int vhost_attach(struct net_nic *n, struct net_host *h, enum vhost_mode mode)
+static int vhost_net_attach(struct net_nic *n, struct net_host *h, enum vhost_mode mode)
 {
 	const char *step = "VHOST_SET_OWNER";
 	int ret = 0;
@@ -666,34 +499,32 @@ static int vhost_attach(struct net_nic *n, struct net_host *h, enum vhost_mode m
 	if (h->vhost_fd < 0)
 		return 0;
 	if (!h->vhost_owned) {
-		if (ioctl(h->vhost_fd, VHOST_SET_OWNER) < 0)
-			ret = -errno;
-		else
+		ret = vhost_set_owner(h->vhost_fd);
+		if (!ret)
 			h->vhost_owned = true;
 	}
-	n->vhost_fd = h->vhost_fd;
-	n->vhost_features = h->vhost_features;
+	vhost_dev_init(&n->vhost, &n->vdev, h->vhost_fd, h->vhost_features, vhost_net_backend);
 	if (!ret) {
 		step = "VHOST_SET_MEM_TABLE";
-		ret = vhost_set_mem_table(n);
+		ret = vhost_set_mem_table(n->vhost.fd, &n->vm->mem);
 	}
 	if (!ret) {
 		kv_debug("%s: data path in the kernel (vhost-net)", n->name);
 		return 0;
 	}
-	n->vhost_fd = -1;
+	n->vhost.fd = -1;
 	ret = vhost_fail(h, mode, step, ret);
 	return ret > 0 ? 0 : ret;
 }
 
 /* The next VM starts from a device as fresh as a new open. */
-static void vhost_detach(struct net_nic *n, struct net_host *h)
+static void vhost_net_detach(struct net_nic *n, struct net_host *h)
 {
-	if (n->vhost_fd < 0)
+	if (n->vhost.fd < 0)
 		return;
-	if (h->vhost_owned && ioctl(n->vhost_fd, VHOST_RESET_OWNER) == 0)
+	if (h->vhost_owned && vhost_reset_owner(n->vhost.fd) == 0)
 		h->vhost_owned = false;
-	n->vhost_fd = -1;
+	n->vhost.fd = -1;
 }
 
 /* ---- the tap ---- */
@@ -820,20 +651,22 @@ static int net_activate(struct virtio_dev *d)
 	if (ret)
 		kv_warn_ratelimited("%s: cannot set the tap's offloads: %s", d->name,
 				    strerror(-ret));
-	if (!ret && n->vhost_fd >= 0)
-		ret = vhost_start(n);
+	if (!ret && n->vhost.fd >= 0)
+		ret = vhost_net_start(n);
 	if (!ret)
 		n->active = true;
 	pthread_mutex_unlock(n->lock);
 	if (!ret)
-		nic_wake(n);	/* buffers and frames may be waiting already */
+		virtio_worker_wake(&n->worker);	/* buffers and frames may be waiting already */
 	return ret;
 }
 
 static void net_queue_notify(struct virtio_dev *d, unsigned int q)
 {
+	struct net_nic *n = d->priv;
+
 	(void)q;
-	nic_wake(d->priv);
+	virtio_worker_wake(&n->worker);
 }
 
 static void net_reset(struct virtio_dev *d)
@@ -842,8 +675,8 @@ static void net_reset(struct virtio_dev *d)
 
 	pthread_mutex_lock(n->lock);	/* waits for a round in progress */
 	n->active = false;
-	if (n->vhost_fd >= 0)
-		vhost_stop(n);
+	if (n->vhost.fd >= 0)
+		vhost_stop(&n->vhost);
 	for (unsigned int q = 0; d->vqs && q < d->num_queues; q++)
 		virtq_reset(&d->vqs[q]);
 	if (n->rx)
@@ -872,30 +705,17 @@ static const struct virtio_dev_ops net_ops = {
 
 static void nic_remove(struct net_nic *n)
 {
-	if (n->thread_started) {
-		sandbox_abort();	/* the thread may still wait in sandbox_enter() */
-		evloop_stop(n->loop);
-		pthread_join(n->thread, NULL);
-		n->thread_started = false;
-	}
+	virtio_worker_stop(&n->worker);
 	pthread_mutex_lock(n->lock);
 	n->active = false;
-	if (n->vhost_fd >= 0)
-		vhost_stop(n);
+	if (n->vhost.fd >= 0)
+		vhost_stop(&n->vhost);
 	pthread_mutex_unlock(n->lock);
 	virtio_remove(&n->vdev);
 	pthread_mutex_lock(n->lock);
-	evloop_destroy(n->loop);
-	n->loop = NULL;
-	vhost_detach(n, &hosts[n - nics]);
-	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++) {
-		if (n->call_fd[q] >= 0)
-			close(n->call_fd[q]);
-		n->call_fd[q] = -1;
-	}
-	if (n->wake_fd >= 0)
-		close(n->wake_fd);
-	n->wake_fd = -1;
+	virtio_worker_destroy(&n->worker);
+	vhost_net_detach(n, &hosts[n - nics]);
+	vhost_dev_release(&n->vhost);
 	/* the tap stays attached for the next VM, without this guest's offloads */
 	if (n->tap_fd >= 0)
 		ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL);
@@ -905,24 +725,16 @@ static void nic_remove(struct net_nic *n)
 	pthread_mutex_unlock(n->lock);
 }
 
-/* The fds the I/O thread watches: wake, tap, and kicks or vhost's calls. */
+/* The fds the I/O thread watches besides its wake: tap, and kicks or vhost's calls. */
 static int nic_watch(struct net_nic *n)
 {
 	int ret;
 
-	ret = evloop_add(n->loop, n->wake_fd, EPOLLIN, nic_kick, n);
+	ret = evloop_add(n->worker.loop, n->tap_fd, 0, nic_tap_readable, n);
+	if (!ret && n->vhost.fd < 0)
+		return virtio_worker_watch_kicks(&n->worker, &n->vdev);
 	if (!ret)
-		ret = evloop_add(n->loop, n->tap_fd, 0, nic_tap_readable, n);
-	for (unsigned int q = 0; !ret && q < NET_NUM_QUEUES; q++) {
-		if (n->vhost_fd >= 0) {
-			n->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-			ret = n->call_fd[q] < 0 ? -errno :
-				evloop_add(n->loop, n->call_fd[q], EPOLLIN, nic_call, n);
-		} else if (n->vdev.kick_fds[q] >= 0) {
-			/* without one, kicks arrive through net_queue_notify */
-			ret = evloop_add(n->loop, n->vdev.kick_fds[q], EPOLLIN, nic_kick, n);
-		}
-	}
+		ret = vhost_watch_calls(&n->vhost, n->worker.loop);
 	return ret;
 }
 
@@ -930,15 +742,15 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 {
 	struct net_nic *n = &nics[index];
 	struct net_host *h = &hosts[index];
+	char thread[32];	/* "kvmini-netN": the worker keeps the kernel's 16 bytes */
 	uint8_t mac[6];
 	int ret;
 
 	memset(n, 0, sizeof(*n));
 	n->vm = vm;
 	n->lock = &nic_locks[index];
-	n->tap_fd = n->vhost_fd = n->wake_fd = -1;
-	for (unsigned int q = 0; q < NET_NUM_QUEUES; q++)
-		n->call_fd[q] = -1;
+	n->tap_fd = -1;
+	vhost_dev_init(&n->vhost, &n->vdev, -1, 0, vhost_net_backend);
 	snprintf(n->tap, sizeof(n->tap), "%s", nc->tap);
 	snprintf(n->name, sizeof(n->name), "virtio-net %s", nc->tap);
 	nr_nics = index + 1;	/* from here on, nic_remove() undoes what exists */
@@ -949,11 +761,11 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	}
 	n->tap_fd = h->tap_fd;
 	n->vdev.host_features = net_host_features();
-	ret = vhost_attach(n, h, nc->vhost);
+	ret = vhost_net_attach(n, h, nc->vhost);
 	if (ret)
 		return ret;
-	if (n->vhost_fd >= 0)
-		n->vdev.host_features &= ~VHOST_RING_FEATURES | n->vhost_features;
+	if (n->vhost.fd >= 0)
+		n->vdev.host_features &= ~VHOST_RING_FEATURES | n->vhost.features;
 	if (nc->mac_set)
 		memcpy(mac, nc->mac, sizeof(mac));
 	else
@@ -961,12 +773,14 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	net_build_config(mac, n->config);
 
 	n->rx = calloc(1, sizeof(*n->rx));
-	n->loop = evloop_create();
-	n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!n->rx || !n->loop || n->wake_fd < 0) {
+	if (!n->rx) {
 		ret = -ENOMEM;
 		goto err_thread;
 	}
+	snprintf(thread, sizeof(thread), "kvmini-net%u", index);
+	ret = virtio_worker_init(&n->worker, vm, thread, &net_io_class, nic_serve, n);
+	if (ret)
+		goto err_thread;
 	n->vdev.ops = &net_ops;
 	n->vdev.priv = n;
 	n->vdev.name = n->name;
@@ -980,13 +794,12 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	ret = nic_watch(n);
 	if (ret)
 		goto err_thread;
-	ret = -pthread_create(&n->thread, NULL, nic_thread, n);
+	ret = virtio_worker_start(&n->worker);
 	if (ret)
 		goto err_thread;
-	n->thread_started = true;
 	kv_debug("%s: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s data path", n->name, mac[0],
 		 mac[1], mac[2], mac[3], mac[4], mac[5],
-		 n->vhost_fd >= 0 ? "vhost-net" : "userspace");
+		 n->vhost.fd >= 0 ? "vhost-net" : "userspace");
 	return 0;
 err_thread:
 	kv_err("--net tap=%s: cannot start the NIC's I/O thread: %s", nc->tap,
@@ -1042,7 +855,7 @@ static int net_open_host(const struct vm_config *cfg)
 		nr_hosts = i + 1;	/* from here on, net_close_host() undoes it */
 		ret = tap_open(h, cfg);
 		if (!ret && nc->vhost != VHOST_OFF)
-			ret = vhost_open(h, nc->vhost);
+			ret = vhost_net_open(h, nc->vhost);
 		if (ret < 0) {
 			net_close_host();
 			return ret;

@@ -8,19 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "irq.h"
+#include "le.h"
 #include "log.h"
 #include "pci.h"
-#include "virtio.h"
+#include "transport.h"
 #include "vm.h"
 
 #define VIRTIO_PCI_VENDOR_ID	0x1af4
 #define VIRTIO_PCI_DEVICE_BASE	0x1040	/* + virtio device ID */
 #define VIRTIO_PCI_REVISION	1	/* non-transitional */
-#define VIRTIO_MSI_NO_VECTOR	0xffff
 
 /* Capability cfg_type values */
 #define VIRTIO_PCI_CAP_COMMON_CFG	1
@@ -89,24 +88,8 @@ struct virtio_pci {
 	pthread_mutex_t isr_lock;
 	uint8_t isr;
 	uint8_t pci_cfg_cap;	/* offset of the VIRTIO_PCI_CAP_PCI_CFG window */
-	bool *kick_wired;	/* per queue: ioeventfd assigned */
 	uint64_t notify_base;	/* guest address of the notify region */
 };
-
-static uint64_t get_le(const uint8_t *p, unsigned int len)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < len; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned int len)
-{
-	for (unsigned int i = 0; i < len; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- interrupts ---- */
 
@@ -150,12 +133,6 @@ static void vpci_raise_queue(struct virtio_dev *d, unsigned int q)
 		    ISR_QUEUE);
 }
 
-static void vpci_notify_queue(struct virtio_dev *d, unsigned int q)
-{
-	if (q < d->num_queues && virtq_should_notify(&d->vqs[q]))
-		vpci_raise_queue(d, q);
-}
-
 /*
  * The irqfd of the queue's MSI-X vector: writes reach the guest without
  * kvmini. Only while MSI-X is on; INTx needs the ISR, so kvmini.
@@ -173,18 +150,18 @@ static int vpci_queue_call_fd(struct virtio_dev *d, unsigned int q)
 	return pci_msix_vector_fd(&vp->pci, vector);
 }
 
-static void vpci_notify_config(struct virtio_dev *d)
+static void vpci_raise_config(struct virtio_dev *d)
 {
 	struct virtio_pci *vp = d->transport_priv;
 
-	__atomic_add_fetch(&d->config_generation, 1, __ATOMIC_SEQ_CST);
 	send_vector(vp, __atomic_load_n(&vp->msix_config, __ATOMIC_RELAXED), ISR_CONFIG);
 }
 
 static const struct virtio_transport_ops vpci_transport = {
-	.notify_queue = vpci_notify_queue,
-	.notify_config = vpci_notify_config,
+	.notify_queue = virtio_transport_notify_queue,
+	.notify_config = virtio_transport_notify_config,
 	.raise_queue = vpci_raise_queue,
+	.raise_config = vpci_raise_config,
 	.queue_call_fd = vpci_queue_call_fd,
 	.remove = virtio_pci_remove,
 };
@@ -228,34 +205,15 @@ static void common_snapshot(struct virtio_pci *vp, uint8_t *b)
 	put_le(b + CC_Q_DEVICE, vq->used_gpa, 8);
 }
 
-static void queue_clear(struct virtio_dev *d, struct virtq *vq)
+/* The registers of a reset device (virtio_transport_write_status). */
+static void reset_regs(void *priv)
 {
-	virtio_queue_clear(d, vq);
-	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
-}
+	struct virtio_pci *vp = priv;
 
-static void device_reset(struct virtio_pci *vp)
-{
-	struct virtio_dev *d = vp->d;
-
-	if (d->ops->reset)
-		d->ops->reset(d);
-	for (unsigned int q = 0; q < d->num_queues; q++)
-		queue_clear(d, &d->vqs[q]);
-	d->driver_features = 0;
 	vp->dfselect = vp->gfselect = 0;
 	vp->queue_select = 0;
 	__atomic_store_n(&vp->msix_config, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 	read_isr(vp);		/* clears the ISR and lowers INTx */
-	virtio_reset_status(d);
-}
-
-static void write_status(struct virtio_pci *vp, uint8_t val)
-{
-	if (val == 0)
-		device_reset(vp);
-	else
-		virtio_write_status(vp->d, val);
 }
 
 static uint16_t valid_vector(struct virtio_pci *vp, uint16_t v)
@@ -289,7 +247,7 @@ static void common_apply(struct virtio_pci *vp, unsigned int field, uint64_t val
 				 __ATOMIC_RELAXED);
 		return;
 	case CC_STATUS:
-		write_status(vp, (uint8_t)val);
+		virtio_transport_write_status(d, (uint8_t)val, reset_regs, vp);
 		return;
 	case CC_Q_SELECT:
 		vp->queue_select = (uint16_t)val;
@@ -359,16 +317,8 @@ out:
 
 static void notify_write(struct virtio_pci *vp, uint64_t off)
 {
-	struct virtio_dev *d = vp->d;
-	unsigned int q = (unsigned int)(off / VPCI_NOTIFY_MULT);
-
-	if (off % VPCI_NOTIFY_MULT || q >= d->num_queues)
-		return;
-	/* Reached only when no ioeventfd caught the write: same path anyway. */
-	if (d->kick_fds[q] >= 0)
-		eventfd_write(d->kick_fds[q], 1);
-	else if (d->ops->queue_notify)
-		d->ops->queue_notify(d, q);
+	if (off % VPCI_NOTIFY_MULT == 0)
+		virtio_transport_kick(vp->d, off / VPCI_NOTIFY_MULT);
 }
 
 static void bar_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint32_t len,
@@ -387,12 +337,7 @@ static void bar_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint3
 			data[0] = read_isr(vp);
 		break;
 	case VPCI_DEVICE_OFF:
-		if (roff >= d->config_size || len > d->config_size - roff)
-			break;
-		if (is_write && d->ops->config_write)
-			d->ops->config_write(d, roff, data, len);
-		else if (!is_write && d->ops->config_read)
-			d->ops->config_read(d, roff, data, len);
+		virtio_transport_config_access(d, roff, data, len, is_write);
 		break;
 	case VPCI_NOTIFY_OFF:
 		if (is_write)
@@ -413,32 +358,26 @@ static void vpci_bar_write(void *opaque, uint64_t off, const uint8_t *data, uint
 
 static const struct bus_ops vpci_bar_ops = { .read = vpci_bar_read, .write = vpci_bar_write };
 
+/* A write to the queue's own doorbell in the notify region signals its kick eventfd. */
+static int wire_kick(struct virtio_dev *d, unsigned int q, int fd, bool assign)
+{
+	struct virtio_pci *vp = d->transport_priv;
+	uint64_t a = vp->notify_base + (uint64_t)q * VPCI_NOTIFY_MULT;
+
+	return vm_ioeventfd(d->vm, fd, a, VPCI_NOTIFY_LEN, false, assign);
+}
+
 /* The BAR moved or stopped decoding: move the doorbells' ioeventfds with it. */
 static void vpci_bar_mapped(struct pci_device *pd, unsigned int bar, uint64_t addr,
 			    bool mapped)
 {
 	struct virtio_pci *vp = pd->priv;
-	struct virtio_dev *d = vp->d;
 
 	if (bar != VPCI_BAR)
 		return;
 	if (mapped)
 		vp->notify_base = addr + VPCI_NOTIFY_OFF;
-	for (unsigned int q = 0; q < d->num_queues; q++) {
-		uint64_t a = vp->notify_base + (uint64_t)q * VPCI_NOTIFY_MULT;
-		int ret;
-
-		if (d->kick_fds[q] < 0 || vp->kick_wired[q] == mapped)
-			continue;
-		ret = vm_ioeventfd(d->vm, d->kick_fds[q], a, VPCI_NOTIFY_LEN, false, mapped);
-		if (ret) {
-			/* kicks then exit to notify_write(): slower, still correct */
-			kv_debug("%s: ioeventfd for queue %u at 0x%llx: %s", d->name, q,
-				 (unsigned long long)a, strerror(-ret));
-			continue;
-		}
-		vp->kick_wired[q] = mapped;
-	}
+	virtio_transport_wire_kicks(vp->d, mapped, wire_kick);
 }
 
 /* VIRTIO_PCI_CAP_PCI_CFG: a window onto the BAR through config space. */
@@ -541,14 +480,9 @@ static int add_caps(struct virtio_pci *vp)
 
 static void vpci_free(struct virtio_pci *vp)
 {
-	struct virtio_dev *d = vp->d;
-
-	virtio_queues_free(d);
-	free(vp->kick_wired);
+	virtio_transport_detach(vp->d);
 	pthread_mutex_destroy(&vp->isr_lock);
 	pthread_mutex_destroy(&vp->lock);
-	d->transport_priv = NULL;
-	d->transport = NULL;
 	free(vp);
 }
 
@@ -558,34 +492,19 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d)
 	struct pci_device *pd;
 	int ret;
 
-	if (!d->num_queues || d->num_queues > VPCI_MAX_QUEUES || !d->queue_max_size ||
-	    d->queue_max_size > VIRTQ_MAX_SIZE ||
-	    (d->queue_max_size & (d->queue_max_size - 1)) ||
-	    d->config_size > VPCI_REGION_SIZE ||
-	    !(d->host_features >> VIRTIO_F_VERSION_1 & 1)) {
-		kv_err("%s: invalid virtio device description (queues %u, size %u)",
-		       d->name, d->num_queues, d->queue_max_size);
-		return -EINVAL;
-	}
+	ret = virtio_transport_check(d, VPCI_MAX_QUEUES, VPCI_REGION_SIZE);
+	if (ret)
+		return ret;
 	vp = calloc(1, sizeof(*vp));
 	if (!vp)
 		return -ENOMEM;
 	vp->d = d;
 	pthread_mutex_init(&vp->lock, NULL);
 	pthread_mutex_init(&vp->isr_lock, NULL);
-	d->vm = vm;
-	d->transport = &vpci_transport;
-	d->transport_priv = vp;
-	vp->kick_wired = calloc(d->num_queues, sizeof(*vp->kick_wired));
-	if (!vp->kick_wired || virtio_queues_alloc(d)) {
-		ret = -ENOMEM;
+	ret = virtio_transport_attach(d, vm, &vpci_transport, vp);
+	if (ret)
 		goto err;
-	}
-	for (unsigned int q = 0; q < d->num_queues; q++)
-		queue_clear(d, &d->vqs[q]);
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	d->status = 0;
-	d->driver_features = 0;
 
 	pd = &vp->pci;
 	pd->name = d->name;

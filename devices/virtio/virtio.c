@@ -35,6 +35,15 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *why)
 		d->transport->notify_config(d);
 }
 
+void virtio_queue_served(struct virtio_dev *d, unsigned int q, unsigned int used,
+			 const char *broken)
+{
+	if (used && d->transport && d->transport->notify_queue)
+		d->transport->notify_queue(d, q);
+	if (broken)
+		virtio_dev_needs_reset(d, broken);
+}
+
 static bool features_acceptable(const struct virtio_dev *d)
 {
 	return !(d->driver_features & ~d->host_features) &&
@@ -138,6 +147,7 @@ void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq)
 	vq->event_idx = false;
 	vq->indirect = false;
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 }
 
 int virtio_queues_alloc(struct virtio_dev *d)

@@ -28,6 +28,8 @@ struct virtio_dev;
 #define VIRTIO_STATUS_NEEDS_RESET	64
 #define VIRTIO_STATUS_FAILED		128
 
+#define VIRTIO_MSI_NO_VECTOR		0xffff	/* a queue or config without an MSI-X vector */
+
 struct virtio_dev_ops {
 	/* Queues are set up and DRIVER_OK was written: start serving. 0 or -errno. */
 	int (*activate)(struct virtio_dev *d);
@@ -57,6 +59,8 @@ struct virtio_transport_ops {
 	 * served outside kvmini (vhost), whose server already decided.
 	 */
 	void (*raise_queue)(struct virtio_dev *d, unsigned int q);
+	/* Interrupt the driver for a config change (notify_config's second half). */
+	void (*raise_config)(struct virtio_dev *d);
 	/*
 	 * An eventfd whose writes interrupt the driver for queue @q without
 	 * kvmini (MSI-X irqfd), or -1 (INTx, MMIO, no vector): then use raise_queue.
@@ -86,6 +90,7 @@ struct virtio_dev {
 	uint8_t config_generation;
 	struct virtq *vqs;		/* num_queues entries */
 	int *kick_fds;			/* per queue: eventfd signalled on a kick, or -1 */
+	bool *kick_wired;		/* per queue: an ioeventfd signals kick_fds[q] */
 
 	/* owned by virtio.c */
 	bool needs_reset_logged;	/* virtio_dev_needs_reset() warned once */
@@ -108,6 +113,13 @@ void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq);
 void virtio_config_copy(const uint8_t *config, size_t size, uint64_t off, uint8_t *data,
 			uint32_t len);
 
+/*
+ * The end of a round on queue @q: interrupt the driver if @used buffers
+ * went back to it (as the ring asks), then, if @broken (why), mark the
+ * device NEEDS_RESET.
+ */
+void virtio_queue_served(struct virtio_dev *d, unsigned int q, unsigned int used,
+			 const char *broken);
 /* Mark the device broken (NEEDS_RESET) and tell the driver; logs once. */
 void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);
 static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int bit)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "le.h"
 #include "virtq.h"
 
 #define VIRTQ_DESC_F_NEXT	1
@@ -89,19 +90,12 @@ int virtq_validate(struct virtq *vq)
 static void read_desc(const uint8_t *table, unsigned int i, struct desc *d)
 {
 	uint8_t raw[DESC_SIZE];
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
 
 	memcpy(raw, table + (size_t)i * DESC_SIZE, DESC_SIZE);
-	memcpy(&addr, raw, 8);
-	memcpy(&len, raw + 8, 4);
-	memcpy(&flags, raw + 12, 2);
-	memcpy(&next, raw + 14, 2);
-	d->addr = le64toh(addr);
-	d->len = le32toh(len);
-	d->flags = le16toh(flags);
-	d->next = le16toh(next);
+	d->addr = get_le64(raw);
+	d->len = get_le32(raw + 8);
+	d->flags = get_le16(raw + 12);
+	d->next = get_le16(raw + 14);
 }
 
 static uint16_t load_acquire16(const uint16_t *p)

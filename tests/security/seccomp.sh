@@ -12,6 +12,15 @@
 #   log-vcpu|log-io|log-main     the same with --seccomp=log: reported by the
 #                      kernel only, the guest finishes with status 0
 #   off-vcpu|off-io    the same with --seccomp=off: status 0
+#   kill-blk|kill-net  the same on the virtio-blk or the virtio-net I/O
+#                      thread alone (net: a --net tap, which needs root)
+#   blk-writev|blk-tun-ioctl  KVMINI_TEST_SECCOMP=blk:writev|tun-ioctl: the
+#                      disk's thread calls what only the NIC's may (writev,
+#                      TUNSETOFFLOAD): SIGSYS, the guest's disk never served
+#   net-fallocate      KVMINI_TEST_SECCOMP=net:fallocate: the NIC's thread
+#                      calls what only the disk's may: SIGSYS
+#   log-net-fallocate  the same with --seccomp=log: the call goes through
+#                      (the hook's fallocate on a bad fd returns EBADF)
 #   all-threads        a running kvmini (2 vCPUs, a disk): every thread has
 #                      a filter (Seccomp: 2 in /proc/PID/task/*/status)
 #   all-threads-off    with --seccomp=off no thread has one
@@ -86,9 +95,26 @@ fail() {
 	exit 1
 }
 
-# A guest for the class: the virtio-blk firmware (with a disk) for io.
+# A tap for a NIC, removed on exit; skips where none can be made.
+make_tap() {
+	# globals: the EXIT trap runs after the caller has returned
+	tap=kvsec$$
+	ipbin=$(command -v ip) || { echo "SKIP: no ip (iproute2)"; exit 77; }
+	"$ipbin" tuntap add dev "$tap" mode tap vnet_hdr 2>/dev/null ||
+		{ echo "SKIP: cannot create a tap (needs root and /dev/net/tun)"; exit 77; }
+	trap '"$ipbin" link del "$tap" 2>/dev/null; cleanup' EXIT
+}
+
+# A guest for the class: the virtio-blk firmware (with a disk) for io and
+# blk; for net the echo firmware, which waits for input until --timeout,
+# beside a NIC on a new tap.
 guest_for() {
-	if [ "$1" = io ]; then
+	if [ "$1" = net ]; then
+		make_tap
+		image=$echo_image
+		expected=/dev/null
+		extra=(--net "tap=$tap,vhost=off" --timeout 5)
+	elif [ "$1" = io ] || [ "$1" = blk ]; then
 		truncate -s 1M "$tmp/disk.img" || exit 1
 		printf 'kvmini-virtioblk' | dd of="$tmp/disk.img" conv=notrunc status=none || exit 1
 		image=$virtioblk
@@ -124,13 +150,50 @@ violation() {
 		vcpu)	# loaded before the guest's first instruction: no output at all
 			[ ! -s "$tmp/stdout" ] ||
 				fail "the guest produced output after the violation" ;;
-		io)	# the guest's disk requests are never served: it cannot finish
+		io | blk)	# the guest's disk requests are never served: it cannot finish
 			! cmp -s "$expected" "$tmp/stdout" ||
 				fail "the guest finished although its I/O thread died" ;;
 		esac	# main: loaded while the vCPUs already run; the status says it
 	else
 		[ "$status" -eq 0 ] || fail "status $status, expected 0"
 		cmp -s "$expected" "$tmp/stdout" || fail "guest output differs from $expected"
+	fi
+	echo "PASS: $case_name (status $status)"
+}
+
+# A device's I/O thread makes a call that only another device's class
+# allows: KVMINI_TEST_SECCOMP=CLASS:CALL.
+cross_device() {
+	local want_mode=$1 class=$2 call=$3 what
+
+	if [ "$call" = writev ] && [ "${KVMINI_TEST_SANITIZER:-none}" != none ]; then
+		echo "SKIP: sanitizer builds allow writev on every thread for their runtime"
+		exit 77
+	fi
+	case $call in
+	writev)		what='writev(-1)' ;;
+	tun-ioctl)	what='ioctl(-1, TUNSETOFFLOAD)' ;;
+	fallocate)	what='fallocate(-1)' ;;
+	esac
+	guest_for "$class"
+	cmd=(env "KVMINI_TEST_SECCOMP=$class:$call" "$kvmini" run --kernel "$image"
+	     --seccomp "$want_mode" "${extra[@]}")
+	run
+	grep -qF "test hook: calling $what on a $class thread" "$tmp/stderr" ||
+		fail "the $class thread never reached its test hook"
+	if [ "$want_mode" = on ]; then
+		[ "$status" -eq $((128 + 31)) ] ||
+			fail "status $status, expected 159 (killed by SIGSYS): the $class thread may call $call"
+		grep -q "is not allowed on a $class thread" "$tmp/stderr" ||
+			fail "no seccomp message naming the $class thread"
+		if [ "$class" = blk ]; then
+			! cmp -s "$expected" "$tmp/stdout" ||
+				fail "the guest finished although its disk's thread died"
+		fi
+	else
+		grep -qF "test hook: $what returned Bad file descriptor" "$tmp/stderr" ||
+			fail "with --seccomp=$want_mode the hook's $call did not go through"
+		[ "$status" -eq 124 ] || fail "status $status, expected 124 (--timeout)"
 	fi
 	echo "PASS: $case_name (status $status)"
 }
@@ -316,7 +379,12 @@ stats)				stats ;;
 stats-open)			open_after_setup stats ;;
 tgkill-vcpu | tgkill-io | tgkill-main)	tgkill_other on "${case_name#tgkill-}" ;;
 tgkill-log-main)		tgkill_other log main ;;
-kill-vcpu | kill-io | kill-main)	violation on "${case_name#kill-}" ;;
+kill-vcpu | kill-io | kill-main | kill-blk | kill-net)
+				violation on "${case_name#kill-}" ;;
+blk-writev)			cross_device on blk writev ;;
+blk-tun-ioctl)			cross_device on blk tun-ioctl ;;
+net-fallocate)			cross_device on net fallocate ;;
+log-net-fallocate)		cross_device log net fallocate ;;
 log-vcpu | log-io | log-main)	violation log "${case_name#log-}" ;;
 off-vcpu | off-io)		violation off "${case_name#off-}" ;;
 all-threads)			threads 2 on ;;

@@ -37,7 +37,6 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/landlock.h>
-#include <linux/vhost.h>
 #include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -51,6 +50,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -81,7 +81,14 @@
 static enum seccomp_mode mode = SECCOMP_OFF;
 /* the process the filters are built for, as it sees itself (1 in --jail) */
 static pid_t self_pid;
-static scmp_filter_ctx filters[3];
+static scmp_filter_ctx filters[2];
+
+/* the device I/O classes (SANDBOX_IO_CLASS) and their filters */
+#define MAX_IO_CLASSES	8
+static const struct sandbox_io_class *io_classes[MAX_IO_CLASSES];
+static scmp_filter_ctx io_filters[MAX_IO_CLASSES];
+static unsigned int nr_io_classes;
+static bool io_classes_overflow;
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* sandbox_setup_done() / sandbox_abort(): releases early threads */
@@ -92,24 +99,29 @@ static bool setup_done, setup_aborted;
 /* the main thread loads its filter once, even across restarts */
 static __thread bool thread_filtered;
 /* for seccomp_trap()'s message */
-static __thread int thread_class = -1;
+static __thread const char *thread_class;
 
 static const char *const class_names[] = {
 	[SANDBOX_MAIN] = "main",
 	[SANDBOX_VCPU] = "vcpu",
-	[SANDBOX_IO] = "io",
 };
 
 #ifdef KVMINI_TEST_HOOKS
 /*
- * KVMINI_TEST_SECCOMP=CLASS[:CALL], CLASS main, vcpu or io: right after
- * loading its filter, a thread of that class makes a call the filter must
- * refuse. CALL: socket (the default), tgkill=PID (signal 0 to another
- * process), open=PATH (read-only) or write=PATH (write-only, never
- * creating or truncating).
+ * KVMINI_TEST_SECCOMP=CLASS[:CALL]: right after loading its filter, a
+ * thread of CLASS makes a call the filter must refuse. CLASS: main, vcpu,
+ * a device I/O class (blk, net, uart), or io for any of those. CALL:
+ * socket (the default), tgkill=PID (signal 0 to another process),
+ * open=PATH (read-only), write=PATH (write-only, never creating or
+ * truncating), or, on a bad fd, fallocate, writev or tun-ioctl
+ * (TUNSETOFFLOAD).
  */
-enum test_call { TEST_SOCKET, TEST_TGKILL, TEST_OPEN, TEST_WRITE };
-static int test_class = -1;
+enum test_call {
+	TEST_SOCKET, TEST_TGKILL, TEST_OPEN, TEST_WRITE, TEST_FALLOCATE, TEST_WRITEV,
+	TEST_TUN_IOCTL,
+};
+static const char *test_class;	/* as given: a class name or io */
+static size_t test_class_len;
 static enum test_call test_call;
 static const char *test_arg;	/* the PID or the PATH */
 #endif
@@ -147,25 +159,6 @@ static const int base_syscalls[] = {
 static const int vcpu_syscalls[] = {
 	SCMP_SYS(epoll_ctl),	/* a device's activate watches its doorbells */
 	SCMP_SYS(eventfd2),	/* virtio-net activate: vhost call/kick eventfds */
-};
-
-/* Device I/O threads: their event loop and the data path. */
-static const int io_syscalls[] = {
-	SCMP_SYS(epoll_wait),	/* the thread's event loop */
-	SCMP_SYS(epoll_pwait),
-	SCMP_SYS(epoll_ctl),	/* doorbells (re)watched */
-	SCMP_SYS(poll),		/* virtio-net: tap readiness */
-	SCMP_SYS(ppoll),
-	SCMP_SYS(readv),	/* virtio-net: frames from the tap */
-	SCMP_SYS(writev),	/* virtio-net: frames to the tap */
-	SCMP_SYS(preadv),	/* virtio-blk: reads */
-	SCMP_SYS(pwritev),	/* virtio-blk: writes */
-	SCMP_SYS(pread64),
-	SCMP_SYS(pwrite64),	/* virtio-blk: write-zeroes fallback */
-	SCMP_SYS(fdatasync),	/* virtio-blk: flush */
-	SCMP_SYS(fsync),
-	SCMP_SYS(fallocate),	/* virtio-blk: discard, write-zeroes */
-	SCMP_SYS(eventfd2),	/* virtio-net: vhost eventfds on reset */
 };
 
 /* The main thread: the event loop, then teardown after the guest stops. */
@@ -223,7 +216,7 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_IOEVENTFD,		/* a BAR moved: its doorbells move */
 };
 
-/* Interrupts from device threads. */
+/* Interrupts from device I/O threads: every I/O class. */
 static const unsigned long irq_ioctls[] = {
 	KVM_IRQ_LINE,
 	KVM_SIGNAL_MSI,
@@ -240,36 +233,6 @@ static const unsigned long main_ioctls[] = {
 	TCSETS,			/* the terminal restored on exit */
 	TCSETSW,
 	TCSETSF,
-};
-
-/*
- * virtio-net: the vhost-net data path is (re)configured when the driver
- * starts or resets the device, on the vCPU that wrote the status, the
- * device's I/O thread or the main thread; the tap gets its offloads then.
- */
-static const unsigned long net_ioctls[] = {
-	VHOST_GET_FEATURES,
-	VHOST_SET_FEATURES,
-	VHOST_SET_OWNER,
-	VHOST_RESET_OWNER,
-	VHOST_SET_MEM_TABLE,
-	VHOST_SET_VRING_NUM,
-	VHOST_SET_VRING_ADDR,
-	VHOST_SET_VRING_BASE,
-	VHOST_GET_VRING_BASE,
-	VHOST_SET_VRING_KICK,
-	VHOST_SET_VRING_CALL,
-	VHOST_SET_VRING_ERR,
-	VHOST_NET_SET_BACKEND,
-	VHOST_GET_BACKEND_FEATURES,
-	VHOST_SET_BACKEND_FEATURES,
-	TUNSETOFFLOAD,
-	TUNSETVNETHDRSZ,
-	TUNGETVNETHDRSZ,
-	TUNSETVNETLE,
-	TUNSETVNETBE,
-	TUNGETFEATURES,
-	TUNGETIFF,
 };
 
 /* --on-reboot=restart: the next VM and its vCPUs (disks and taps stay open). */
@@ -389,6 +352,39 @@ static int allow_thread_clone(scmp_filter_ctx f)
 	return ret == -EEXIST ? 0 : ret;
 }
 
+/*
+ * The ioctls of every device I/O class: a device's activate and reset run
+ * on the vCPU that wrote the status, or on the main thread (config writes
+ * through the event loop, teardown), and (re)configure what its thread uses.
+ */
+static int add_device_ioctls(scmp_filter_ctx f)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; !ret && i < nr_io_classes; i++)
+		for (const struct sandbox_io_class *c = io_classes[i]; !ret && c; c = c->base)
+			ret = allow_ioctls(f, c->ioctls, c->nr_ioctls);
+	return ret;
+}
+
+/* A device I/O class: its calls and ioctls, its base's, and interrupts. */
+static int add_io_class_rules(scmp_filter_ctx f, const struct sandbox_io_class *cls)
+{
+	int ret = allow_ioctls(f, irq_ioctls, ARRAY_LEN(irq_ioctls));
+
+	for (const struct sandbox_io_class *c = cls; !ret && c; c = c->base) {
+		for (const char *const *name = c->syscalls; !ret && name && *name; name++) {
+			int nr = seccomp_syscall_resolve_name(*name);
+
+			if (nr != __NR_SCMP_ERROR)	/* not on this arch */
+				ret = allow(f, nr);
+		}
+		if (!ret)
+			ret = allow_ioctls(f, c->ioctls, c->nr_ioctls);
+	}
+	return ret;
+}
+
 static int add_vcpu_rules(scmp_filter_ctx f)
 {
 	int ret = allow_all(f, vcpu_syscalls, ARRAY_LEN(vcpu_syscalls));
@@ -398,18 +394,7 @@ static int add_vcpu_rules(scmp_filter_ctx f)
 	if (!ret)
 		ret = allow_arch_ioctls(f, ARCH_IOCTLS_VCPU);
 	if (!ret)
-		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
-	return ret;
-}
-
-static int add_io_rules(scmp_filter_ctx f)
-{
-	int ret = allow_all(f, io_syscalls, ARRAY_LEN(io_syscalls));
-
-	if (!ret)
-		ret = allow_ioctls(f, irq_ioctls, ARRAY_LEN(irq_ioctls));
-	if (!ret)
-		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
+		ret = add_device_ioctls(f);
 	return ret;
 }
 
@@ -420,7 +405,7 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	if (!ret)
 		ret = allow_ioctls(f, main_ioctls, ARRAY_LEN(main_ioctls));
 	if (!ret)
-		ret = allow_ioctls(f, net_ioctls, ARRAY_LEN(net_ioctls));
+		ret = add_device_ioctls(f);
 	if (!ret)
 		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, main_fcntl_cmds,
 				       ARRAY_LEN(main_fcntl_cmds));
@@ -449,8 +434,8 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 				       SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0));
 	if (!ret)
 		ret = add_vcpu_rules(f);
-	if (!ret)
-		ret = add_io_rules(f);
+	for (unsigned int i = 0; !ret && i < nr_io_classes; i++)
+		ret = add_io_class_rules(f, io_classes[i]);
 	return ret;
 }
 
@@ -475,7 +460,9 @@ static int add_base_rules(scmp_filter_ctx f)
 	return ret;
 }
 
-static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg)
+/* The filter of @cls, or with @io set of that device I/O class. */
+static scmp_filter_ctx build(enum sandbox_class cls, const struct sandbox_io_class *io,
+			     const struct vm_config *cfg)
 {
 	uint32_t deny = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP;
 	scmp_filter_ctx f = seccomp_init(deny);
@@ -486,19 +473,12 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 	ret = add_base_rules(f);
 	if (!ret)
 		ret = allow_own_tgkill(f);
-	if (!ret) {
-		switch (cls) {
-		case SANDBOX_MAIN:
-			ret = add_main_rules(f, cfg);
-			break;
-		case SANDBOX_VCPU:
-			ret = add_vcpu_rules(f);
-			break;
-		case SANDBOX_IO:
-			ret = add_io_rules(f);
-			break;
-		}
-	}
+	if (!ret && io)
+		ret = add_io_class_rules(f, io);
+	else if (!ret && cls == SANDBOX_MAIN)
+		ret = add_main_rules(f, cfg);
+	else if (!ret)
+		ret = add_vcpu_rules(f);
 #ifdef SANITIZER_BUILD
 	if (!ret)
 		ret = allow_all(f, sanitizer_syscalls, ARRAY_LEN(sanitizer_syscalls));
@@ -512,7 +492,7 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct vm_config *cfg
 #endif
 	if (ret) {
 		kv_err("cannot build the %s seccomp filter: %s; try --seccomp=off",
-		       class_names[cls], strerror(-ret));
+		       io ? io->name : class_names[cls], strerror(-ret));
 		seccomp_release(f);
 		return NULL;
 	}
@@ -526,8 +506,11 @@ static int test_hook_parse(const char *t)
 	static const char *const calls[] = {
 		[TEST_SOCKET] = "socket", [TEST_TGKILL] = "tgkill=",
 		[TEST_OPEN] = "open=", [TEST_WRITE] = "write=",
+		[TEST_FALLOCATE] = "fallocate", [TEST_WRITEV] = "writev",
+		[TEST_TUN_IOCTL] = "tun-ioctl",
 	};
 	const char *colon, *call;
+	bool known = false;
 	unsigned int i;
 	size_t len;
 
@@ -535,22 +518,29 @@ static int test_hook_parse(const char *t)
 		return 0;
 	colon = strchr(t, ':');
 	len = colon ? (size_t)(colon - t) : strlen(t);
+	known = (len == 2 && !strncmp(t, "io", 2));
 	for (i = 0; i < ARRAY_LEN(class_names); i++)
-		if (strlen(class_names[i]) == len && !strncmp(t, class_names[i], len))
-			test_class = (int)i;
+		known |= strlen(class_names[i]) == len && !strncmp(t, class_names[i], len);
+	for (i = 0; i < nr_io_classes; i++)
+		known |= strlen(io_classes[i]->name) == len && !strncmp(t, io_classes[i]->name, len);
 	call = colon ? colon + 1 : calls[TEST_SOCKET];
 	for (i = 0; i < ARRAY_LEN(calls); i++) {
-		len = strlen(calls[i]);
-		if (i == TEST_SOCKET ? !strcmp(call, calls[i]) : !strncmp(call, calls[i], len))
+		size_t n = strlen(calls[i]);
+
+		/* the calls that take an argument end in '=' */
+		if (calls[i][n - 1] == '=' ? !strncmp(call, calls[i], n) : !strcmp(call, calls[i]))
 			break;
 	}
-	if (test_class < 0 || i == ARRAY_LEN(calls)) {
-		kv_err("KVMINI_TEST_SECCOMP=%s: expected main, vcpu or io, optionally "
-		       "followed by :socket, :tgkill=PID, :open=PATH or :write=PATH", t);
+	if (!known || i == ARRAY_LEN(calls)) {
+		kv_err("KVMINI_TEST_SECCOMP=%s: expected main, vcpu, io or a device's I/O "
+		       "class (blk, net, uart), optionally followed by :socket, :tgkill=PID, "
+		       ":open=PATH, :write=PATH, :fallocate, :writev or :tun-ioctl", t);
 		return -EINVAL;
 	}
+	test_class = t;
+	test_class_len = len;
 	test_call = i;
-	test_arg = call + len;
+	test_arg = call + strlen(calls[i]);
 	return 0;
 }
 #endif
@@ -593,8 +583,8 @@ static void seccomp_trap(int sig, siginfo_t *si, void *uc)
 	append(msg, sizeof(msg), &n, "kvmini: error: seccomp: system call ");
 	append_uint(msg, sizeof(msg), &n, (unsigned int)si->si_syscall);
 	append(msg, sizeof(msg), &n, " is not allowed on a ");
-	if (thread_class >= 0)
-		append(msg, sizeof(msg), &n, class_names[thread_class]);
+	if (thread_class)
+		append(msg, sizeof(msg), &n, thread_class);
 	append(msg, sizeof(msg), &n, " thread; kvmini stops (SIGSYS). Please report it; "
 	       "--seccomp=log lets the call run\n");
 	if (write(STDERR_FILENO, msg, n) < 0) {
@@ -620,6 +610,11 @@ int sandbox_configure(const struct vm_config *cfg)
 {
 	unsigned int cls;
 
+	if (io_classes_overflow) {
+		kv_err("more than %d device I/O classes for seccomp; raise MAX_IO_CLASSES "
+		       "in vmm/hardening/sandbox.c", MAX_IO_CLASSES);
+		return -EINVAL;
+	}
 	mode = cfg->seccomp;
 	/* the threads that load the filters belong to this process: no fork in between */
 	self_pid = getpid();
@@ -632,42 +627,89 @@ int sandbox_configure(const struct vm_config *cfg)
 	if (mode == SECCOMP_ON)
 		install_trap_handler();
 	for (cls = 0; cls < ARRAY_LEN(filters); cls++) {
-		filters[cls] = build(cls, cfg);
+		filters[cls] = build(cls, NULL, cfg);
 		if (!filters[cls])
+			return -EINVAL;
+	}
+	for (cls = 0; cls < nr_io_classes; cls++) {
+		io_filters[cls] = build(SANDBOX_MAIN, io_classes[cls], cfg);
+		if (!io_filters[cls])
 			return -EINVAL;
 	}
 	return 0;
 }
 
+void sandbox_register_io_class(const struct sandbox_io_class *c)
+{
+	if (nr_io_classes < MAX_IO_CLASSES)
+		io_classes[nr_io_classes++] = c;
+	else
+		io_classes_overflow = true;	/* sandbox_configure() says so */
+}
+
 #ifdef KVMINI_TEST_HOOKS
+/* Does KVMINI_TEST_SECCOMP name the class @name (an I/O class if @io)? */
+static bool test_targets(const char *name, bool io)
+{
+	if (!test_class)
+		return false;
+	if (io && test_class_len == 2 && !strncmp(test_class, "io", 2))
+		return true;
+	return strlen(name) == test_class_len && !strncmp(test_class, name, test_class_len);
+}
+
 /* A call the filter of the class must refuse; harmless where it is let through. */
-static void test_violation(enum sandbox_class cls)
+static void test_violation(const char *name, bool io)
 {
 	int flags = (test_call == TEST_WRITE ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
 	long pid = test_call == TEST_TGKILL ? strtol(test_arg, NULL, 10) : 0;
+	struct iovec iov = { .iov_base = &pid, .iov_len = 1 };
 	char what[PATH_MAX + 64];
 	long ret;
 
-	if (test_class != (int)cls)
+	if (!test_targets(name, io))
 		return;
 	if (test_call == TEST_TGKILL)
 		snprintf(what, sizeof(what), "tgkill(%ld, %ld, 0)", pid, pid);
-	else if (test_call != TEST_SOCKET)
+	else if (test_call == TEST_OPEN || test_call == TEST_WRITE)
 		snprintf(what, sizeof(what), "openat(%s, %s)", test_arg,
 			 test_call == TEST_WRITE ? "O_WRONLY" : "O_RDONLY");
+	else if (test_call == TEST_FALLOCATE)
+		snprintf(what, sizeof(what), "fallocate(-1)");
+	else if (test_call == TEST_WRITEV)
+		snprintf(what, sizeof(what), "writev(-1)");
+	else if (test_call == TEST_TUN_IOCTL)
+		snprintf(what, sizeof(what), "ioctl(-1, TUNSETOFFLOAD)");
 	else
 		snprintf(what, sizeof(what), "socket()");
-	kv_warn("test hook: calling %s on a %s thread (KVMINI_TEST_SECCOMP)", what,
-		class_names[cls]);
-	if (test_call == TEST_TGKILL)
+	/* the class as the test named it: "on a io thread" for any I/O class */
+	kv_warn("test hook: calling %s on a %.*s thread (KVMINI_TEST_SECCOMP)", what,
+		(int)test_class_len, test_class);
+	switch (test_call) {
+	case TEST_TGKILL:
 		ret = syscall(SYS_tgkill, pid, pid, 0);
-	else if (test_call != TEST_SOCKET)
+		break;
+	case TEST_OPEN:
+	case TEST_WRITE:
 		ret = syscall(SYS_openat, AT_FDCWD, test_arg, flags);
-	else
+		break;
+	case TEST_FALLOCATE:
+		ret = syscall(SYS_fallocate, -1, 0, 0L, 1L);
+		break;
+	case TEST_WRITEV:
+		ret = syscall(SYS_writev, -1, &iov, 1);
+		break;
+	case TEST_TUN_IOCTL:
+		ret = syscall(SYS_ioctl, -1, TUNSETOFFLOAD, 0UL);
+		break;
+	default:
 		ret = syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		break;
+	}
 	/* only reached where the filter let the call through (log, off) */
 	kv_warn("test hook: %s returned %s", what, ret < 0 ? strerror(errno) : "success");
-	if (ret >= 0 && test_call != TEST_TGKILL)
+	if (ret >= 0 && (test_call == TEST_SOCKET || test_call == TEST_OPEN ||
+			 test_call == TEST_WRITE))
 		close((int)ret);
 }
 #endif
@@ -685,35 +727,57 @@ static bool wait_setup_done(void)
 	return ok;
 }
 
-int sandbox_enter(enum sandbox_class cls)
+/* Wait for the end of setup (unless @early), then load @f for the class @name. */
+static int enter(scmp_filter_ctx f, const char *name, bool early, bool io)
 {
 	int ret;
 
 	if (mode == SECCOMP_OFF || thread_filtered)
 		return 0;
-	if (cls != SANDBOX_MAIN && !wait_setup_done())
+	if (!early && !wait_setup_done())
 		return -ECANCELED;
 	if (getpid() != self_pid) {
 		/* the filter's tgkill rule names the process it was built in */
 		kv_err("the %s thread's seccomp filter was built in another process; "
-		       "try --seccomp=off", class_names[cls]);
+		       "try --seccomp=off", name);
 		return -EINVAL;
 	}
 	/* seccomp_load() generates the program from the shared context */
 	pthread_mutex_lock(&load_lock);
-	ret = seccomp_load(filters[cls]);
+	ret = seccomp_load(f);
 	pthread_mutex_unlock(&load_lock);
 	if (ret) {
 		kv_err("cannot install the %s thread's seccomp filter: %s; "
-		       "try --seccomp=off", class_names[cls], strerror(-ret));
+		       "try --seccomp=off", name, strerror(-ret));
 		return ret;
 	}
 	thread_filtered = true;
-	thread_class = (int)cls;
+	thread_class = name;
 #ifdef KVMINI_TEST_HOOKS
-	test_violation(cls);
+	test_violation(name, io);
+#else
+	(void)io;
 #endif
 	return 0;
+}
+
+int sandbox_enter(enum sandbox_class cls)
+{
+	return enter(filters[cls], class_names[cls], cls == SANDBOX_MAIN, false);
+}
+
+int sandbox_enter_io(const struct sandbox_io_class *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_io_classes && io_classes[i] != c; i++)
+		;
+	if (i == nr_io_classes) {
+		kv_err("the %s I/O thread's seccomp class was never registered "
+		       "(SANDBOX_IO_CLASS); try --seccomp=off", c->name);
+		return -EINVAL;
+	}
+	return enter(io_filters[i], c->name, false, true);
 }
 
 static void release_waiters(bool done)

@@ -8,11 +8,36 @@
 
 #include "config.h"
 
+#include <stddef.h>
+
 enum sandbox_class {
 	SANDBOX_MAIN,	/* the event loop thread */
 	SANDBOX_VCPU,	/* one per vCPU: KVM_RUN and device emulation on exits */
-	SANDBOX_IO,	/* device I/O threads (virtio-blk, virtio-net) */
 };
+
+/*
+ * The class of a device's I/O threads, declared by the device: what its
+ * job needs beyond the list every thread has (memory, eventfd reads and
+ * writes, futexes, messages) and the interrupt ioctls every I/O thread
+ * has. System calls are named, so a list holds on every arch (a name the
+ * host's arch lacks is skipped). The ioctls are also allowed on the vCPU
+ * and main threads, which run the devices' activate and reset.
+ */
+struct sandbox_io_class {
+	const char *name;		/* "blk": messages, KVMINI_TEST_SECCOMP=blk */
+	const char *const *syscalls;	/* NULL-terminated, or NULL */
+	const unsigned long *ioctls;	/* request numbers */
+	size_t nr_ioctls;
+	const struct sandbox_io_class *base;	/* allowed too (the worker's loop), or NULL */
+};
+
+/* Make @c known before sandbox_configure() builds the filters: see SANDBOX_IO_CLASS. */
+void sandbox_register_io_class(const struct sandbox_io_class *c);
+#define SANDBOX_IO_CLASS(c)						\
+	static void __attribute__((constructor)) register_io_class_##c(void)	\
+	{								\
+		sandbox_register_io_class(&(c));			\
+	}
 
 /*
  * Record --seccomp for the process and build the filters; call once
@@ -31,6 +56,8 @@ int sandbox_configure(const struct vm_config *cfg);
  * the thread must then return without doing its work.
  */
 int sandbox_enter(enum sandbox_class cls);
+/* sandbox_enter() for a device I/O thread of class @c (registered). */
+int sandbox_enter_io(const struct sandbox_io_class *c);
 /*
  * Setup is finished (privileges dropped, jail entered): threads waiting
  * in sandbox_enter() install their filters, later ones do so at once.
