@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "inventory.h"
 #include "irq.h"
 #include "layout.h"
 #include "log.h"
@@ -23,6 +24,7 @@
 #define PCI_MEM_BAR_ALIGN	0x1000ull	/* page-aligned so BARs never share a page */
 
 struct pci_host {
+	struct device dev;
 	struct vm *vm;
 	/* serialises CONFIG_ADDRESS/CONFIG_DATA pairs and the slot table */
 	pthread_mutex_t lock;
@@ -755,10 +757,51 @@ void pci_host_exit(struct vm *vm)
 	vm->pci = NULL;
 }
 
-static struct device_desc pci_host_device = {
+static int pci_host_describe(struct device *dev, struct inventory *inv)
+{
+	struct inventory_entry e = {
+		.name = dev->name,
+		.type = dev->type->name,
+		.kind = INVENTORY_BOARD,
+		.ranges = { { PCI_CONFIG_ADDR_PORT, 4, true }, { PCI_CONFIG_DATA_PORT, 4, true } },
+		.nr_ranges = 2,
+		.irq = -1,
+	};
+
+	return inventory_add(inv, &e);
+}
+
+static void pci_host_destroy(struct device *dev)
+{
+	pci_host_exit(dev->vm);
+}
+
+static const struct device_ops pci_host_ops = {
+	.describe = pci_host_describe,
+	.destroy = pci_host_destroy,
+};
+
+static struct device_type pci_host_type;
+
+static int pci_host_create(struct vm *vm, const struct device_env *env, const void *conf,
+			   void *host, unsigned int index, struct errmsg *err)
+{
+	int ret;
+
+	(void)env;
+	(void)conf;
+	(void)host;
+	(void)index;
+	ret = pci_host_init(vm);
+	if (ret)
+		return errmsg_set(err, ret, "%s", "");	/* pci_host_init() said why */
+	device_add(vm, &vm->pci->dev, &pci_host_type, &pci_host_ops);
+	return 0;
+}
+
+static struct device_type pci_host_type = {
 	.name = "pci-host",
 	.phase = PHASE_BUS,
-	.init = pci_host_init,
-	.exit = pci_host_exit,
+	.create = pci_host_create,
 };
-DEVICE_REGISTER(pci_host_device);
+DEVICE_REGISTER(pci_host_type);

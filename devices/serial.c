@@ -20,6 +20,7 @@
 
 #include "device.h"
 #include "evloop.h"
+#include "inventory.h"
 #include "layout.h"
 #include "log.h"
 #include "sandbox.h"
@@ -73,6 +74,7 @@
 #define CTRL_A		0x01
 
 struct serial {
+	struct device dev;
 	struct vm *vm;
 	unsigned int index;	/* ttyS<index>, for the writer thread's name */
 	pthread_mutex_t lock;
@@ -101,6 +103,7 @@ struct serial {
 	int wake_fd;		/* vCPU -> loop: room for input again */
 	bool in_tty, in_registered;
 	uint8_t irq;
+	uint16_t base;
 	const char *out_name;
 	bool escape;		/* previous input byte was Ctrl-A */
 };
@@ -531,8 +534,6 @@ struct serial_port_desc {
 	const char *out_name;	/* for messages */
 };
 
-static struct serial *ports[2];
-
 static void serial_free(struct serial *s)
 {
 	pthread_cond_destroy(&s->written_cond);
@@ -552,6 +553,7 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsign
 		return -ENOMEM;
 	s->vm = vm;
 	s->irq = d->irq;
+	s->base = d->base;
 	s->in_fd = d->in_fd;
 	s->out_fd = d->out_fd;
 	s->out_name = d->out_name;
@@ -606,30 +608,6 @@ err:
 	return ret;
 }
 
-static void serial_exit(struct vm *vm);
-
-/*
- * COM1 is the console on stdin/stdout. COM2 exists only when the run asks
- * for a separate error stream (kvmini run -- CMD): its output is stderr.
- */
-static int serial_init(struct vm *vm)
-{
-	static const struct serial_port_desc com1 = {
-		COM1_PORT, COM1_IRQ, STDIN_FILENO, STDOUT_FILENO, "stdout"
-	};
-	static const struct serial_port_desc com2 = {
-		COM2_PORT, COM2_IRQ, -1, STDERR_FILENO, "stderr"
-	};
-	int ret;
-
-	ret = serial_create(vm, &com1, 0, &ports[0]);
-	if (!ret && vm->cfg->stderr_uart)
-		ret = serial_create(vm, &com2, 1, &ports[1]);
-	if (ret)
-		serial_exit(vm);
-	return ret;
-}
-
 #define QUIESCE_WAIT_MS 5000
 
 /*
@@ -661,39 +639,75 @@ static void serial_flush(struct serial *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void serial_quiesce(struct vm *vm)
+static void serial_quiesce(struct device *dev)
 {
-	unsigned int i;
-
-	(void)vm;
-	for (i = 0; i < ARRAY_SIZE(ports); i++)
-		if (ports[i])
-			serial_flush(ports[i]);
+	serial_flush(container_of(dev, struct serial, dev));
 	term_restore();
 }
 
-static void serial_exit(struct vm *vm)
+static void serial_destroy(struct device *dev)
 {
-	unsigned int i;
+	struct serial *s = container_of(dev, struct serial, dev);
 
-	serial_quiesce(vm);
-	for (i = 0; i < ARRAY_SIZE(ports); i++) {
-		struct serial *s = ports[i];
-
-		if (!s)
-			continue;
-		writer_stop(s);
-		close(s->wake_fd);
-		serial_free(s);
-		ports[i] = NULL;
-	}
+	serial_quiesce(dev);
+	writer_stop(s);
+	close(s->wake_fd);
+	serial_free(s);
 }
 
-static struct device_desc serial_device = {
+static int serial_describe(struct device *dev, struct inventory *inv)
+{
+	struct serial *s = container_of(dev, struct serial, dev);
+	struct inventory_entry e = {
+		.name = dev->name,
+		.type = dev->type->name,
+		.kind = INVENTORY_BOARD,
+		.ranges = { { s->base, 8, true } },
+		.nr_ranges = 1,
+		.irq = s->irq,
+	};
+
+	return inventory_add(inv, &e);
+}
+
+static const struct device_ops serial_ops_dev = {
+	.describe = serial_describe,
+	.quiesce = serial_quiesce,
+	.destroy = serial_destroy,
+};
+
+static struct device_type serial_type;
+
+/*
+ * COM1 is the console on stdin/stdout. COM2 exists only when the run asks
+ * for a separate error stream (kvmini run -- CMD): its output is stderr.
+ */
+static int serial_init(struct vm *vm, const struct device_env *env, const void *conf,
+		       void *host, unsigned int index, struct errmsg *err)
+{
+	static const struct serial_port_desc com[] = {
+		{ COM1_PORT, COM1_IRQ, STDIN_FILENO, STDOUT_FILENO, "stdout" },
+		{ COM2_PORT, COM2_IRQ, -1, STDERR_FILENO, "stderr" },
+	};
+	unsigned int i, n = env->stderr_console ? 2 : 1;
+	struct serial *s = NULL;
+	int ret;
+
+	(void)conf;
+	(void)host;
+	(void)index;
+	for (i = 0; i < n; i++) {
+		ret = serial_create(vm, &com[i], i, &s);
+		if (ret)
+			return errmsg_set(err, ret, "%s", "");	/* serial_create() said why */
+		device_add(vm, &s->dev, &serial_type, &serial_ops_dev);
+	}
+	return 0;
+}
+
+static struct device_type serial_type = {
 	.name = "serial",
 	.phase = PHASE_BASE,
-	.init = serial_init,
-	.exit = serial_exit,
-	.quiesce = serial_quiesce,
+	.create = serial_init,
 };
-DEVICE_REGISTER(serial_device);
+DEVICE_REGISTER(serial_type);

@@ -190,6 +190,7 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm->cmdline_devices);
+	inventory_free(&vm->inventory);
 	free(vm);
 }
 

@@ -9,6 +9,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "inventory.h"
 #include "mem.h"
 
 struct evloop;
@@ -64,6 +65,8 @@ struct vm {
 	struct vcpu *vcpus;
 	void *arch;		/* arch/ private state (boot entry, CPUID table) */
 	struct pci_host *pci;	/* bus 0 (devices/pci.c), set in PHASE_BUS */
+	struct device *devices;	/* every device instance, in creation order */
+	struct inventory inventory;	/* what the instances described */
 	char *cmdline_devices;	/* vm_cmdline_append() parts, or NULL */
 
 	pthread_mutex_t stop_lock;
@@ -98,9 +101,9 @@ void vm_stats_close(void);
 void vm_report_stats(struct vm *vm);
 
 /*
- * Announce a device on the kernel command line (e.g. virtio_mmio.device=),
- * after kvmini's defaults and before --cmdline. For device init: the
- * kernel is loaded after devices_init(). 0 or -ENOMEM.
+ * Announce a device on the kernel command line (a transport's NAME.device=),
+ * after kvmini's defaults and before --cmdline. For device creation: the
+ * kernel is loaded after devices_create(). 0 or -ENOMEM.
  */
 int vm_cmdline_append(struct vm *vm, const char *part);
 

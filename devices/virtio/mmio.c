@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "inventory.h"
 #include "irq.h"
 #include "layout.h"
 #include "log.h"
@@ -117,12 +118,15 @@ static void vmmio_notify_config(struct virtio_dev *d)
 	raise_irq(d->transport_priv, INT_CONFIG);
 }
 
+static void vmmio_describe(struct virtio_dev *d, struct inventory_entry *e);
+
 static const struct virtio_transport_ops vmmio_transport = {
 	.notify_queue = vmmio_notify_queue,
 	.notify_config = vmmio_notify_config,
 	.raise_queue = vmmio_raise_queue,
 	.queue_call_fd = vmmio_queue_call_fd,
 	.remove = virtio_mmio_remove,
+	.describe = vmmio_describe,
 };
 
 /* ---- registers ---- */
@@ -454,4 +458,27 @@ void virtio_mmio_remove(struct virtio_dev *d)
 	wire_kicks(mm, false);
 	vm_irqfd(d->vm, mm->irq_fd, mm->irq, false);
 	vmmio_free(mm);
+}
+
+/*
+ * The window, the line and the command-line part that announces them
+ * (virtio_mmio_add() also hands that part to vm_cmdline_append() until the
+ * platform describer reads the inventory).
+ */
+static void vmmio_describe(struct virtio_dev *d, struct inventory_entry *e)
+{
+	struct virtio_mmio *mm = d->transport_priv;
+
+	e->kind = INVENTORY_MMIO;
+	e->ranges[0] = (struct inventory_range){ mm->base, VIRTIO_MMIO_SIZE, false };
+	e->nr_ranges = 1;
+	e->irq = (int)mm->irq;
+	snprintf(e->cmdline, sizeof(e->cmdline), "virtio_mmio.device=%lluK@0x%llx:%u",
+		 (unsigned long long)(VIRTIO_MMIO_SIZE >> 10), (unsigned long long)mm->base,
+		 mm->irq);
+}
+
+static void __attribute__((constructor)) register_vmmio(void)
+{
+	virtio_transport_register(TRANSPORT_MMIO, virtio_mmio_add);
 }

@@ -12,8 +12,12 @@
 
 #include "virtq.h"
 
+#include "device.h"
+
 struct vm;
 struct virtio_dev;
+struct inventory;
+struct inventory_entry;
 
 /* Feature bits (virtio 1.x, 6) */
 #define VIRTIO_F_INDIRECT_DESC	28
@@ -64,6 +68,8 @@ struct virtio_transport_ops {
 	int (*queue_call_fd)(struct virtio_dev *d, unsigned int q);
 	/* Detach the device and free what the transport set up (virtio_remove). */
 	void (*remove)(struct virtio_dev *d);
+	/* Fill @e's kind, window and line (virtio_describe); NULL: found on PCI. */
+	void (*describe)(struct virtio_dev *d, struct inventory_entry *e);
 };
 
 struct virtio_dev {
@@ -116,10 +122,15 @@ static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int b
 }
 
 /*
- * Attach @d to the VM on the transport --transport chose (PCI unless the
- * VM's config says MMIO). 0 or -errno after kv_err().
+ * Attach @d to the VM on the transport @kind (--transport). 0 or -errno
+ * after kv_err().
  */
-int virtio_add(struct vm *vm, struct virtio_dev *d);
+int virtio_add(struct vm *vm, struct virtio_dev *d, enum transport_kind kind);
+/* Transports say how they attach a device of @kind (from a constructor). */
+void virtio_transport_register(enum transport_kind kind,
+			       int (*add)(struct vm *vm, struct virtio_dev *d));
+/* The inventory entry of @dev, the instance around @d, as its transport places it. */
+int virtio_describe(struct virtio_dev *d, struct device *dev, struct inventory *inv);
 /* Detach @d from its transport (device exit, vCPUs stopped); no-op if not attached. */
 void virtio_remove(struct virtio_dev *d);
 
