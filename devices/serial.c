@@ -75,6 +75,7 @@
 #define CTRL_A		0x01
 
 struct serial {
+	struct device dev;
 	struct vm *vm;
 	unsigned int index;	/* ttyS<index>, for the writer thread's name */
 	pthread_mutex_t lock;
@@ -103,6 +104,8 @@ struct serial {
 	int wake_fd;		/* vCPU -> loop: room for input again */
 	bool in_tty, in_registered;
 	uint8_t irq;
+	struct board_uart uart;	/* where the board put it, for describe */
+	bool probed;		/* left out of firmware tables */
 	const char *out_name;
 	bool escape;		/* previous input byte was Ctrl-A */
 };
@@ -541,27 +544,12 @@ struct serial_port_desc {
 	bool probed;		/* left out of firmware tables (inventory.h) */
 };
 
-static struct serial *ports[2];
-
 static void serial_free(struct serial *s)
 {
 	pthread_cond_destroy(&s->written_cond);
 	pthread_cond_destroy(&s->tx_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
-}
-
-static int serial_describe(struct vm *vm, const struct serial *s,
-			   const struct board_uart *u, bool probed)
-{
-	struct inv_entry e = {
-		.type = "serial", .role = INV_UART,
-		.ranges = { { u->base, u->len, u->pio } }, .nr_ranges = 1,
-		.irq = (int)u->irq, .probed = probed, .owner = s,
-	};
-
-	snprintf(e.name, sizeof(e.name), "%s", u->name);
-	return inventory_add(&vm->inventory, &e);
 }
 
 static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsigned int index,
@@ -582,6 +570,8 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsign
 		return -ENOMEM;
 	s->vm = vm;
 	s->irq = (uint8_t)u.irq;
+	s->uart = u;
+	s->probed = d->probed;
 	s->in_fd = d->in_fd;
 	s->out_fd = d->out_fd;
 	s->out_name = d->out_name;
@@ -623,11 +613,6 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsign
 		       strerror(-ret));
 		goto err;
 	}
-	ret = serial_describe(vm, s, &u, d->probed);
-	if (ret) {
-		bus_unregister(u.pio ? &vm->pio : &vm->mmio, u.base);
-		goto err;
-	}
 	*out = s;
 	return 0;
 err:
@@ -639,30 +624,6 @@ err:
 		close(s->wake_fd);
 	}
 	serial_free(s);
-	return ret;
-}
-
-static void serial_exit(struct vm *vm);
-
-/*
- * COM1 is the console on stdin/stdout. COM2 exists only when the run asks
- * for a separate error stream (kvmini run -- CMD): its output is stderr.
- */
-static int serial_init(struct vm *vm)
-{
-	static const struct serial_port_desc com1 = {
-		STDIN_FILENO, STDOUT_FILENO, "stdout", false
-	};
-	static const struct serial_port_desc com2 = {
-		-1, STDERR_FILENO, "stderr", true
-	};
-	int ret;
-
-	ret = serial_create(vm, &com1, 0, &ports[0]);
-	if (!ret && vm->cfg->stderr_uart)
-		ret = serial_create(vm, &com2, 1, &ports[1]);
-	if (ret)
-		serial_exit(vm);
 	return ret;
 }
 
@@ -697,39 +658,74 @@ static void serial_flush(struct serial *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void serial_quiesce(struct vm *vm)
+static void serial_quiesce(struct device *dev)
 {
-	unsigned int i;
-
-	(void)vm;
-	for (i = 0; i < ARRAY_SIZE(ports); i++)
-		if (ports[i])
-			serial_flush(ports[i]);
+	serial_flush(container_of(dev, struct serial, dev));
 	term_restore();
 }
 
-static void serial_exit(struct vm *vm)
+static void serial_destroy(struct device *dev)
 {
-	unsigned int i;
+	struct serial *s = container_of(dev, struct serial, dev);
 
-	serial_quiesce(vm);
-	for (i = 0; i < ARRAY_SIZE(ports); i++) {
-		struct serial *s = ports[i];
-
-		if (!s)
-			continue;
-		writer_stop(s);
-		close(s->wake_fd);
-		serial_free(s);
-		ports[i] = NULL;
-	}
+	serial_quiesce(dev);
+	writer_stop(s);
+	close(s->wake_fd);
+	serial_free(s);
 }
 
-static struct device_desc serial_device = {
+static int serial_describe(struct device *dev, struct inventory *inv)
+{
+	struct serial *s = container_of(dev, struct serial, dev);
+	struct inv_entry e = {
+		.type = "serial", .role = INV_UART,
+		.ranges = { { s->uart.base, s->uart.len, s->uart.pio } }, .nr_ranges = 1,
+		.irq = (int)s->uart.irq, .probed = s->probed, .owner = s,
+	};
+
+	/* the platform's name for it ("com1"): the DSDT names its device after it */
+	snprintf(e.name, sizeof(e.name), "%s", s->uart.name);
+	return inventory_add(inv, &e);
+}
+
+static const struct device_ops serial_ops_dev = {
+	.describe = serial_describe,
+	.quiesce = serial_quiesce,
+	.destroy = serial_destroy,
+};
+
+static struct device_type serial_type;
+
+/*
+ * COM1 is the console on stdin/stdout. COM2 exists only when the run asks
+ * for a separate error stream (kvmini run -- CMD): its output is stderr.
+ */
+static int serial_init(struct vm *vm, const struct device_env *env, const void *conf,
+		       void *host, unsigned int index, struct errmsg *err)
+{
+	static const struct serial_port_desc com[] = {
+		{ STDIN_FILENO, STDOUT_FILENO, "stdout", false },
+		{ -1, STDERR_FILENO, "stderr", true },
+	};
+	unsigned int i, n = env->stderr_console ? 2 : 1;
+	struct serial *s = NULL;
+	int ret;
+
+	(void)conf;
+	(void)host;
+	(void)index;
+	for (i = 0; i < n; i++) {
+		ret = serial_create(vm, &com[i], i, &s);
+		if (ret)
+			return errmsg_set(err, ret, "%s", "");	/* serial_create() said why */
+		device_add(vm, &s->dev, &serial_type, &serial_ops_dev);
+	}
+	return 0;
+}
+
+static struct device_type serial_type = {
 	.name = "serial",
 	.phase = PHASE_BASE,
-	.init = serial_init,
-	.exit = serial_exit,
-	.quiesce = serial_quiesce,
+	.create = serial_init,
 };
-DEVICE_REGISTER(serial_device);
+DEVICE_REGISTER(serial_type);

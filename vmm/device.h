@@ -1,57 +1,175 @@
 /*
- * Device self-registration. Each device file declares one
- * DEVICE_REGISTER(); the core calls every init in phase order and never
- * names a device.
+ * Device types and instances. A type registers itself (DEVICE_REGISTER),
+ * parses its own options and creates instances; the VM owns every
+ * instance and lists them in creation order (vm->devices). The core and
+ * the option parser name no device.
  */
 #ifndef KVMINI_DEVICE_H
 #define KVMINI_DEVICE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errmsg.h"
+
 struct vm;
-struct vm_config;
+struct device;
+struct inventory;
 
 enum device_phase {
 	PHASE_CORE,	/* irqchip-level pieces */
-	PHASE_BASE,	/* legacy platform devices: UART, i8042, ACPI PM */
-	PHASE_BUS,	/* PCI host bridge */
-	PHASE_DEVICE,	/* devices on buses (virtio) */
+	PHASE_BASE,	/* legacy platform devices: console, reset line, power */
+	PHASE_BUS,	/* the PCI host bridge */
+	PHASE_DEVICE,	/* devices on buses */
 	PHASE_LATE,	/* anything that needs all devices present */
 	PHASE_COUNT,
 };
 
-struct device_desc {
+/* --transport: how devices that have the choice reach the guest. */
+enum transport_kind { TRANSPORT_PCI, TRANSPORT_MMIO };
+
+/* What the run gives every type besides its own options. */
+struct device_env {
+	enum transport_kind transport;
+	int exit_port;		/* the board's exit device: its port, -1: none */
+	bool exit_raw;		/* it reports V itself, not (V << 1) | 1 */
+	bool stderr_console;	/* a second console carries the guest's stderr */
+	/*
+	 * The network namespace host interfaces are looked up in, as the
+	 * user named it, for messages; NULL: kvmini's own.
+	 */
+	const char *netns;
+};
+
+/*
+ * What an instance can be asked. NULL pause, resume, save and restore
+ * answer -EOPNOTSUPP: the control-plane and snapshot issues fill them; a
+ * NULL reset too (a guest resets its devices through their transport, and
+ * a reboot builds a new VM).
+ */
+struct device_ops {
+	int (*reset)(struct device *dev);
+	int (*pause)(struct device *dev);
+	int (*resume)(struct device *dev);
+	int (*save)(struct device *dev, int fd);
+	int (*restore)(struct device *dev, int fd);
+	/* Add the instance to @inv (an ACPI entry, a DT node, a command-line part). */
+	int (*describe)(struct device *dev, struct inventory *inv);
+	/* On the event loop thread before the VM stops for good (flush output). */
+	void (*quiesce)(struct device *dev);
+	/* Undo create and free the instance; vCPUs are stopped. */
+	void (*destroy)(struct device *dev);
+};
+
+/* One instance, embedded in the type's own struct. */
+struct device {
+	const struct device_type *type;
+	const struct device_ops *ops;
+	struct vm *vm;
+	char name[24];		/* the type's name and index: "NAME0" */
+	unsigned int index;	/* among this VM's instances of the type */
+	struct device *next;	/* vm->devices, in creation order */
+};
+
+struct device_type {
+	/* The key the CLI (--NAME) and an API use; instance names start with it. */
 	const char *name;
 	enum device_phase phase;
 	/*
-	 * Host resources that outlive one VM (disk images, taps, vhost-net):
-	 * opened once before the first VM, while kvmini may still open files,
-	 * and closed when kvmini is done. A restart (--on-reboot=restart, on
-	 * the filtered main thread) builds its devices on them and opens
-	 * nothing. 0, or -errno after kv_err(); on error nothing stays open.
+	 * Types the user asks for have options: @parse fills a @conf_size
+	 * struct from "KEY=VALUE,...". Without it the type is the board's and
+	 * its create runs once per VM, with no options.
 	 */
-	int (*open_host)(const struct vm_config *cfg);
-	void (*close_host)(void);
-	/* 0, or -errno after printing a message via kv_err(). */
-	int (*init)(struct vm *vm);
-	/* Undo init; called in reverse order, only if init succeeded. */
-	void (*exit)(struct vm *vm);
-	/* Called on the event loop thread before the VM stops for good (flush output). */
-	void (*quiesce)(struct vm *vm);
-	struct device_desc *next;
+	size_t conf_size;
+	unsigned int max;	/* instances of it at most */
+	const char *help;	/* its lines of `kvmini help` */
+	const char *help_after;	/* the option whose help it follows */
+	int (*parse)(void *conf, const char *opts, struct errmsg *err);
+	/* -EEXIST if @conf (from @opts) cannot coexist with the earlier @prev. */
+	int (*conflicts)(const void *prev, const void *conf, const char *opts,
+			 struct errmsg *err);
+	/*
+	 * Host resources that outlive one VM (images, taps): opened once
+	 * before the first VM, while kvmini may still open files, and closed
+	 * when kvmini is done. A restart (--on-reboot=restart, on the filtered
+	 * main thread) builds its devices on them and opens nothing.
+	 */
+	int (*open_host)(const void *conf, const struct device_env *env, void **host,
+			 struct errmsg *err);
+	void (*close_host)(void *host);
+	/*
+	 * Create the instance number @index of the type from @conf and @host
+	 * (board types: all their instances, @conf NULL) and device_add() it.
+	 * On error, what was added stays for devices_destroy().
+	 */
+	int (*create)(struct vm *vm, const struct device_env *env, const void *conf,
+		      void *host, unsigned int index, struct errmsg *err);
+	struct device_type *next;
 };
 
-void device_register(struct device_desc *d);
-/* open_host of every device in phase order; on error, those done are closed. */
-int devices_open_host(const struct vm_config *cfg);
-/* close_host of every device, in reverse order. Safe to call without open. */
-void devices_close_host(void);
-int devices_init(struct vm *vm);
-void devices_quiesce(struct vm *vm);
-void devices_exit(struct vm *vm);
+void device_type_register(struct device_type *t);
+/* The type called @name that takes options; NULL: none. */
+const struct device_type *device_type_find(const char *name);
+/* The types that take options, in registration order: NULL starts. */
+const struct device_type *device_type_next_user(const struct device_type *t);
 
-#define DEVICE_REGISTER(desc)						\
-	static void __attribute__((constructor)) register_##desc(void)	\
+/* Put @dev (of type @t, with @ops) last on @vm's list and name it. */
+void device_add(struct vm *vm, struct device *dev, const struct device_type *t,
+		const struct device_ops *ops);
+
+int device_op_reset(struct device *dev);
+int device_op_pause(struct device *dev);
+int device_op_resume(struct device *dev);
+int device_op_save(struct device *dev, int fd);
+int device_op_restore(struct device *dev, int fd);
+
+/* A device the run asks for, as the user wrote it. */
+struct device_opt {
+	const char *type;	/* a type name */
+	const char *opts;	/* its KEY=VALUE list */
+};
+
+/* Parse @o into @conf (its type's conf_size bytes). 0 or -errno, @err filled. */
+int device_opt_parse(const struct device_opt *o, void *conf, struct errmsg *err);
+/*
+ * Check @o against the earlier @opts[0..@n): its type exists, its options
+ * parse, the type's limit holds (-ENOSPC) and nothing conflicts (-EEXIST).
+ */
+int device_opt_check(const struct device_opt *opts, unsigned int n,
+		     const struct device_opt *o, struct errmsg *err);
+
+/* The parsed options and open host resources of every device asked for. */
+struct device_spec {
+	const struct device_type *type;
+	unsigned int index;	/* among the specs of its type */
+	void *conf;
+	void *host;
+	bool host_open;
+};
+
+struct device_specs {
+	struct device_spec *v;	/* by type in registration order, then as asked */
+	unsigned int n;
+};
+
+/* Parse @opts and open their host resources; on error nothing stays open. */
+int device_specs_open(struct device_specs *s, const struct device_opt *opts, unsigned int n,
+		      const struct device_env *env, struct errmsg *err);
+/* close_host of every spec, last first. Safe on an empty set. */
+void device_specs_close(struct device_specs *s);
+
+/* Create the board's and @s's instances on @vm, phase by phase. */
+int devices_create(struct vm *vm, const struct device_specs *s, const struct device_env *env,
+		   struct errmsg *err);
+int devices_describe(struct vm *vm, struct inventory *inv);
+void devices_quiesce(struct vm *vm);
+/* Destroy every instance of @vm, last created first. */
+void devices_destroy(struct vm *vm);
+
+#define DEVICE_REGISTER(type)						\
+	static void __attribute__((constructor)) register_##type(void)	\
 	{								\
-		device_register(&(desc));				\
+		device_type_register(&(type));				\
 	}
 
 #endif

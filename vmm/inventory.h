@@ -18,6 +18,7 @@ enum inv_role {
 	INV_POWER,		/* power-off and sleep registers */
 	INV_RESET,		/* a reset line */
 	INV_EXIT,		/* the test exit device */
+	INV_PCI_DEVICE,		/* on PCI bus 0: the guest finds it by enumerating */
 };
 
 #define INV_MAX_RANGES	3

@@ -21,6 +21,10 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  */
 int read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
+/* The struct of type @type whose member @member is at @ptr. */
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))

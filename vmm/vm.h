@@ -66,7 +66,8 @@ struct vm {
 	struct vcpu *vcpus;
 	void *arch;		/* arch/ private state (boot entry, CPUID table) */
 	struct pci_host *pci;	/* bus 0 (devices/pci.c), set in PHASE_BUS */
-	struct inventory inventory;	/* what arch_vm_load() describes to the guest */
+	struct device *devices;	/* every device instance, in creation order */
+	struct inventory inventory;	/* what the instances described; arch_vm_load() walks it */
 	struct irq_pool irqs;		/* lines for devices without a fixed one */
 
 	pthread_mutex_t stop_lock;

@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -22,8 +23,9 @@
 #include <unistd.h>
 
 #include "blk.h"
-#include "config.h"
 #include "device.h"
+#include "errmsg.h"
+#include "inventory.h"
 #include "iov.h"
 #include "le.h"
 #include "log.h"
@@ -129,68 +131,61 @@ static int image_lock(int fd, bool readonly)
 	return ret;
 }
 
-static int open_error(const char *path, bool readonly, int err)
+static int open_error(const char *path, bool readonly, int err, struct errmsg *e)
 {
 	switch (err) {
 	case ENOENT:
-		kv_err("--disk path=%s: no such file; create the image first, e.g. "
-		       "truncate -s 1G %s", path, path);
-		break;
+		return errmsg_set(e, -err, "path=%s: no such file; create the image first, e.g. "
+				  "truncate -s 1G %s", path, path);
 	case EISDIR:
-		kv_err("--disk path=%s: is a directory; give a raw disk image file", path);
-		break;
+		return errmsg_set(e, -err, "path=%s: is a directory; give a raw disk image file",
+				  path);
 	case EACCES:
 	case EPERM:
 		if (readonly)
-			kv_err("--disk path=%s: permission denied; make the image readable", path);
-		else
-			kv_err("--disk path=%s: permission denied; make the image writable "
-			       "or add readonly=on", path);
-		break;
+			return errmsg_set(e, -err, "path=%s: permission denied; make the image "
+					  "readable", path);
+		return errmsg_set(e, -err, "path=%s: permission denied; make the image writable "
+				  "or add readonly=on", path);
 	case EROFS:
-		kv_err("--disk path=%s: on a read-only file system; add readonly=on", path);
-		break;
+		return errmsg_set(e, -err, "path=%s: on a read-only file system; add readonly=on",
+				  path);
 	default:
-		kv_err("--disk path=%s: cannot open the image: %s", path, strerror(err));
-		break;
+		return errmsg_set(e, -err, "path=%s: cannot open the image: %s", path,
+				  strerror(err));
 	}
-	return -err;
 }
 
-static int image_size(struct blk_image *img)
+static int image_size(struct blk_image *img, struct errmsg *e)
 {
 	const char *path = img->path;
 	struct stat st;
 
 	if (fstat(img->fd, &st) < 0)
-		return open_error(path, img->readonly, errno);
+		return open_error(path, img->readonly, errno, e);
 	if (S_ISDIR(st.st_mode))
-		return open_error(path, img->readonly, EISDIR);
+		return open_error(path, img->readonly, EISDIR, e);
 	if (S_ISREG(st.st_mode)) {
 		img->size = (uint64_t)st.st_size;
 	} else if (S_ISBLK(st.st_mode)) {
 		if (ioctl(img->fd, BLKGETSIZE64, &img->size) < 0)
-			return open_error(path, img->readonly, errno);
+			return open_error(path, img->readonly, errno, e);
 	} else {
-		kv_err("--disk path=%s: not a regular file or block device; give a raw "
-		       "disk image file", path);
-		return -EINVAL;
+		return errmsg_set(e, -EINVAL, "path=%s: not a regular file or block device; "
+				  "give a raw disk image file", path);
 	}
-	if (img->size == 0) {
-		kv_err("--disk path=%s: the image is empty; give it a size, e.g. "
-		       "truncate -s 1G %s", path, path);
-		return -EINVAL;
-	}
-	if (img->size % BLK_SECTOR_SIZE) {
-		kv_err("--disk path=%s: size %llu is not a multiple of 512 bytes; round it "
-		       "up with truncate -s %%512 %s", path,
-		       (unsigned long long)img->size, path);
-		return -EINVAL;
-	}
+	if (img->size == 0)
+		return errmsg_set(e, -EINVAL, "path=%s: the image is empty; give it a size, e.g. "
+				  "truncate -s 1G %s", path, path);
+	if (img->size % BLK_SECTOR_SIZE)
+		return errmsg_set(e, -EINVAL, "path=%s: size %llu is not a multiple of 512 bytes; "
+				  "round it up with truncate -s %%512 %s", path,
+				  (unsigned long long)img->size, path);
 	return 0;
 }
 
-int blk_image_open(struct blk_image *img, const char *path, bool readonly)
+int blk_image_open_err(struct blk_image *img, const char *path, bool readonly,
+		       struct errmsg *e)
 {
 	int ret;
 
@@ -199,15 +194,14 @@ int blk_image_open(struct blk_image *img, const char *path, bool readonly)
 	img->readonly = readonly;
 	img->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (img->fd < 0)
-		return open_error(path, readonly, errno);
-	ret = image_size(img);
+		return open_error(path, readonly, errno, e);
+	ret = image_size(img, e);
 	if (ret)
 		goto err;
 	ret = image_lock(img->fd, readonly);
 	if (ret == -EAGAIN || ret == -EACCES) {
-		kv_err("--disk path=%s: the image is in use by another process (locked); "
-		       "stop it or use readonly=on on both", path);
-		ret = -EBUSY;
+		ret = errmsg_set(e, -EBUSY, "path=%s: the image is in use by another process "
+				 "(locked); stop it or use readonly=on on both", path);
 		goto err;
 	}
 	if (ret) {
@@ -219,6 +213,16 @@ int blk_image_open(struct blk_image *img, const char *path, bool readonly)
 err:
 	close(img->fd);
 	img->fd = -1;
+	return ret;
+}
+
+int blk_image_open(struct blk_image *img, const char *path, bool readonly)
+{
+	struct errmsg e;
+	int ret = blk_image_open_err(img, path, readonly, &e);
+
+	if (ret)
+		kv_err("--disk %s", e.msg);
 	return ret;
 }
 
@@ -561,6 +565,7 @@ int blk_serve_queue_ctl(struct virtio_dev *d, struct blk_image *img, unsigned in
 /* ---- the device: one per --disk, each with its I/O thread ---- */
 
 struct blk_disk {
+	struct device dev;
 	struct virtio_dev vdev;
 	struct blk_image img;
 	char name[48];
@@ -568,28 +573,10 @@ struct blk_disk {
 	struct virtio_worker worker;
 	/* serialises serving against reset/activate from vCPU threads */
 	pthread_mutex_t *lock;
+	pthread_mutex_t lock_mem;	/* what lock points to */
 	bool active;
 	/* a round in progress gives up the lock at the next chunk for these */
 	unsigned int resets_waiting;	/* atomic: blk_reset() wants the lock */
-};
-
-/*
- * The images, opened and locked once before the first VM: a restart builds
- * the next disks on the same fds, so the filtered main thread opens nothing
- * and the OFD locks are held without a gap until kvmini ends.
- */
-static struct blk_image images[MAX_DISKS];
-static unsigned int nr_images;
-
-/*
- * Static, not malloc'd: the transport keeps pointers to each virtio_dev
- * and its teardown (a later phase) may still touch them after ours.
- */
-static struct blk_disk disks[MAX_DISKS];
-static unsigned int nr_disks;
-/* Never destroyed: a transport teardown after ours may still call reset. */
-static pthread_mutex_t disk_locks[MAX_DISKS] = {
-	[0 ... MAX_DISKS - 1] = PTHREAD_MUTEX_INITIALIZER
 };
 
 /*
@@ -701,39 +688,71 @@ static void blk_remove(struct blk_disk *b)
 	pthread_mutex_lock(b->lock);
 	b->active = false;
 	virtio_worker_destroy(&b->worker);
-	b->img.fd = -1;		/* images[] keeps it open for the next VM */
+	b->img.fd = -1;		/* the spec's image stays open for the next VM */
 	pthread_mutex_unlock(b->lock);
 }
 
-static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int index)
+static struct device_type blk_type;
+
+static void blk_destroy(struct device *dev)
 {
-	struct blk_disk *b = &disks[index];
+	struct blk_disk *b = container_of(dev, struct blk_disk, dev);
+
+	blk_remove(b);
+	pthread_mutex_destroy(b->lock);
+	free(b);
+}
+
+static int blk_describe(struct device *dev, struct inventory *inv)
+{
+	struct blk_disk *b = container_of(dev, struct blk_disk, dev);
+
+	return virtio_describe(&b->vdev, dev, inv);
+}
+
+static const struct device_ops blk_device_ops = {
+	.describe = blk_describe,
+	.destroy = blk_destroy,
+};
+
+/* One disk on the image its spec opened before the first VM. */
+static int blk_create(struct vm *vm, const struct device_env *env, const void *conf,
+		      void *host, unsigned int index, struct errmsg *err)
+{
+	const struct disk_config *dc = conf;
+	const struct blk_image *image = host;
+	struct blk_disk *b;
 	char id[32], thread[32];
 	int ret;
 
-	memset(b, 0, sizeof(*b));
-	b->lock = &disk_locks[index];
-	b->img.fd = -1;
-	nr_disks = index + 1;	/* from here on, blk_remove() undoes what exists */
-
-	if (index >= nr_images || images[index].fd < 0) {
-		kv_err("--disk path=%s: the image was not opened during setup", dc->path);
-		return -EBADF;
+	if (!image || image->fd < 0)
+		return errmsg_set(err, -EBADF, "path=%s: the image was not opened during setup",
+				  dc->path);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return errmsg_set(err, -ENOMEM, "path=%s: out of memory", dc->path);
+	pthread_mutex_init(&b->lock_mem, NULL);
+	b->lock = &b->lock_mem;
+	b->img = *image;	/* borrows the fd */
+	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
+	ret = virtio_worker_init(&b->worker, vm, thread, &blk_io_class, blk_serve, b);
+	if (ret) {
+		pthread_mutex_destroy(&b->lock_mem);
+		free(b);
+		goto err_thread;
 	}
-	b->img = images[index];	/* borrows the fd */
+	device_add(vm, &b->dev, &blk_type, &blk_device_ops);	/* from here on, destroy undoes it */
+
 	if (dc->id[0])
 		snprintf(id, sizeof(id), "%s", dc->id);
 	else
 		snprintf(id, sizeof(id), "kvmini-disk%u", index);
-	/* img is zeroed: the id ends up zero padded, as GET_ID wants */
+	/* the id ends up zero padded, as GET_ID wants */
+	memset(b->img.id, 0, sizeof(b->img.id));
 	memcpy(b->img.id, id, strlen(id) < BLK_ID_BYTES ? strlen(id) : BLK_ID_BYTES);
 	snprintf(b->name, sizeof(b->name), "virtio-blk %s", id);
 	blk_build_config(&b->img, b->config);
 
-	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
-	ret = virtio_worker_init(&b->worker, vm, thread, &blk_io_class, blk_serve, b);
-	if (ret)
-		goto err_thread;
 	b->vdev = (struct virtio_dev){
 		.ops = &blk_ops,
 		.priv = b,
@@ -744,81 +763,64 @@ static int blk_add(struct vm *vm, const struct disk_config *dc, unsigned int ind
 		.queue_max_size = BLK_QUEUE_SIZE,
 		.config_size = BLK_CONFIG_SIZE,
 	};
-	ret = virtio_add(vm, &b->vdev);
+	ret = virtio_add(vm, &b->vdev, env->transport);
 	if (ret)
-		return ret;
+		return ret;	/* the transport said why */
 	ret = virtio_worker_watch_kicks(&b->worker, &b->vdev);
 	if (ret) {
-		kv_err("%s: cannot watch the queue doorbell: %s", b->name, strerror(-ret));
-		return ret;
+		err->type = NULL;	/* not about the options */
+		return errmsg_set(err, ret, "%s: cannot watch the queue doorbell: %s", b->name,
+				  strerror(-ret));
 	}
 	ret = virtio_worker_start(&b->worker);
 	if (ret)
 		goto err_thread;
 	return 0;
 err_thread:
-	kv_err("--disk path=%s: cannot start the disk's I/O thread: %s", dc->path,
-	       strerror(-ret));
-	return ret;
+	return errmsg_set(err, ret, "path=%s: cannot start the disk's I/O thread: %s", dc->path,
+			  strerror(-ret));
 }
 
-static void blk_exit(struct vm *vm)
+static void blk_close_host(void *host)
 {
-	unsigned int i;
+	struct blk_image *img = host;
 
-	(void)vm;
-	for (i = 0; i < nr_disks; i++)
-		blk_remove(&disks[i]);
-	nr_disks = 0;
+	blk_image_close(img);	/* drops the OFD locks */
+	free(img);
 }
 
-static int blk_init(struct vm *vm)
+/* Open and lock the image before the first VM. */
+static int blk_open_host(const void *conf, const struct device_env *env, void **host,
+			 struct errmsg *err)
 {
-	unsigned int i;
+	const struct disk_config *dc = conf;
+	struct blk_image *img = calloc(1, sizeof(*img));
 	int ret;
 
-	for (i = 0; i < vm->cfg->nr_disks; i++) {
-		ret = blk_add(vm, &vm->cfg->disks[i], i);
-		if (ret) {
-			blk_exit(vm);
-			return ret;
-		}
+	(void)env;
+	if (!img)
+		return errmsg_set(err, -ENOMEM, "path=%s: out of memory", dc->path);
+	ret = blk_image_open_err(img, dc->path, dc->readonly, err);
+	if (ret) {
+		free(img);
+		return ret;
 	}
+	*host = img;
 	return 0;
 }
 
-static void blk_close_host(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr_images; i++)
-		blk_image_close(&images[i]);	/* drops the OFD locks */
-	nr_images = 0;
-}
-
-/* Open and lock every image before the first VM. */
-static int blk_open_host(const struct vm_config *cfg)
-{
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < cfg->nr_disks; i++) {
-		ret = blk_image_open(&images[i], cfg->disks[i].path, cfg->disks[i].readonly);
-		if (ret) {
-			blk_close_host();
-			return ret;
-		}
-		nr_images = i + 1;
-	}
-	return 0;
-}
-
-static struct device_desc blk_device = {
-	.name = "virtio-blk",
+static struct device_type blk_type = {
+	.name = "disk",
 	.phase = PHASE_DEVICE,
+	.conf_size = sizeof(struct disk_config),
+	.max = MAX_DISKS,
+	.help = "  --disk path=FILE[,readonly=on][,id=NAME]\n"
+		"                       raw disk image as a virtio-blk device; repeatable\n",
+	.help_after = "timeout",
+	.parse = disk_config_parse,
+	.conflicts = disk_config_conflicts,
 	.open_host = blk_open_host,
 	.close_host = blk_close_host,
-	.init = blk_init,
-	.exit = blk_exit,
+	.create = blk_create,
 };
-DEVICE_REGISTER(blk_device);
+DEVICE_REGISTER(blk_type);

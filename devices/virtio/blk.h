@@ -5,14 +5,31 @@
 #ifndef KVMINI_VIRTIO_BLK_H
 #define KVMINI_VIRTIO_BLK_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "errmsg.h"
 #include "virtio.h"
 
 #define BLK_SECTOR_SIZE	512
 #define BLK_ID_BYTES	20	/* GET_ID answer */
 #define BLK_CONFIG_SIZE	60	/* struct virtio_blk_config up to write_zeroes_may_unmap */
+
+#define MAX_DISKS 8
+#define DISK_ID_MAX 20		/* virtio-blk serial: 20 bytes */
+
+/* The options of one disk: path=FILE[,readonly=on][,id=NAME] */
+struct disk_config {
+	char path[PATH_MAX];
+	char id[DISK_ID_MAX + 1];	/* "": a default from the disk's index */
+	bool readonly;
+};
+
+/* The disk type's option parser and its check against an earlier disk (blk_conf.c). */
+int disk_config_parse(void *conf, const char *opts, struct errmsg *err);
+int disk_config_conflicts(const void *prev, const void *conf, const char *opts,
+			  struct errmsg *err);
 
 /* One open, locked image. */
 struct blk_image {
@@ -27,9 +44,12 @@ struct blk_image {
 
 /*
  * Open @path (read-write unless @readonly), check it is a usable raw image
- * and lock it against other kvmini and QEMU processes. 0, or -errno after
- * one kv_err() naming the --disk option and the fix.
+ * and lock it against other kvmini and QEMU processes. 0, or -errno with
+ * @e saying what failed ("path=FILE: ...") and the fix.
  */
+int blk_image_open_err(struct blk_image *img, const char *path, bool readonly,
+		       struct errmsg *e);
+/* The same, printing @e as the command line names it (--disk ...). */
 int blk_image_open(struct blk_image *img, const char *path, bool readonly);
 void blk_image_close(struct blk_image *img);
 

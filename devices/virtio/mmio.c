@@ -100,6 +100,7 @@ static void vmmio_raise_config(struct virtio_dev *d)
 	raise_irq(d->transport_priv, INT_CONFIG);
 }
 
+
 static const struct virtio_transport_ops vmmio_transport = {
 	.notify_queue = virtio_transport_notify_queue,
 	.notify_config = virtio_transport_notify_config,
@@ -107,6 +108,7 @@ static const struct virtio_transport_ops vmmio_transport = {
 	.raise_config = vmmio_raise_config,
 	.queue_call_fd = vmmio_queue_call_fd,
 	.remove = virtio_mmio_remove,
+	.own_entry = true,
 };
 
 /* ---- registers ---- */
@@ -411,4 +413,9 @@ void virtio_mmio_remove(struct virtio_dev *d)
 	vm_irq_free(d->vm, mm->irq);
 	inventory_remove(&d->vm->inventory, mm);
 	vmmio_free(mm);
+}
+
+static void __attribute__((constructor)) register_vmmio(void)
+{
+	virtio_transport_register(TRANSPORT_MMIO, virtio_mmio_add);
 }

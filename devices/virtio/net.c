@@ -20,8 +20,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "device.h"
+#include "errmsg.h"
+#include "inventory.h"
 #include "evloop.h"
 #include "iov.h"
 #include "le.h"
@@ -274,8 +275,10 @@ enum net_rx_result net_rx(struct virtio_dev *d, struct net_rx *rx, int fd,
 /* ---- the device: one per --net, each with its thread ---- */
 
 struct net_nic {
+	struct device dev;
 	struct virtio_dev vdev;
 	struct vm *vm;
+	struct net_host *host;		/* its spec's, kept for the next VM */
 	char tap[NET_IFNAME_MAX + 1];
 	char name[48];			/* "virtio-net tap0" */
 	uint8_t config[NET_CONFIG_SIZE];
@@ -287,6 +290,7 @@ struct net_nic {
 	bool tap_gone;			/* I/O thread only: the tap failed (deleted): never poll it again */
 	/* serialises serving against activate/reset from vCPU threads */
 	pthread_mutex_t *lock;
+	pthread_mutex_t lock_mem;	/* what lock points to */
 	bool active;
 };
 
@@ -305,15 +309,6 @@ struct net_host {
 	bool vhost_owned;		/* VHOST_SET_OWNER in effect */
 };
 
-static struct net_host hosts[MAX_NETS];
-static unsigned int nr_hosts;
-
-/* Static: the transport keeps pointers to each virtio_dev (see blk.c). */
-static struct net_nic nics[MAX_NETS];
-static unsigned int nr_nics;
-static pthread_mutex_t nic_locks[MAX_NETS] = {
-	[0 ... MAX_NETS - 1] = PTHREAD_MUTEX_INITIALIZER
-};
 
 static void tap_poll(struct net_nic *n, bool on)
 {
@@ -529,80 +524,70 @@ static void vhost_net_detach(struct net_nic *n, struct net_host *h)
 
 /* ---- the tap ---- */
 
-static int tap_error(const char *tap, int err)
+static int tap_error(const char *tap, int err, struct errmsg *e)
 {
 	switch (err) {
 	case ENODEV:
-		kv_err("--net tap=%s: no such interface; kvmini uses an existing tap: create "
-		       "it with tools/kvmini-ifup %s (or ip tuntap add %s mode tap)",
-		       tap, tap, tap);
-		break;
+		return errmsg_set(e, -err, "tap=%s: no such interface; kvmini uses an existing "
+				  "tap: create it with tools/kvmini-ifup %s (or ip tuntap add %s "
+				  "mode tap)", tap, tap, tap);
 	case EACCES:
 	case EPERM:
-		kv_err("--net tap=%s: not permitted to attach to the tap; run as root, or "
-		       "create it for your user with ip tuntap add %s mode tap user USER",
-		       tap, tap);
-		break;
+		return errmsg_set(e, -err, "tap=%s: not permitted to attach to the tap; run as "
+				  "root, or create it for your user with ip tuntap add %s mode "
+				  "tap user USER", tap, tap);
 	case EBUSY:
-		kv_err("--net tap=%s: the tap is in use by another process; stop it or give "
-		       "this VM its own tap", tap);
-		break;
+		return errmsg_set(e, -err, "tap=%s: the tap is in use by another process; stop "
+				  "it or give this VM its own tap", tap);
 	case EOPNOTSUPP:
-		kv_err("--net tap=%s: the kernel's tun driver lacks IFF_VNET_HDR, which "
-		       "virtio-net needs; use a newer kernel", tap);
-		break;
+		return errmsg_set(e, -err, "tap=%s: the kernel's tun driver lacks IFF_VNET_HDR, "
+				  "which virtio-net needs; use a newer kernel", tap);
 	case EINVAL:
-		kv_err("--net tap=%s: not a single-queue tap (a tun, a multi-queue tap or "
-		       "another kind of link); name a tap made with ip tuntap add NAME mode tap",
-		       tap);
-		break;
+		return errmsg_set(e, -err, "tap=%s: not a single-queue tap (a tun, a multi-queue "
+				  "tap or another kind of link); name a tap made with ip tuntap "
+				  "add NAME mode tap", tap);
 	default:
-		kv_err("--net tap=%s: cannot attach to the tap: %s", tap, strerror(err));
-		break;
+		return errmsg_set(e, -err, "tap=%s: cannot attach to the tap: %s", tap,
+				  strerror(err));
 	}
-	return -err;
 }
 
-/* Attach to the existing tap @h->tap, never creating one. 0 or -errno after kv_err(). */
-static int tap_open(struct net_host *h, const struct vm_config *cfg)
+/* Attach to the existing tap @h->tap, never creating one. 0 or -errno, @e filled. */
+static int tap_open(struct net_host *h, const struct device_env *env, struct errmsg *e)
 {
 	unsigned int index, features = 0;
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	int hdr_sz = NET_HDR_SIZE, err;
 
 	index = if_nametoindex(h->tap);
-	if (!index && cfg->jail_netns) {
-		kv_err("--net tap=%s: no such interface in the network namespace of "
-		       "--jail-netns %s; move the tap there (ip link set %s netns NS) and give "
-		       "that namespace's path", h->tap, cfg->jail_netns, h->tap);
-		return -ENODEV;
-	}
+	if (!index && env->netns)
+		return errmsg_set(e, -ENODEV, "tap=%s: no such interface in the network "
+				  "namespace of %s; move the tap there (ip link set %s netns NS) "
+				  "and give that namespace's path", h->tap, env->netns, h->tap);
 	if (!index)
-		return tap_error(h->tap, ENODEV);
+		return tap_error(h->tap, ENODEV, e);
 	h->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (h->tap_fd < 0) {
 		err = errno;
-		if (err == ENOENT || err == ENODEV) {
-			kv_err("--net tap=%s: /dev/net/tun is missing; load the driver with "
-			       "modprobe tun", h->tap);
-			return -err;
-		}
-		return tap_error(h->tap, err);
+		if (err == ENOENT || err == ENODEV)
+			return errmsg_set(e, -err, "tap=%s: /dev/net/tun is missing; load the "
+					  "driver with modprobe tun", h->tap);
+		return tap_error(h->tap, err, e);
 	}
 	if (ioctl(h->tap_fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR))
-		return tap_error(h->tap, EOPNOTSUPP);
+		return tap_error(h->tap, EOPNOTSUPP, e);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", NET_IFNAME_MAX, h->tap);
 	if (ioctl(h->tap_fd, TUNSETIFF, &ifr) < 0)
-		return tap_error(h->tap, errno);
+		return tap_error(h->tap, errno, e);
 	h->attached = true;
 	/* gone and re-created meanwhile (we made it?): closing removes ours */
 	if (if_nametoindex(h->tap) != index)
-		return tap_error(h->tap, ENODEV);
+		return tap_error(h->tap, ENODEV, e);
 	if (ioctl(h->tap_fd, TUNGETVNETHDRSZ, &h->saved_hdr_sz) < 0)
 		h->saved_hdr_sz = -1;
 	if (ioctl(h->tap_fd, TUNSETVNETHDRSZ, &hdr_sz) < 0 ||
 	    ioctl(h->tap_fd, TUNSETOFFLOAD, 0UL) < 0)
-		return tap_error(h->tap, errno);
+		return tap_error(h->tap, errno, e);
 	return 0;
 }
 
@@ -714,7 +699,7 @@ static void nic_remove(struct net_nic *n)
 	virtio_remove(&n->vdev);
 	pthread_mutex_lock(n->lock);
 	virtio_worker_destroy(&n->worker);
-	vhost_net_detach(n, &hosts[n - nics]);
+	vhost_net_detach(n, n->host);
 	vhost_dev_release(&n->vhost);
 	/* the tap stays attached for the next VM, without this guest's offloads */
 	if (n->tap_fd >= 0)
@@ -738,32 +723,69 @@ static int nic_watch(struct net_nic *n)
 	return ret;
 }
 
-static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int index)
+static void nic_destroy(struct device *dev)
 {
-	struct net_nic *n = &nics[index];
-	struct net_host *h = &hosts[index];
+	struct net_nic *n = container_of(dev, struct net_nic, dev);
+
+	nic_remove(n);
+	pthread_mutex_destroy(n->lock);
+	free(n);
+}
+
+static int nic_describe(struct device *dev, struct inventory *inv)
+{
+	struct net_nic *n = container_of(dev, struct net_nic, dev);
+
+	return virtio_describe(&n->vdev, dev, inv);
+}
+
+static const struct device_ops nic_device_ops = {
+	.describe = nic_describe,
+	.destroy = nic_destroy,
+};
+
+static struct device_type net_type;
+
+/* One NIC on the tap (and vhost-net) its spec opened before the first VM. */
+static int nic_create(struct vm *vm, const struct device_env *env, const void *conf,
+		      void *host, unsigned int index, struct errmsg *err)
+{
+	const struct net_config *nc = conf;
+	struct net_host *h = host;
 	char thread[32];	/* "kvmini-netN": the worker keeps the kernel's 16 bytes */
+	struct net_nic *n;
 	uint8_t mac[6];
 	int ret;
 
-	memset(n, 0, sizeof(*n));
+	if (!h || h->tap_fd < 0)
+		return errmsg_set(err, -EBADF, "tap=%s: the tap was not opened during setup",
+				  nc->tap);
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return errmsg_set(err, -ENOMEM, "tap=%s: out of memory", nc->tap);
 	n->vm = vm;
-	n->lock = &nic_locks[index];
+	n->host = h;
+	pthread_mutex_init(&n->lock_mem, NULL);
+	n->lock = &n->lock_mem;
 	n->tap_fd = -1;
 	vhost_dev_init(&n->vhost, &n->vdev, -1, 0, vhost_net_backend);
 	snprintf(n->tap, sizeof(n->tap), "%s", nc->tap);
 	snprintf(n->name, sizeof(n->name), "virtio-net %s", nc->tap);
-	nr_nics = index + 1;	/* from here on, nic_remove() undoes what exists */
-
-	if (index >= nr_hosts || h->tap_fd < 0) {
-		kv_err("--net tap=%s: the tap was not opened during setup", nc->tap);
-		return -EBADF;
+	snprintf(thread, sizeof(thread), "kvmini-net%u", index);
+	ret = virtio_worker_init(&n->worker, vm, thread, &net_io_class, nic_serve, n);
+	if (ret) {
+		pthread_mutex_destroy(&n->lock_mem);
+		free(n);
+		return errmsg_set(err, ret, "tap=%s: cannot start the NIC's I/O thread: %s",
+				  nc->tap, strerror(-ret));
 	}
+	device_add(vm, &n->dev, &net_type, &nic_device_ops);	/* from here on, destroy undoes it */
+
 	n->tap_fd = h->tap_fd;
 	n->vdev.host_features = net_host_features();
 	ret = vhost_net_attach(n, h, nc->vhost);
 	if (ret)
-		return ret;
+		return ret;	/* vhost_fail() said why */
 	if (n->vhost.fd >= 0)
 		n->vdev.host_features &= ~VHOST_RING_FEATURES | n->vhost.features;
 	if (nc->mac_set)
@@ -777,10 +799,6 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 		ret = -ENOMEM;
 		goto err_thread;
 	}
-	snprintf(thread, sizeof(thread), "kvmini-net%u", index);
-	ret = virtio_worker_init(&n->worker, vm, thread, &net_io_class, nic_serve, n);
-	if (ret)
-		goto err_thread;
 	n->vdev.ops = &net_ops;
 	n->vdev.priv = n;
 	n->vdev.name = n->name;
@@ -788,9 +806,9 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 	n->vdev.num_queues = NET_NUM_QUEUES;
 	n->vdev.queue_max_size = NET_QUEUE_SIZE;
 	n->vdev.config_size = NET_CONFIG_SIZE;
-	ret = virtio_add(vm, &n->vdev);
+	ret = virtio_add(vm, &n->vdev, env->transport);
 	if (ret)
-		return ret;
+		return ret;	/* the transport said why */
 	ret = nic_watch(n);
 	if (ret)
 		goto err_thread;
@@ -802,74 +820,60 @@ static int nic_add(struct vm *vm, const struct net_config *nc, unsigned int inde
 		 n->vhost.fd >= 0 ? "vhost-net" : "userspace");
 	return 0;
 err_thread:
-	kv_err("--net tap=%s: cannot start the NIC's I/O thread: %s", nc->tap,
-	       strerror(-ret));
-	return ret;
+	return errmsg_set(err, ret, "tap=%s: cannot start the NIC's I/O thread: %s", nc->tap,
+			  strerror(-ret));
 }
 
-static void net_exit(struct vm *vm)
+static void net_close_host(void *host)
 {
-	(void)vm;
-	for (unsigned int i = 0; i < nr_nics; i++)
-		nic_remove(&nics[i]);
-	nr_nics = 0;
+	struct net_host *h = host;
+
+	if (h->vhost_fd >= 0)
+		close(h->vhost_fd);
+	h->vhost_fd = -1;
+	tap_close(h);
+	free(h);
 }
 
-static int net_init(struct vm *vm)
+/* The tap, and vhost-net where it is used, before the first VM. */
+static int net_open_host(const void *conf, const struct device_env *env, void **host,
+			 struct errmsg *err)
 {
-	for (unsigned int i = 0; i < vm->cfg->nr_nets; i++) {
-		int ret = nic_add(vm, &vm->cfg->nets[i], i);
+	const struct net_config *nc = conf;
+	struct net_host *h = calloc(1, sizeof(*h));
+	int ret;
 
-		if (ret) {
-			net_exit(vm);
-			return ret;
-		}
+	if (!h)
+		return errmsg_set(err, -ENOMEM, "tap=%s: out of memory", nc->tap);
+	h->tap_fd = h->vhost_fd = h->saved_hdr_sz = -1;
+	snprintf(h->tap, sizeof(h->tap), "%s", nc->tap);
+	ret = tap_open(h, env, err);
+	if (!ret && nc->vhost != VHOST_OFF) {
+		ret = vhost_net_open(h, nc->vhost);
+		if (ret < 0)
+			err->msg[0] = 0;	/* vhost_fail() said why */
 	}
+	if (ret < 0) {
+		net_close_host(h);
+		return ret;
+	}
+	*host = h;
 	return 0;
 }
 
-static void net_close_host(void)
-{
-	for (unsigned int i = 0; i < nr_hosts; i++) {
-		struct net_host *h = &hosts[i];
-
-		if (h->vhost_fd >= 0)
-			close(h->vhost_fd);
-		h->vhost_fd = -1;
-		tap_close(h);
-	}
-	nr_hosts = 0;
-}
-
-/* Every tap, and vhost-net where it is used, before the first VM. */
-static int net_open_host(const struct vm_config *cfg)
-{
-	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		const struct net_config *nc = &cfg->nets[i];
-		struct net_host *h = &hosts[i];
-		int ret;
-
-		memset(h, 0, sizeof(*h));
-		h->tap_fd = h->vhost_fd = h->saved_hdr_sz = -1;
-		snprintf(h->tap, sizeof(h->tap), "%s", nc->tap);
-		nr_hosts = i + 1;	/* from here on, net_close_host() undoes it */
-		ret = tap_open(h, cfg);
-		if (!ret && nc->vhost != VHOST_OFF)
-			ret = vhost_net_open(h, nc->vhost);
-		if (ret < 0) {
-			net_close_host();
-			return ret;
-		}
-	}
-	return 0;
-}
-
-static struct device_desc net_device = {
-	.name = "virtio-net",
+static struct device_type net_type = {
+	.name = "net",
 	.phase = PHASE_DEVICE,
+	.conf_size = sizeof(struct net_config),
+	.max = MAX_NETS,
+	.help = "  --net tap=NAME[,mac=MAC][,vhost=auto|on|off]\n"
+		"                       virtio-net device on an existing tap interface\n"
+		"                       (see kvmini-ifup); vhost-net when available; repeatable\n",
+	.help_after = "volume-limit",
+	.parse = net_config_parse,
+	.conflicts = net_config_conflicts,
 	.open_host = net_open_host,
 	.close_host = net_close_host,
-	.init = net_init,
-	.exit = net_exit,
+	.create = nic_create,
 };
-DEVICE_REGISTER(net_device);
+DEVICE_REGISTER(net_type);

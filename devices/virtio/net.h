@@ -9,9 +9,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errmsg.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_NET		1
+
+#define MAX_NETS 4
+#define NET_IFNAME_MAX 15	/* IFNAMSIZ - 1 */
+
+/* vhost=: where the virtio-net data path runs */
+enum vhost_mode { VHOST_AUTO, VHOST_ON, VHOST_OFF };
+
+/* The options of one NIC: tap=NAME[,mac=MAC][,vhost=auto|on|off] */
+struct net_config {
+	char tap[NET_IFNAME_MAX + 1];
+	uint8_t mac[6];
+	bool mac_set;		/* false: a stable default derived by the device */
+	enum vhost_mode vhost;
+};
+
+/* The net type's option parser and its check against an earlier NIC (net_conf.c). */
+int net_config_parse(void *conf, const char *opts, struct errmsg *err);
+int net_config_conflicts(const void *prev, const void *conf, const char *opts,
+			 struct errmsg *err);
 
 /* Feature bits (5.1.3) */
 #define VIRTIO_NET_F_CSUM		0

@@ -553,3 +553,8 @@ void virtio_pci_remove(struct virtio_dev *d)
 	pci_unregister_device(&vp->pci);
 	vpci_free(vp);
 }
+
+static void __attribute__((constructor)) register_vpci(void)
+{
+	virtio_transport_register(TRANSPORT_PCI, virtio_pci_add);
+}

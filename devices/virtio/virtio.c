@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "device.h"
+#include "inventory.h"
 #include "log.h"
 #include "virtio.h"
 #include "vm.h"
@@ -125,11 +126,35 @@ void virtio_enable_queue(struct virtio_dev *d, unsigned int q)
 	__atomic_store_n(&vq->ready, true, __ATOMIC_RELEASE);
 }
 
-int virtio_add(struct vm *vm, struct virtio_dev *d)
+/* Filled by the transports themselves (pci.c, mmio.c), so virtio.c names none. */
+static int (*transport_add[TRANSPORT_MMIO + 1])(struct vm *vm, struct virtio_dev *d);
+
+void virtio_transport_register(enum transport_kind kind,
+			       int (*add)(struct vm *vm, struct virtio_dev *d))
 {
-	if (vm->cfg && vm->cfg->transport == TRANSPORT_MMIO)
-		return virtio_mmio_add(vm, d);
-	return virtio_pci_add(vm, d);
+	transport_add[kind] = add;
+}
+
+int virtio_add(struct vm *vm, struct virtio_dev *d, enum transport_kind kind)
+{
+	if (!transport_add[kind]) {
+		kv_err("%s: this build has no such transport", d->name);
+		return -ENODEV;
+	}
+	return transport_add[kind](vm, d);
+}
+
+int virtio_describe(struct virtio_dev *d, struct device *dev, struct inventory *inv)
+{
+	struct inv_entry e = {
+		.type = dev->type->name, .role = INV_PCI_DEVICE, .irq = -1, .probed = true,
+		.owner = d,
+	};
+
+	if (d->transport && d->transport->own_entry)
+		return 0;
+	snprintf(e.name, sizeof(e.name), "%s", dev->name);
+	return inventory_add(inv, &e);
 }
 
 void virtio_remove(struct virtio_dev *d)

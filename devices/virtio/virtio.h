@@ -12,8 +12,11 @@
 
 #include "virtq.h"
 
+#include "device.h"
+
 struct vm;
 struct virtio_dev;
+struct inventory;
 
 /* Feature bits (virtio 1.x, 6) */
 #define VIRTIO_F_INDIRECT_DESC	28
@@ -68,6 +71,12 @@ struct virtio_transport_ops {
 	int (*queue_call_fd)(struct virtio_dev *d, unsigned int q);
 	/* Detach the device and free what the transport set up (virtio_remove). */
 	void (*remove)(struct virtio_dev *d);
+	/*
+	 * The transport put the device in the inventory itself when it claimed
+	 * its window (virtio-mmio: window, line, command-line fragment), so the
+	 * device's describe adds nothing; else it adds an entry of its own.
+	 */
+	bool own_entry;
 };
 
 struct virtio_dev {
@@ -128,10 +137,15 @@ static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned int b
 }
 
 /*
- * Attach @d to the VM on the transport --transport chose (PCI unless the
- * VM's config says MMIO). 0 or -errno after kv_err().
+ * Attach @d to the VM on the transport @kind (--transport). 0 or -errno
+ * after kv_err().
  */
-int virtio_add(struct vm *vm, struct virtio_dev *d);
+int virtio_add(struct vm *vm, struct virtio_dev *d, enum transport_kind kind);
+/* Transports say how they attach a device of @kind (from a constructor). */
+void virtio_transport_register(enum transport_kind kind,
+			       int (*add)(struct vm *vm, struct virtio_dev *d));
+/* The inventory entry of @dev, the instance around @d, as its transport places it. */
+int virtio_describe(struct virtio_dev *d, struct device *dev, struct inventory *inv);
 /* Detach @d from its transport (device exit, vCPUs stopped); no-op if not attached. */
 void virtio_remove(struct virtio_dev *d);
 

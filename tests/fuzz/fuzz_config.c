@@ -6,6 +6,8 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 
 #define MAX_ARGS	64
 
@@ -14,6 +16,7 @@ struct outcome {
 	int ret;
 	struct vm_config cfg;	/* pointers cleared */
 	char kernel[64], cmd0[64], memory_text[64];
+	char devices[MAX_DEVICE_OPTS][64];	/* the device options' text */
 };
 
 static void copy_str(char *dst, size_t size, const char *s)
@@ -24,21 +27,32 @@ static void copy_str(char *dst, size_t size, const char *s)
 /* Checks on a successful parse; pointers into @argv are then cleared. */
 static void check_config(struct vm_config *cfg, char **argv, int argc)
 {
-	unsigned int i;
+	unsigned int i, nr_disks = 0, nr_nets = 0;
+	struct disk_config d;
+	struct net_config n;
 	int k;
 
 	FUZZ_CHECK(cfg->kernel || cfg->cmd_argv);
 	FUZZ_CHECK(cfg->memory >= (2ULL << 20) && !(cfg->memory & 0xfff));
 	FUZZ_CHECK(cfg->cpus >= 1);
-	FUZZ_CHECK(cfg->nr_initrds <= MAX_INITRDS && cfg->nr_disks <= MAX_DISKS &&
-		   cfg->nr_nets <= MAX_NETS);
 	FUZZ_CHECK(cfg->exit_port >= -1 && cfg->exit_port <= 0xffff);
-	for (i = 0; i < cfg->nr_disks; i++) {
-		FUZZ_CHECK(cfg->disks[i].path[0]);
-		FUZZ_CHECK(strlen(cfg->disks[i].id) <= DISK_ID_MAX);
+	for (i = 0; i < cfg->nr_devices; i++) {
+		const struct device_opt *o = &cfg->devices[i];
+
+		if (!strcmp(o->type, "disk")) {
+			FUZZ_CHECK(device_opt_parse(o, &d, NULL) == 0);
+			FUZZ_CHECK(d.path[0]);
+			FUZZ_CHECK(strlen(d.id) <= DISK_ID_MAX);
+			nr_disks++;
+		} else {
+			FUZZ_CHECK(!strcmp(o->type, "net"));
+			FUZZ_CHECK(device_opt_parse(o, &n, NULL) == 0);
+			FUZZ_CHECK(n.tap[0] && strlen(n.tap) <= NET_IFNAME_MAX);
+			nr_nets++;
+		}
 	}
-	for (i = 0; i < cfg->nr_nets; i++)
-		FUZZ_CHECK(cfg->nets[i].tap[0] && strlen(cfg->nets[i].tap) <= NET_IFNAME_MAX);
+	FUZZ_CHECK(cfg->nr_initrds <= MAX_INITRDS && nr_disks <= MAX_DISKS &&
+		   nr_nets <= MAX_NETS);
 	if (cfg->cmd_argv) {
 		FUZZ_CHECK(cfg->cmd_argc > 0 && cfg->cmd_argv + cfg->cmd_argc == argv + argc);
 		for (k = 0; k < cfg->cmd_argc; k++)
@@ -82,6 +96,10 @@ static int parse_once(const uint8_t *data, size_t size, char **argv, struct outc
 	copy_str(o->memory_text, sizeof(o->memory_text), o->cfg.memory_text);
 	copy_str(o->cmd0, sizeof(o->cmd0), o->cfg.cmd_argv ? o->cfg.cmd_argv[0] : NULL);
 	memset(o->cfg.initrds, 0, sizeof(o->cfg.initrds));
+	for (unsigned int i = 0; i < o->cfg.nr_devices; i++) {
+		copy_str(o->devices[i], sizeof(o->devices[i]), o->cfg.devices[i].opts);
+		o->cfg.devices[i].opts = NULL;
+	}
 	o->cfg.kernel = o->cfg.cmdline_extra = o->cfg.memory_text = NULL;
 	o->cfg.user = o->cfg.group = o->cfg.jail = o->cfg.jail_netns = NULL;
 	o->cfg.cmd_argv = NULL;
@@ -111,5 +129,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!strcmp(first.kernel, second.kernel) && !strcmp(first.cmd0, second.cmd0));
 	FUZZ_CHECK(!strcmp(first.memory_text, second.memory_text));
 	FUZZ_CHECK(!memcmp(&first.cfg, &second.cfg, sizeof(first.cfg)));
+	FUZZ_CHECK(!memcmp(first.devices, second.devices, sizeof(first.devices)));
 	return 0;
 }

@@ -101,7 +101,7 @@ int command_prepare(struct vm_config *cfg, struct command_state *st)
 		return -ENOMEM;
 	}
 	cfg->cmdline_extra = st->cmdline;
-	cfg->stderr_uart = true;
+	cfg->stderr_console = true;
 	cfg->exit_raw = true;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "keyval.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,20 +26,19 @@ enum {
 	OPT_STATS,
 	OPT_EXIT_PORT,
 	OPT_TIMEOUT,
-	OPT_DISK,
 	OPT_TRANSPORT,
 	OPT_VOLUME,
 	OPT_VOLUME_LIMIT,
-	OPT_NET,
 	OPT_SECCOMP,
 	OPT_USER,
 	OPT_GROUP,
 	OPT_JAIL,
 	OPT_JAIL_NETNS,
 	OPT_HELP,
+	OPT_DEVICE,	/* + the index of a device type among those with options */
 };
 
-static const struct option run_options[] = {
+static const struct option fixed_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -49,11 +49,9 @@ static const struct option run_options[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "exit-port", required_argument, NULL, OPT_EXIT_PORT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "volume", required_argument, NULL, OPT_VOLUME },
 	{ "volume-limit", required_argument, NULL, OPT_VOLUME_LIMIT },
-	{ "net", required_argument, NULL, OPT_NET },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "group", required_argument, NULL, OPT_GROUP },
@@ -63,52 +61,84 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* `kvmini help` for the options above, in their order; device types add theirs. */
+static const struct {
+	const char *name;
+	const char *text;
+} fixed_help[] = {
+	{ "kernel", "  --kernel FILE        bzImage, ELF vmlinux (PVH or 64-bit entry), multiboot\n"
+		    "                       kernel or firmware ELF\n" },
+	{ "initrd", "  --initrd FILE        initial ramdisk; repeat for multiboot modules\n" },
+	{ "cmdline", "  --cmdline STR        appended to the default kernel command line\n" },
+	{ "memory", "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); K, M, G, T\n"
+		    "                       are binary units, a number without one is bytes\n" },
+	{ "cpus", "  --cpus N             number of vCPUs (default 1)\n" },
+	{ "on-reboot", "  --on-reboot ACTION   exit (default, status 4) or restart\n" },
+	{ "verbose", "  --verbose            log VM setup and exits to stderr\n" },
+	{ "stats", "  --stats              print kvmini's memory use on exit (stderr)\n" },
+	{ "exit-port", "  --exit-port PORT     guest exit device port (default 0xf4), or none\n" },
+	{ "timeout", "  --timeout SECONDS    stop the guest after this long (exit status 124)\n" },
+	{ "transport", "  --transport KIND     virtio devices on pci (default) or mmio\n" },
+	{ "volume", "  --volume DIR[:ro]    with -- CMD: DIR as the guest's /volume, where CMD\n"
+		    "                       runs; changes are copied back to DIR on success\n" },
+	{ "volume-limit", "  --volume-limit bytes=SIZE,entries=N,depth=N,time=SECONDS\n"
+			  "                       what the copy-back may create (see kvmini(1))\n" },
+	{ "seccomp", "  --seccomp MODE       system call filters: on (default), log or off\n" },
+	{ "user", "  --user USER          after setup, run as USER (name or uid)\n" },
+	{ "group", "  --group GROUP        after setup, run as GROUP (name or gid)\n" },
+	{ "jail", "  --jail DIR           run in new namespaces with DIR as the root\n" },
+	{ "jail-netns", "  --jail-netns NS      with --jail: new (an empty network namespace)\n"
+			"                       or PATH of a namespace to join, e.g.\n"
+			"                       /run/netns/vm1\n" },
+	{ "help", "  --help               this text\n" },
+};
+
 void config_usage(FILE *f)
 {
+	const struct device_type *t;
+	unsigned int i;
+
 	fputs("usage: kvmini run --kernel FILE [options]\n"
 	      "       kvmini run [options] -- CMD [ARGS...]\n"
 	      "       kvmini unpack [--volume-limit KEY=VALUE,...] IMAGE DEST\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"
-	      "run options:\n"
-	      "  --kernel FILE        bzImage, ELF vmlinux (PVH or 64-bit entry), multiboot\n"
-	      "                       kernel or firmware ELF\n"
-	      "  --initrd FILE        initial ramdisk; repeat for multiboot modules\n"
-	      "  --cmdline STR        appended to the default kernel command line\n"
-	      "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); K, M, G, T\n"
-	      "                       are binary units, a number without one is bytes\n"
-	      "  --cpus N             number of vCPUs (default 1)\n"
-	      "  --on-reboot ACTION   exit (default, status 4) or restart\n"
-	      "  --verbose            log VM setup and exits to stderr\n"
-	      "  --stats              print kvmini's memory use on exit (stderr)\n"
-	      "  --exit-port PORT     guest exit device port (default 0xf4), or none\n"
-	      "  --timeout SECONDS    stop the guest after this long (exit status 124)\n"
-	      "  --disk path=FILE[,readonly=on][,id=NAME]\n"
-	      "                       raw disk image as a virtio-blk device; repeatable\n"
-	      "  --transport KIND     virtio devices on pci (default) or mmio\n"
-	      "  --volume DIR[:ro]    with -- CMD: DIR as the guest's /volume, where CMD\n"
-	      "                       runs; changes are copied back to DIR on success\n"
-	      "  --volume-limit bytes=SIZE,entries=N,depth=N,time=SECONDS\n"
-	      "                       what the copy-back may create (see kvmini(1))\n"
-	      "  --net tap=NAME[,mac=MAC][,vhost=auto|on|off]\n"
-	      "                       virtio-net device on an existing tap interface\n"
-	      "                       (see kvmini-ifup); vhost-net when available; repeatable\n"
-	      "  --seccomp MODE       system call filters: on (default), log or off\n"
-	      "  --user USER          after setup, run as USER (name or uid)\n"
-	      "  --group GROUP        after setup, run as GROUP (name or gid)\n"
-	      "  --jail DIR           run in new namespaces with DIR as the root\n"
-	      "  --jail-netns NS      with --jail: new (an empty network namespace)\n"
-	      "                       or PATH of a namespace to join, e.g.\n"
-	      "                       /run/netns/vm1\n"
-	      "  --help               this text\n"
-	      "\n"
+	      "run options:\n", f);
+	for (i = 0; i < ARRAY_SIZE(fixed_help); i++) {
+		fputs(fixed_help[i].text, f);
+		for (t = device_type_next_user(NULL); t; t = device_type_next_user(t))
+			if (t->help && t->help_after && !strcmp(t->help_after, fixed_help[i].name))
+				fputs(t->help, f);
+	}
+	fputs("\n"
 	      "exit status: 0 power-off or Ctrl-A x, 2 error, 4 reboot, 6 triple fault,\n"
 	      "             8 KVM failure, 10 --volume tree refused,\n"
 	      "             124 --timeout expired, odd: (V << 1) | 1\n"
 	      "             after the guest wrote V to the exit port. A stop signal\n"
 	      "             (SIGTERM, SIGINT, SIGHUP, ...) ends kvmini by that signal,\n"
 	      "             after restoring the terminal. See kvmini(1).\n", f);
+}
+
+#define MAX_USER_TYPES 16
+
+/* The fixed options, then one --NAME per device type with options. */
+static struct option run_options[ARRAY_SIZE(fixed_options) + MAX_USER_TYPES];
+static const struct device_type *user_types[MAX_USER_TYPES];
+
+static void build_options(void)
+{
+	const struct device_type *t;
+	unsigned int n = ARRAY_SIZE(fixed_options) - 1, i = 0;
+
+	memcpy(run_options, fixed_options, sizeof(fixed_options));
+	for (t = device_type_next_user(NULL); t && i < MAX_USER_TYPES;
+	     t = device_type_next_user(t), i++) {
+		user_types[i] = t;
+		run_options[n++] = (struct option){ t->name, required_argument, NULL,
+						    OPT_DEVICE + (int)i };
+	}
+	run_options[n] = (struct option){ NULL, 0, NULL, 0 };
 }
 
 #define SEE_HELP "'kvmini help' lists the options"
@@ -205,164 +235,6 @@ static int parse_exit_port(const char *s, int *port)
 	return 0;
 }
 
-#define DISK_SYNTAX "use path=FILE[,readonly=on][,id=NAME]"
-
-/* Copy the @len bytes at @s into @dst (size @size) with a NUL; false if too long. */
-static bool copy_value(char *dst, size_t size, const char *s, size_t len)
-{
-	if (len >= size)
-		return false;
-	memcpy(dst, s, len);
-	dst[len] = 0;
-	return true;
-}
-
-static bool valid_disk_id(const char *id)
-{
-	for (; *id; id++)
-		if (!isalnum((unsigned char)*id) && !strchr("._-", *id))
-			return false;
-	return true;
-}
-
-/* The value of key @k of an option's KEY=VALUE list; 0 or -EINVAL after kv_err(). */
-typedef int (*key_setter)(void *obj, const char *arg, unsigned int k, const char *v,
-			  size_t vlen);
-
-/*
- * Walk the comma-separated KEY=VALUE list @arg of option @opt (e.g.
- * "--disk"): each key must be one of @keys and come at most once; @set takes
- * each value. Errors end with @syntax. Returns the bit set of keys seen, or
- * -EINVAL.
- */
-static int parse_keys(const char *opt, const char *arg, const char *const *keys,
-		      unsigned int nkeys, const char *syntax, key_setter set, void *obj)
-{
-	unsigned int seen = 0;
-	const char *p = arg;
-
-	for (;;) {
-		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		unsigned int k;
-
-		for (k = 0; k < nkeys; k++)
-			if (strlen(keys[k]) == klen && !strncmp(p, keys[k], klen))
-				break;
-		if (k == nkeys || !eq) {
-			kv_err("%s %s: unknown key '%.*s'; %s", opt, arg, (int)klen, p, syntax);
-			return -EINVAL;
-		}
-		if (seen & (1u << k)) {
-			kv_err("%s %s: %s= given twice", opt, arg, keys[k]);
-			return -EINVAL;
-		}
-		seen |= 1u << k;
-		if (set(obj, arg, k, eq + 1, len - klen - 1))
-			return -EINVAL;
-		if (!p[len])
-			return (int)seen;
-		p += len + 1;
-	}
-}
-
-static const char *const disk_keys[] = { "path", "readonly", "id" };
-
-/* --disk key @k (an index into disk_keys) set to the @vlen bytes at @v. */
-static int set_disk_key(void *obj, const char *arg, unsigned int k, const char *v, size_t vlen)
-{
-	struct disk_config *d = obj;
-
-	switch (k) {
-	case 0:
-		if (!vlen) {
-			kv_err("--disk %s: empty path; " DISK_SYNTAX, arg);
-			return -EINVAL;
-		}
-		if (!copy_value(d->path, sizeof(d->path), v, vlen)) {
-			kv_err("--disk %s: path too long", arg);
-			return -EINVAL;
-		}
-		break;
-	case 1:
-		if (vlen == 2 && !strncmp(v, "on", 2)) {
-			d->readonly = true;
-		} else if (vlen == 3 && !strncmp(v, "off", 3)) {
-			d->readonly = false;
-		} else {
-			kv_err("--disk %s: readonly=%.*s: use readonly=on or readonly=off",
-			       arg, (int)vlen, v);
-			return -EINVAL;
-		}
-		break;
-	case 2:
-		if (!vlen || !copy_value(d->id, sizeof(d->id), v, vlen) ||
-		    !valid_disk_id(d->id)) {
-			kv_err("--disk %s: id=%.*s: use 1 to %d letters, digits, '.', '_' or '-'",
-			       arg, (int)vlen, v, DISK_ID_MAX);
-			return -EINVAL;
-		}
-		break;
-	}
-	return 0;
-}
-
-/*
- * Whether two --disk paths name one file: the same string, or the same
- * st_dev/st_ino (disk.img and ./disk.img, links). Else the second open
- * would fail on the first one's lock, as if another process held it.
- */
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (!strcmp(a, b))
-		return true;
-	if (stat(a, &sa) || stat(b, &sb))
-		return false;	/* a missing image gets its own message when opened */
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static int parse_disk(struct vm_config *cfg, const char *arg)
-{
-	struct disk_config *d;
-	unsigned int i;
-	int ret;
-
-	if (cfg->nr_disks == MAX_DISKS) {
-		kv_err("--disk %s: kvmini takes at most %d --disk options", arg, MAX_DISKS);
-		return -EINVAL;
-	}
-	if (!*arg) {
-		kv_err("--disk: no image given; " DISK_SYNTAX);
-		return -EINVAL;
-	}
-	d = &cfg->disks[cfg->nr_disks];
-	memset(d, 0, sizeof(*d));
-	ret = parse_keys("--disk", arg, disk_keys, ARRAY_SIZE(disk_keys), DISK_SYNTAX,
-			 set_disk_key, d);
-	if (ret < 0)
-		return ret;
-	if (!(ret & 1)) {
-		kv_err("--disk %s: no image given; " DISK_SYNTAX, arg);
-		return -EINVAL;
-	}
-	for (i = 0; i < cfg->nr_disks; i++) {
-		if (same_file(cfg->disks[i].path, d->path)) {
-			kv_err("--disk path=%s and --disk path=%s are the same file; one image "
-			       "can be one disk only: give it once", cfg->disks[i].path, d->path);
-			return -EINVAL;
-		}
-		if (d->id[0] && !strcmp(cfg->disks[i].id, d->id)) {
-			kv_err("--disk %s: id=%s is already taken by another --disk", arg, d->id);
-			return -EINVAL;
-		}
-	}
-	cfg->nr_disks++;
-	return 0;
-}
-
 #define VOLUME_LIMIT_SYNTAX "use --volume-limit bytes=SIZE,entries=N,depth=N,time=SECONDS " \
 	"(any of them)"
 #define MAX_VOLUME_DEPTH 1000
@@ -371,13 +243,13 @@ static const char *const volume_limit_keys[] = { "bytes", "entries", "depth", "t
 
 /* --volume-limit key @k (an index into volume_limit_keys) set to @v. */
 static int set_volume_limit(void *obj, const char *arg, unsigned int k, const char *v,
-			    size_t vlen)
+			    size_t vlen, struct errmsg *err)
 {
 	struct vm_config *cfg = obj;
 	char val[64];
 	uint64_t n;
 
-	if (!vlen || !copy_value(val, sizeof(val), v, vlen))
+	if (!vlen || !keyval_copy(val, sizeof(val), v, vlen))
 		goto bad;
 	switch (k) {
 	case 0:
@@ -410,20 +282,22 @@ static int set_volume_limit(void *obj, const char *arg, unsigned int k, const ch
 	}
 	return 0;
 bad:
-	kv_err("--volume-limit %s: %s=%.*s: bytes takes a size such as 8G, entries a number, "
-	       "depth a number from 1 to %d, time seconds", arg, volume_limit_keys[k],
-	       (int)vlen, v, MAX_VOLUME_DEPTH);
-	return -EINVAL;
+	return errmsg_set(err, -EINVAL, "%s: %s=%.*s: bytes takes a size such as 8G, entries a "
+			  "number, depth a number from 1 to %d, time seconds", arg,
+			  volume_limit_keys[k], (int)vlen, v, MAX_VOLUME_DEPTH);
 }
 
 int config_parse_volume_limit(struct unpack_limits *lim, const char *arg)
 {
 	struct vm_config cfg;
+	struct errmsg err;
 
 	cfg.volume_limits = *lim;
-	if (parse_keys("--volume-limit", arg, volume_limit_keys, ARRAY_SIZE(volume_limit_keys),
-		       VOLUME_LIMIT_SYNTAX, set_volume_limit, &cfg) < 0)
+	if (keyval_parse(arg, volume_limit_keys, ARRAY_SIZE(volume_limit_keys),
+			 VOLUME_LIMIT_SYNTAX, set_volume_limit, &cfg, &err) < 0) {
+		kv_err("--volume-limit %s", err.msg);
 		return -EINVAL;
+	}
 	*lim = cfg.volume_limits;
 	return 0;
 }
@@ -448,7 +322,7 @@ static int parse_volume(struct vm_config *cfg, const char *arg)
 		kv_err("--volume: no directory given; use --volume DIR or --volume DIR:ro");
 		return -EINVAL;
 	}
-	if (!copy_value(cfg->volume, sizeof(cfg->volume), arg, len)) {
+	if (!keyval_copy(cfg->volume, sizeof(cfg->volume), arg, len)) {
 		kv_err("--volume %s: path too long", arg);
 		return -EINVAL;
 	}
@@ -467,127 +341,39 @@ static int parse_volume(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
-#define NET_SYNTAX "use tap=NAME[,mac=MAC][,vhost=auto|on|off]"
-
-/* "52:54:00:12:34:56" -> 6 bytes; false if malformed. */
-static bool parse_mac(const char *s, size_t len, uint8_t mac[6])
+int config_check_device(const struct vm_config *cfg, const char *type, const char *opts,
+			struct errmsg *err)
 {
-	unsigned int i;
+	struct device_opt o = { type, opts };
 
-	if (len != 17)
-		return false;
-	for (i = 0; i < 6; i++) {
-		const char *p = s + i * 3;
-		int hi, lo;
-
-		if (i < 5 && p[2] != ':')
-			return false;
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-			return false;
-		hi = isdigit((unsigned char)p[0]) ? p[0] - '0' : (tolower((unsigned char)p[0]) - 'a' + 10);
-		lo = isdigit((unsigned char)p[1]) ? p[1] - '0' : (tolower((unsigned char)p[1]) - 'a' + 10);
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	err->type = type;
+	if (cfg->nr_devices == MAX_DEVICE_OPTS)
+		return errmsg_set(err, -ENOSPC, "%s: kvmini takes at most %d device options",
+				  opts, MAX_DEVICE_OPTS);
+	return device_opt_check(cfg->devices, cfg->nr_devices, &o, err);
 }
 
-static bool valid_ifname(const char *name)
+int config_add_device(struct vm_config *cfg, const char *type, const char *opts,
+		      struct errmsg *err)
 {
-	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
-		return false;
-	for (; *name; name++)
-		if (*name == '/' || *name == ':' || isspace((unsigned char)*name))
-			return false;
-	return true;
-}
+	int ret = config_check_device(cfg, type, opts, err);
 
-static const char *const net_keys[] = { "tap", "mac", "vhost" };
-
-/* --net key @k (an index into net_keys) set to the @vlen bytes at @v. */
-static int set_net_key(void *obj, const char *arg, unsigned int k, const char *v, size_t vlen)
-{
-	struct net_config *n = obj;
-
-	switch (k) {
-	case 0:
-		if (!vlen || !copy_value(n->tap, sizeof(n->tap), v, vlen) ||
-		    !valid_ifname(n->tap)) {
-			kv_err("--net %s: tap=%.*s: use an interface name of 1 to %d characters "
-			       "without '/', ':' or spaces", arg, (int)vlen, v, NET_IFNAME_MAX);
-			return -EINVAL;
-		}
-		break;
-	case 1:
-		if (!parse_mac(v, vlen, n->mac)) {
-			kv_err("--net %s: mac=%.*s: use six hex bytes like 02:00:00:12:34:56",
-			       arg, (int)vlen, v);
-			return -EINVAL;
-		}
-		if (n->mac[0] & 1) {
-			kv_err("--net %s: mac=%.*s is a multicast address; the first byte must "
-			       "be even, e.g. 02:00:00:12:34:56", arg, (int)vlen, v);
-			return -EINVAL;
-		}
-		if (!(n->mac[0] | n->mac[1] | n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5])) {
-			kv_err("--net %s: mac=%.*s: the all-zero address is not usable", arg,
-			       (int)vlen, v);
-			return -EINVAL;
-		}
-		n->mac_set = true;
-		break;
-	case 2:
-		if (vlen == 4 && !strncmp(v, "auto", 4)) {
-			n->vhost = VHOST_AUTO;
-		} else if (vlen == 2 && !strncmp(v, "on", 2)) {
-			n->vhost = VHOST_ON;
-		} else if (vlen == 3 && !strncmp(v, "off", 3)) {
-			n->vhost = VHOST_OFF;
-		} else {
-			kv_err("--net %s: vhost=%.*s: use vhost=auto, vhost=on or vhost=off",
-			       arg, (int)vlen, v);
-			return -EINVAL;
-		}
-		break;
-	}
-	return 0;
-}
-
-static int parse_net(struct vm_config *cfg, const char *arg)
-{
-	struct net_config *n;
-	unsigned int i;
-	int ret;
-
-	if (cfg->nr_nets == MAX_NETS) {
-		kv_err("--net %s: kvmini takes at most %d --net options", arg, MAX_NETS);
-		return -EINVAL;
-	}
-	if (!*arg) {
-		kv_err("--net: no tap given; " NET_SYNTAX);
-		return -EINVAL;
-	}
-	n = &cfg->nets[cfg->nr_nets];
-	memset(n, 0, sizeof(*n));
-	ret = parse_keys("--net", arg, net_keys, ARRAY_SIZE(net_keys), NET_SYNTAX, set_net_key, n);
-	if (ret < 0)
+	if (ret)
 		return ret;
-	if (!(ret & 1)) {
-		kv_err("--net %s: no tap given; " NET_SYNTAX, arg);
-		return -EINVAL;
-	}
-	for (i = 0; i < cfg->nr_nets; i++) {
-		if (!strcmp(cfg->nets[i].tap, n->tap)) {
-			kv_err("--net %s: tap %s is given twice; each --net needs its own tap",
-			       arg, n->tap);
-			return -EINVAL;
-		}
-		if (n->mac_set && cfg->nets[i].mac_set && !memcmp(cfg->nets[i].mac, n->mac, 6)) {
-			kv_err("--net %s: this mac= is already taken by another --net", arg);
-			return -EINVAL;
-		}
-	}
-	cfg->nr_nets++;
+	cfg->devices[cfg->nr_devices++] = (struct device_opt){ type, opts };
 	return 0;
+}
+
+void config_report(const struct errmsg *err)
+{
+	char label[40], line[ERRMSG_MAX + 256];
+
+	if (!err->msg[0])
+		return;		/* said already */
+	if (err->type)
+		snprintf(label, sizeof(label), "--%s", err->type);
+	errmsg_render(err, err->type ? label : NULL, line, sizeof(line));
+	kv_err("%s", line);
 }
 
 /* --user/--group NAME or number: checked for shape here, resolved at setup. */
@@ -619,6 +405,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	cfg->on_reboot = ON_REBOOT_EXIT;
 	cfg->exit_port = DEFAULT_EXIT_PORT;
 
+	build_options();
 	/* 0, not 1: also drops what an earlier call left half-parsed ("-hv") */
 	optind = 0;
 	opterr = 0;
@@ -693,20 +480,12 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			if (parse_exit_port(optarg, &cfg->exit_port))
 				return -EINVAL;
 			break;
-		case OPT_DISK:
-			if (parse_disk(cfg, optarg))
-				return -EINVAL;
-			break;
 		case OPT_VOLUME:
 			if (parse_volume(cfg, optarg))
 				return -EINVAL;
 			break;
 		case OPT_VOLUME_LIMIT:
 			if (config_parse_volume_limit(&cfg->volume_limits, optarg))
-				return -EINVAL;
-			break;
-		case OPT_NET:
-			if (parse_net(cfg, optarg))
 				return -EINVAL;
 			break;
 		case OPT_SECCOMP:
@@ -756,6 +535,15 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_DEVICE ... OPT_DEVICE + MAX_USER_TYPES - 1: {
+			struct errmsg err;
+
+			if (config_add_device(cfg, user_types[c - OPT_DEVICE]->name, optarg, &err)) {
+				config_report(&err);
+				return -EINVAL;
+			}
+			break;
+		}
 		case OPT_HELP:
 		case 'h':
 			config_usage(stdout);

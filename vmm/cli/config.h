@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "arch.h"
+#include "device.h"
+#include "errmsg.h"
 #include "unpack.h"
 
 #define DEFAULT_MEMORY (256ULL << 20)
@@ -16,32 +18,8 @@
 
 enum on_reboot { ON_REBOOT_EXIT, ON_REBOOT_RESTART };
 
-/* --transport: how virtio devices reach the guest */
-enum virtio_transport { TRANSPORT_PCI, TRANSPORT_MMIO };
-
-#define MAX_DISKS 8
-#define DISK_ID_MAX 20		/* virtio-blk serial: 20 bytes */
-
-/* --disk path=FILE[,readonly=on][,id=NAME] */
-struct disk_config {
-	char path[PATH_MAX];
-	char id[DISK_ID_MAX + 1];	/* "": a default from the disk's index */
-	bool readonly;
-};
-
-#define MAX_NETS 4
-#define NET_IFNAME_MAX 15	/* IFNAMSIZ - 1 */
-
-/* vhost=: where the virtio-net data path runs */
-enum vhost_mode { VHOST_AUTO, VHOST_ON, VHOST_OFF };
-
-/* --net tap=NAME[,mac=MAC][,vhost=auto|on|off] */
-struct net_config {
-	char tap[NET_IFNAME_MAX + 1];
-	uint8_t mac[6];
-	bool mac_set;		/* false: a stable default derived by the device */
-	enum vhost_mode vhost;
-};
+/* --NAME options of the device types, and what --volume adds, in order. */
+#define MAX_DEVICE_OPTS 32
 
 /* --seccomp: the per-thread system call filters */
 enum seccomp_mode { SECCOMP_ON, SECCOMP_LOG, SECCOMP_OFF };
@@ -60,17 +38,15 @@ struct vm_config {
 	uint64_t timeout_ms;	/* --timeout: 0 = none */
 	char **cmd_argv;	/* after "--": run this command in the guest */
 	int cmd_argc;
-	bool stderr_uart;	/* COM2 carries guest stderr (set with cmd_argv) */
+	bool stderr_console;	/* a second console carries guest stderr (set with cmd_argv) */
 	bool exit_raw;		/* exit device: status V itself, not (V << 1) | 1 */
 	int exit_port;		/* isa-debug-exit compatible port, -1: none */
-	struct disk_config disks[MAX_DISKS];	/* --disk, in command line order */
-	unsigned int nr_disks;
-	enum virtio_transport transport;
+	struct device_opt devices[MAX_DEVICE_OPTS];	/* device options, in order */
+	unsigned int nr_devices;
+	enum transport_kind transport;
 	char volume[PATH_MAX];	/* --volume DIR[:ro] ("": none); needs cmd_argv */
 	bool volume_ro;
 	struct unpack_limits volume_limits;	/* --volume-limit; 0: the default */
-	struct net_config nets[MAX_NETS];	/* --net, in command line order */
-	unsigned int nr_nets;
 	enum seccomp_mode seccomp;	/* default SECCOMP_ON */
 	const char *user;	/* --user NAME|UID: switch to it after setup (NULL: stay) */
 	const char *group;	/* --group NAME|GID */
@@ -87,5 +63,17 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv);
 void config_usage(FILE *f);
 /* --volume-limit KEY=VALUE,... into @lim (keys not given are left). 0 or -EINVAL. */
 int config_parse_volume_limit(struct unpack_limits *lim, const char *arg);
+
+/*
+ * Check the device options @opts of type @type against those in @cfg
+ * (config_check_device), then append them too (config_add_device).
+ * 0 or -errno with @err filled, nothing printed.
+ */
+int config_check_device(const struct vm_config *cfg, const char *type, const char *opts,
+			struct errmsg *err);
+int config_add_device(struct vm_config *cfg, const char *type, const char *opts,
+		      struct errmsg *err);
+/* Print @err as the command line names it (--TYPE ...). */
+void config_report(const struct errmsg *err);
 
 #endif

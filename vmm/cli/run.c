@@ -271,8 +271,10 @@ static void inputs_free(struct inputs *in)
  */
 static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
 				 const struct kernel_blobs *blobs, struct inputs *drop,
-				 int *status)
+				 const struct device_specs *specs,
+				 const struct device_env *env, int *status)
 {
+	struct errmsg err;
 	enum stop_reason reason = STOP_ERROR;
 	struct kernel_blobs k = *blobs;
 	int timer_fd = -1;
@@ -284,8 +286,14 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	if (!vm)
 		return STOP_ERROR;
 	/* devices first: the firmware tables and command line describe them */
-	if (devices_init(vm))
-		goto out;
+	if (devices_create(vm, specs, env, &err)) {
+		config_report(&err);
+		goto out_devices;
+	}
+	if (devices_describe(vm, &vm->inventory)) {
+		kv_err("out of memory");
+		goto out_devices;
+	}
 	ret = arch_vm_load(vm, &k, &vm->inventory);
 	if (ret)
 		goto out_devices;
@@ -318,8 +326,7 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	*status = vm->exit_status;
 out_devices:
 	sandbox_abort();	/* I/O threads still waiting for setup: give up */
-	devices_exit(vm);
-out:
+	devices_destroy(vm);
 	vm_destroy(vm);
 	if (timer_fd >= 0)
 		close(timer_fd);
@@ -342,7 +349,11 @@ int cmd_run(int argc, char **argv)
 	bool ran = false, reported = false;
 	struct file_blob initrds[MAX_INITRDS];
 	struct inputs inputs = { 0 };
+	struct device_specs specs = { 0 };
+	struct device_env env = { 0 };
+	char netns[PATH_MAX + 16];
 	struct vm_config cfg;
+	struct errmsg err;
 	unsigned int i;
 	enum stop_reason reason;
 	int status = EXIT_ERROR;
@@ -415,14 +426,25 @@ int cmd_run(int argc, char **argv)
 	    (volume.active && sandbox_defer(volume_done, &volume)))
 		goto out;
 	/* what is used after setup is opened now, after the helper's fork */
-	if (devices_open_host(&cfg))
+	env.transport = cfg.transport;
+	env.exit_port = cfg.exit_port;
+	env.exit_raw = cfg.exit_raw;
+	env.stderr_console = cfg.stderr_console;
+	if (cfg.jail_netns) {
+		snprintf(netns, sizeof(netns), "--jail-netns %s", cfg.jail_netns);
+		env.netns = netns;
+	}
+	if (device_specs_open(&specs, cfg.devices, cfg.nr_devices, &env, &err)) {
+		config_report(&err);
 		goto out;
+	}
 	if (cfg.stats)
 		vm_stats_open();
 	ran = true;
 	do {
 		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs,
-				  cfg.on_reboot == ON_REBOOT_RESTART ? NULL : &inputs, &status);
+				  cfg.on_reboot == ON_REBOOT_RESTART ? NULL : &inputs, &specs, &env,
+				  &status);
 		if (stop_signal) {
 			reason = STOP_SIGNAL;
 			status = EXIT_SIGNAL_BASE + stop_signal;
@@ -434,7 +456,7 @@ int cmd_run(int argc, char **argv)
 		kv_warn("stopped by signal %d (%s)", stop_signal, signal_name(stop_signal));
 	reported = reason == STOP_GUEST_EXIT;
 out:
-	devices_close_host();	/* images unlocked before the volume comes back */
+	device_specs_close(&specs);	/* images unlocked before the volume comes back */
 	/*
 	 * The command's status stands, but a lost result must not look like
 	 * success, and a refused tree has a status of its own.

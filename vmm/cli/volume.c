@@ -120,32 +120,60 @@ static void set_limits(struct volume_state *vs, const struct unpack_limits *give
 	l->time_ms = given->time_ms ? given->time_ms : DEFAULT_TIME_MS;
 }
 
+/* The disk options of the volume's image @image. */
+static void volume_disk_opts(struct volume_state *vs, const char *image)
+{
+	snprintf(vs->disk_opts, sizeof(vs->disk_opts), "path=%s,readonly=%s,id=" VOLUME_DISK_ID,
+		 image, vs->readonly ? "on" : "off");
+}
+
+/* Whether one more disk, with the volume's id, fits beside the --disk options. */
+static int volume_disk_check(const struct vm_config *cfg, struct volume_state *vs)
+{
+	const struct device_type *t = device_type_find("disk");
+	struct errmsg err;
+	int ret;
+
+	if (strchr(tmp_dir(), ',')) {
+		kv_err("--volume: TMPDIR %s holds a ',', which a disk path cannot; set TMPDIR "
+		       "to another directory", tmp_dir());
+		return -EINVAL;
+	}
+	/* the image's name as mkstemp() will make it: no other file has it yet */
+	snprintf(vs->image, sizeof(vs->image), "%s/kvmini-volume-XXXXXX", tmp_dir());
+	volume_disk_opts(vs, vs->image);
+	ret = config_check_device(cfg, "disk", vs->disk_opts, &err);
+	if (ret == -EEXIST) {
+		kv_err("--volume needs the disk id %s; give that --disk another id=",
+		       VOLUME_DISK_ID);
+		return -EINVAL;
+	}
+	if (ret == -ENOSPC) {
+		kv_err("--volume takes a disk and there are already %u --disk options; drop one",
+		       t ? t->max : 0);
+		return -EINVAL;
+	}
+	if (ret)
+		config_report(&err);
+	return ret;
+}
+
 int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 {
 	char size[32], owner[64], lf[PATH_MAX + 16];
 	char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-d", vs->dir,
 			 "-E", owner, vs->image, size, NULL };
-	struct disk_config *d;
+	struct errmsg err;
 	struct stat st;
 	uint64_t mb;
-	unsigned int i;
 	int fd, ret;
 
 	memset(vs, 0, sizeof(*vs));
 	if (!cfg->volume[0])
 		return 0;
-	for (i = 0; i < cfg->nr_disks; i++) {
-		if (!strcmp(cfg->disks[i].id, VOLUME_DISK_ID)) {
-			kv_err("--volume needs the disk id %s; give that --disk another id=",
-			       VOLUME_DISK_ID);
-			return -EINVAL;
-		}
-	}
-	if (cfg->nr_disks == MAX_DISKS) {
-		kv_err("--volume takes a disk and there are already %d --disk options; drop one",
-		       MAX_DISKS);
-		return -EINVAL;
-	}
+	ret = volume_disk_check(cfg, vs);
+	if (ret)
+		return ret;
 	if (!realpath(cfg->volume, vs->dir) || stat(vs->dir, &vs->dir_st)) {
 		kv_err("--volume %s: %s", cfg->volume, strerror(errno));
 		return -errno;
@@ -194,11 +222,12 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 		unlink(vs->image);
 		return -EIO;
 	}
-	d = &cfg->disks[cfg->nr_disks++];
-	memset(d, 0, sizeof(*d));
-	snprintf(d->path, sizeof(d->path), "%s", vs->image);
-	snprintf(d->id, sizeof(d->id), "%s", VOLUME_DISK_ID);
-	d->readonly = vs->readonly;
+	volume_disk_opts(vs, vs->image);
+	if (config_add_device(cfg, "disk", vs->disk_opts, &err)) {
+		config_report(&err);
+		unlink(vs->image);
+		return err.code;
+	}
 	vs->active = true;
 	kv_debug("--volume %s: packed into %s (%s)", vs->dir, vs->image, size);
 	return 0;

@@ -18,12 +18,13 @@ struct volume_state {
 	char dir[PATH_MAX];	/* DIR, resolved */
 	struct stat dir_st;	/* DIR's mode and owner, restored on the new copy */
 	char image[PATH_MAX];	/* the ext4 image in $TMPDIR */
+	char disk_opts[PATH_MAX + 64];	/* the disk it becomes: path=IMAGE,... */
 	struct unpack_limits limits;	/* for the copy-back */
 };
 
 /*
- * Pack cfg->volume into a fresh ext4 image and append it to cfg->disks
- * (serial kvmini-volume). No-op without --volume. 0, or -errno after one
+ * Pack cfg->volume into a fresh ext4 image and append it to cfg's device
+ * options as one more disk (serial kvmini-volume). No-op without --volume. 0, or -errno after one
  * kv_err() line.
  */
 int volume_prepare(struct vm_config *cfg, struct volume_state *vs);

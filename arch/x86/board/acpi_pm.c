@@ -11,17 +11,17 @@
 #include "inventory.h"
 #include "layout.h"
 #include "log.h"
+#include "util.h"
 #include "vm.h"
 
 #define PM_TIMER_HZ 3579545ULL
 
 struct acpi_pm {
+	struct device dev;
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
 };
-
-static struct acpi_pm *the_pm;
 
 static uint32_t pm_timer_now(void)
 {
@@ -85,58 +85,73 @@ static void pm_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 
 static const struct bus_ops pm_ops = { .read = pm_read, .write = pm_write };
 
-static int acpi_pm_describe(struct vm *vm, struct acpi_pm *pm)
+/* Power-on state: no events, SCI mode only. */
+static int acpi_pm_reset(struct device *dev)
 {
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = pm->en = pm->cnt = 0;
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static int acpi_pm_describe(struct device *dev, struct inventory *inv)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
 	const struct inv_entry e = {
 		.name = "pm", .type = "acpi-pm", .role = INV_POWER,
 		.ranges = { { ACPI_PM_BASE, ACPI_PM_LEN, true } }, .nr_ranges = 1,
 		.irq = ACPI_SCI_IRQ, .owner = pm,
 	};
 
-	return inventory_add(&vm->inventory, &e);
+	return inventory_add(inv, &e);
 }
 
-static int acpi_pm_init(struct vm *vm)
+static void acpi_pm_destroy(struct device *dev)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+
+	pthread_mutex_destroy(&pm->lock);
+	free(pm);
+}
+
+static const struct device_ops acpi_pm_ops = {
+	.reset = acpi_pm_reset,
+	.describe = acpi_pm_describe,
+	.destroy = acpi_pm_destroy,
+};
+
+static struct device_type acpi_pm_type;
+
+static int acpi_pm_init(struct vm *vm, const struct device_env *env, const void *conf,
+			void *host, unsigned int index, struct errmsg *err)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
 	int ret;
 
+	(void)env;
+	(void)conf;
+	(void)host;
+	(void)index;
 	if (!pm)
-		return -ENOMEM;
+		return errmsg_set(err, -ENOMEM, "out of memory");
 	pm->vm = vm;
 	pthread_mutex_init(&pm->lock, NULL);
 	ret = bus_register(&vm->pio, ACPI_PM_BASE, ACPI_PM_LEN, &pm_ops, pm);
 	if (ret) {
-		kv_err("cannot register the ACPI PM ports at 0x%x", ACPI_PM_BASE);
-		goto err;
+		pthread_mutex_destroy(&pm->lock);
+		free(pm);
+		return errmsg_set(err, ret, "cannot register the ACPI PM ports at 0x%x",
+				  ACPI_PM_BASE);
 	}
-	ret = acpi_pm_describe(vm, pm);
-	if (ret) {
-		bus_unregister(&vm->pio, ACPI_PM_BASE);
-		goto err;
-	}
-	the_pm = pm;
+	device_add(vm, &pm->dev, &acpi_pm_type, &acpi_pm_ops);
 	return 0;
-err:
-	pthread_mutex_destroy(&pm->lock);
-	free(pm);
-	return ret;
 }
 
-static void acpi_pm_exit(struct vm *vm)
-{
-	(void)vm;
-	if (the_pm) {
-		pthread_mutex_destroy(&the_pm->lock);
-		free(the_pm);
-		the_pm = NULL;
-	}
-}
-
-static struct device_desc acpi_pm_device = {
+static struct device_type acpi_pm_type = {
 	.name = "acpi-pm",
 	.phase = PHASE_BASE,
-	.init = acpi_pm_init,
-	.exit = acpi_pm_exit,
+	.create = acpi_pm_init,
 };
-DEVICE_REGISTER(acpi_pm_device);
+DEVICE_REGISTER(acpi_pm_type);

@@ -3,10 +3,14 @@
  * (0xfe to port 0x64), which Linux uses with reboot=k. Reads return an
  * idle controller.
  */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "device.h"
 #include "inventory.h"
 #include "layout.h"
 #include "log.h"
+#include "util.h"
 #include "vm.h"
 
 static void i8042_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
@@ -33,33 +37,60 @@ static const struct bus_ops i8042_cmd_ops = {
 	.write = i8042_cmd_write,
 };
 
-static int i8042_describe(struct vm *vm)
+/* The controller keeps no state: an instance only names its ports. */
+struct i8042 {
+	struct device dev;
+};
+
+static int i8042_describe(struct device *dev, struct inventory *inv)
 {
 	const struct inv_entry e = {
 		.name = "i8042", .type = "i8042", .role = INV_RESET,
 		.ranges = { { I8042_DATA_PORT, 1, true }, { I8042_CMD_PORT, 1, true } },
-		.nr_ranges = 2, .irq = -1, .owner = vm,
+		.nr_ranges = 2, .irq = -1, .owner = dev,
 	};
 
-	return inventory_add(&vm->inventory, &e);
+	return inventory_add(inv, &e);
 }
 
-static int i8042_init(struct vm *vm)
+static void i8042_destroy(struct device *dev)
 {
-	int ret = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_ops, vm);
+	free(container_of(dev, struct i8042, dev));
+}
 
+static const struct device_ops i8042_ops = {
+	.describe = i8042_describe,
+	.destroy = i8042_destroy,
+};
+
+static struct device_type i8042_type;
+
+static int i8042_init(struct vm *vm, const struct device_env *env, const void *conf,
+		      void *host, unsigned int index, struct errmsg *err)
+{
+	struct i8042 *k = calloc(1, sizeof(*k));
+	int ret;
+
+	(void)env;
+	(void)conf;
+	(void)host;
+	(void)index;
+	if (!k)
+		return errmsg_set(err, -ENOMEM, "out of memory");
+	ret = bus_register(&vm->pio, I8042_DATA_PORT, 1, &i8042_data_ops, vm);
 	if (!ret)
 		ret = bus_register(&vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_ops, vm);
-	if (!ret)
-		ret = i8042_describe(vm);
-	if (ret)
-		kv_err("cannot register the i8042 ports");
-	return ret;
+	if (ret) {
+		free(k);
+		return errmsg_set(err, ret, "cannot register the i8042 ports");
+	}
+	device_add(vm, &k->dev, &i8042_type, &i8042_ops);
+	return 0;
 }
 
-static struct device_desc i8042_device = {
+static struct device_type i8042_type = {
 	.name = "i8042",
 	.phase = PHASE_BASE,
-	.init = i8042_init,
+	.create = i8042_init,
 };
-DEVICE_REGISTER(i8042_device);
+DEVICE_REGISTER(i8042_type);

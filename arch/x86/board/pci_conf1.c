@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "device.h"
+#include "errmsg.h"
 #include "inventory.h"
 #include "layout.h"
 #include "log.h"
 #include "pci.h"
+#include "util.h"
 #include "vm.h"
 
 #define CONF1_ENABLE		0x80000000u
@@ -20,12 +22,14 @@
 #define CONF1_PORTS		8
 
 struct conf1 {
+	struct device dev;	/* the instance: "pci-host0" */
 	struct pci_host *host;
 	pthread_mutex_t lock;	/* serialises CONFIG_ADDRESS/CONFIG_DATA pairs */
 	uint32_t config_addr;
 };
 
-static struct conf1 *the_conf1;
+static struct device_type pci_host_type;
+static const struct device_ops conf1_ops;
 
 static void conf1_addr_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 {
@@ -94,8 +98,9 @@ static const struct bus_ops conf1_data_ops = {
 };
 
 /* PCI0 of the DSDT: the conf1 ports, then the I/O and memory BAR windows. */
-static int conf1_describe(struct vm *vm, struct conf1 *c)
+static int conf1_describe(struct device *dev, struct inventory *inv)
 {
+	struct conf1 *c = container_of(dev, struct conf1, dev);
 	const struct inv_entry e = {
 		.name = "pci0", .type = "pci-host", .role = INV_PCI_HOST,
 		.ranges = {
@@ -106,7 +111,7 @@ static int conf1_describe(struct vm *vm, struct conf1 *c)
 		.nr_ranges = 3, .irq = -1, .owner = c,
 	};
 
-	return inventory_add(&vm->inventory, &e);
+	return inventory_add(inv, &e);
 }
 
 int pci_host_init(struct vm *vm)
@@ -127,14 +132,9 @@ int pci_host_init(struct vm *vm)
 	ret = bus_register(&vm->pio, PCI_CONFIG_DATA_PORT, 4, &conf1_data_ops, c);
 	if (ret)
 		goto err_addr;
-	ret = conf1_describe(vm, c);
-	if (ret)
-		goto err_data;
-	the_conf1 = c;
+	device_add(vm, &c->dev, &pci_host_type, &conf1_ops);
 	return 0;
 
-err_data:
-	bus_unregister(&vm->pio, PCI_CONFIG_DATA_PORT);
 err_addr:
 	bus_unregister(&vm->pio, PCI_CONFIG_ADDR_PORT);
 err_host:
@@ -147,23 +147,57 @@ err_free:
 	return ret;
 }
 
-void pci_host_exit(struct vm *vm)
+static void conf1_destroy(struct device *dev)
 {
-	if (!the_conf1)
-		return;
+	struct conf1 *c = container_of(dev, struct conf1, dev);
+	struct vm *vm = dev->vm;
+
 	bus_unregister(&vm->pio, PCI_CONFIG_DATA_PORT);
 	bus_unregister(&vm->pio, PCI_CONFIG_ADDR_PORT);
-	inventory_remove(&vm->inventory, the_conf1);
 	pci_host_destroy(vm);
-	pthread_mutex_destroy(&the_conf1->lock);
-	free(the_conf1);
-	the_conf1 = NULL;
+	pthread_mutex_destroy(&c->lock);
+	free(c);
 }
 
-static struct device_desc pci_host_device = {
+/* Take the host bridge's instance off the VM's list, then destroy it. */
+void pci_host_exit(struct vm *vm)
+{
+	struct device **pp;
+
+	for (pp = &vm->devices; *pp; pp = &(*pp)->next) {
+		if ((*pp)->type == &pci_host_type) {
+			struct device *d = *pp;
+
+			*pp = d->next;
+			conf1_destroy(d);
+			return;
+		}
+	}
+}
+
+static const struct device_ops conf1_ops = {
+	.describe = conf1_describe,
+	.destroy = conf1_destroy,
+};
+
+static int conf1_create(struct vm *vm, const struct device_env *env, const void *conf,
+			void *host, unsigned int index, struct errmsg *err)
+{
+	int ret;
+
+	(void)env;
+	(void)conf;
+	(void)host;
+	(void)index;
+	ret = pci_host_init(vm);
+	if (ret)
+		return errmsg_set(err, ret, "%s", "");	/* pci_host_init() said why */
+	return 0;
+}
+
+static struct device_type pci_host_type = {
 	.name = "pci-host",
 	.phase = PHASE_BUS,
-	.init = pci_host_init,
-	.exit = pci_host_exit,
+	.create = conf1_create,
 };
-DEVICE_REGISTER(pci_host_device);
+DEVICE_REGISTER(pci_host_type);

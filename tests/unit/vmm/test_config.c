@@ -12,7 +12,33 @@
 #include <cmocka.h>
 
 #include "../err_capture.h"
+#include "virtio/blk.h"
 #include "config.h"
+#include "virtio/net.h"
+
+/* The device options of a parsed config, as the disk and net types read them. */
+struct parsed_devices {
+	unsigned int nr_disks, nr_nets;
+	struct disk_config disks[MAX_DISKS];
+	struct net_config nets[MAX_NETS];
+};
+
+static struct parsed_devices *parsed(const struct vm_config *c)
+{
+	static struct parsed_devices p;
+	unsigned int i;
+
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < c->nr_devices; i++) {
+		const struct device_opt *o = &c->devices[i];
+
+		if (!strcmp(o->type, "disk"))
+			assert_int_equal(device_opt_parse(o, &p.disks[p.nr_disks++], NULL), 0);
+		else if (!strcmp(o->type, "net"))
+			assert_int_equal(device_opt_parse(o, &p.nets[p.nr_nets++], NULL), 0);
+	}
+	return &p;
+}
 
 #define ARGS(...) (char *[]){ "run", __VA_ARGS__, NULL }
 #define PARSE(cfg, ...) \
@@ -187,20 +213,20 @@ static void test_disks(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
-	assert_int_equal(c.nr_disks, 0);
+	assert_int_equal(parsed(&c)->nr_disks, 0);
 	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=/a/b.img",
 			       "--disk=readonly=on,id=data_1,path=c.raw",
 			       "--disk", "path=d,readonly=off"), 0);
-	assert_int_equal(c.nr_disks, 3);
-	assert_string_equal(c.disks[0].path, "/a/b.img");
-	assert_false(c.disks[0].readonly);
-	assert_string_equal(c.disks[0].id, "");
-	assert_string_equal(c.disks[1].path, "c.raw");
-	assert_true(c.disks[1].readonly);
-	assert_string_equal(c.disks[1].id, "data_1");
-	assert_false(c.disks[2].readonly);
+	assert_int_equal(parsed(&c)->nr_disks, 3);
+	assert_string_equal(parsed(&c)->disks[0].path, "/a/b.img");
+	assert_false(parsed(&c)->disks[0].readonly);
+	assert_string_equal(parsed(&c)->disks[0].id, "");
+	assert_string_equal(parsed(&c)->disks[1].path, "c.raw");
+	assert_true(parsed(&c)->disks[1].readonly);
+	assert_string_equal(parsed(&c)->disks[1].id, "data_1");
+	assert_false(parsed(&c)->disks[2].readonly);
 	assert_int_equal(PARSE(&c, "--kernel", "k", "--disk", "path=x,id=abcdefghij0123456789"), 0);
-	assert_string_equal(c.disks[0].id, "abcdefghij0123456789");
+	assert_string_equal(parsed(&c)->disks[0].id, "abcdefghij0123456789");
 }
 
 /* Each rejection is one line naming --disk and what was wrong. */
@@ -310,20 +336,20 @@ static void test_nets(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
-	assert_int_equal(c.nr_nets, 0);
+	assert_int_equal(parsed(&c)->nr_nets, 0);
 	assert_int_equal(PARSE(&c, "--kernel", "k", "--net", "tap=tap0",
 			       "--net=mac=02:AB:cd:00:00:01,tap=kv1,vhost=off",
 			       "--net", "vhost=on,tap=abcdefghijklmno"), 0);
-	assert_int_equal(c.nr_nets, 3);
-	assert_string_equal(c.nets[0].tap, "tap0");
-	assert_false(c.nets[0].mac_set);
-	assert_int_equal(c.nets[0].vhost, VHOST_AUTO);
-	assert_string_equal(c.nets[1].tap, "kv1");
-	assert_true(c.nets[1].mac_set);
-	assert_memory_equal(c.nets[1].mac, ((uint8_t[]){ 0x02, 0xab, 0xcd, 0, 0, 1 }), 6);
-	assert_int_equal(c.nets[1].vhost, VHOST_OFF);
-	assert_int_equal(c.nets[2].vhost, VHOST_ON);
-	assert_string_equal(c.nets[2].tap, "abcdefghijklmno");
+	assert_int_equal(parsed(&c)->nr_nets, 3);
+	assert_string_equal(parsed(&c)->nets[0].tap, "tap0");
+	assert_false(parsed(&c)->nets[0].mac_set);
+	assert_int_equal(parsed(&c)->nets[0].vhost, VHOST_AUTO);
+	assert_string_equal(parsed(&c)->nets[1].tap, "kv1");
+	assert_true(parsed(&c)->nets[1].mac_set);
+	assert_memory_equal(parsed(&c)->nets[1].mac, ((uint8_t[]){ 0x02, 0xab, 0xcd, 0, 0, 1 }), 6);
+	assert_int_equal(parsed(&c)->nets[1].vhost, VHOST_OFF);
+	assert_int_equal(parsed(&c)->nets[2].vhost, VHOST_ON);
+	assert_string_equal(parsed(&c)->nets[2].tap, "abcdefghijklmno");
 }
 
 static void expect_net_error(char *const argv_extra[], int n, const char *msg)
