@@ -41,7 +41,7 @@ snapshot() {
 }
 
 long=$(printf 'N%.0s' $(seq 1 200))	# an entry name long enough to rename to anything
-want_status=0 want_msg="" limit_args=() edits=() test_env=()
+want_status=0 want_msg="" limit_args=() edits=() test_env=() tmp_sub=""
 
 case $case in
 dotdot)
@@ -171,6 +171,12 @@ confine-socket)
 	test_env=(KVMINI_TEST_UNPACK=socket)
 	want_status=10 want_msg="killed by signal 31"
 	;;
+tmpdir-comma)
+	# a TMPDIR with a comma: the volume's disk reaches the image by descriptor
+	mkdir -p "$w/src/sub"
+	echo new >"$w/src/sub/new.txt"
+	tmp_sub="a,b"
+	;;
 owner)
 	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to give DIR to nobody"; exit 77; }
 	# DIR belongs to nobody: the copy-back runs as nobody, so its files do too
@@ -196,7 +202,9 @@ else
 fi
 before=$(snapshot)
 
-env TMPDIR="$w/tmp" "${test_env[@]}" timeout -s KILL 120 "$kvmini" run --timeout 100 --kernel "$volcopy" \
+tmp=$w/tmp${tmp_sub:+/$tmp_sub}
+mkdir -p "$tmp"
+env TMPDIR="$tmp" "${test_env[@]}" timeout -s KILL 120 "$kvmini" run --timeout 100 --kernel "$volcopy" \
 	--initrd "$w/initrd" --disk "path=$w/img,readonly=on" "${limit_args[@]}" \
 	--volume "$w/p/dir" -- true </dev/null >"$w/tmp/stdout" 2>"$w/tmp/stderr"
 status=$?
@@ -223,7 +231,7 @@ if [ "$want_status" != 0 ]; then
 	exit 0
 fi
 
-[ -z "$(ls "$w/tmp" | grep kvmini-volume)" ] || fail "the image was not removed after a good copy-back"
+[ -z "$(ls "$tmp" | grep kvmini-volume)" ] || fail "the image was not removed after a good copy-back"
 [ ! -e "$w/p/dir/keep.txt" ] || fail "DIR was not replaced by the guest's tree"
 d=$w/p/dir
 case $case in
@@ -271,6 +279,9 @@ setuid)
 confine-write)
 	[ "$(cat "$w/open/target")" = untouched ] || fail "the confined reader wrote outside DIR"
 	[ "$(cat "$d/new.txt")" = new ] || fail "new.txt missing"
+	;;
+tmpdir-comma)
+	[ "$(cat "$d/sub/new.txt")" = new ] || fail "new.txt missing"
 	;;
 owner)
 	[ "$(cat "$d/sub/new.txt")" = new ] || fail "new.txt missing"

@@ -438,6 +438,8 @@ int cmd_run(int argc, char **argv)
 		config_report(&err);
 		goto out;
 	}
+	if (volume.active)
+		volume_close_fd(&volume);	/* its disk holds the image open now */
 	if (cfg.stats)
 		vm_stats_open();
 	ran = true;

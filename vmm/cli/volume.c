@@ -127,6 +127,13 @@ static void volume_disk_opts(struct volume_state *vs, const char *image)
 		 image, vs->readonly ? "on" : "off");
 }
 
+void volume_close_fd(struct volume_state *vs)
+{
+	if (vs->image_fd >= 0)
+		close(vs->image_fd);
+	vs->image_fd = -1;
+}
+
 /* Whether one more disk, with the volume's id, fits beside the --disk options. */
 static int volume_disk_check(const struct vm_config *cfg, struct volume_state *vs)
 {
@@ -134,14 +141,9 @@ static int volume_disk_check(const struct vm_config *cfg, struct volume_state *v
 	struct errmsg err;
 	int ret;
 
-	if (strchr(tmp_dir(), ',')) {
-		kv_err("--volume: TMPDIR %s holds a ',', which a disk path cannot; set TMPDIR "
-		       "to another directory", tmp_dir());
-		return -EINVAL;
-	}
 	/* the image's name as mkstemp() will make it: no other file has it yet */
 	snprintf(vs->image, sizeof(vs->image), "%s/kvmini-volume-XXXXXX", tmp_dir());
-	volume_disk_opts(vs, vs->image);
+	volume_disk_opts(vs, strchr(vs->image, ',') ? "kvmini-volume-XXXXXX" : vs->image);
 	ret = config_check_device(cfg, "disk", vs->disk_opts, &err);
 	if (ret == -EEXIST) {
 		kv_err("--volume needs the disk id %s; give that --disk another id=",
@@ -169,6 +171,7 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 	int fd, ret;
 
 	memset(vs, 0, sizeof(*vs));
+	vs->image_fd = -1;
 	if (!cfg->volume[0])
 		return 0;
 	ret = volume_disk_check(cfg, vs);
@@ -207,7 +210,14 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 		       "writable directory", cfg->volume, tmp_dir(), strerror(errno));
 		return -errno;
 	}
-	close(fd);
+	/*
+	 * A ',' would end the disk's path=: such a TMPDIR reaches the image
+	 * through this descriptor, kept open until the disk has opened it.
+	 */
+	if (strchr(vs->image, ','))
+		vs->image_fd = fd;
+	else
+		close(fd);
 	ret = spawn_wait(mkfs, -1, NULL);
 	if (ret) {
 		if (ret == -ENOENT)
@@ -220,12 +230,21 @@ int volume_prepare(struct vm_config *cfg, struct volume_state *vs)
 			       "see its message above (space in %s? e2fsprogs 1.43 or newer?)",
 			       cfg->volume, ret, vs->image, tmp_dir());
 		unlink(vs->image);
+		volume_close_fd(vs);
 		return -EIO;
 	}
-	volume_disk_opts(vs, vs->image);
+	if (vs->image_fd >= 0) {
+		char alias[64];
+
+		snprintf(alias, sizeof(alias), "/proc/self/fd/%d", vs->image_fd);
+		volume_disk_opts(vs, alias);
+	} else {
+		volume_disk_opts(vs, vs->image);
+	}
 	if (config_add_device(cfg, "disk", vs->disk_opts, &err)) {
 		config_report(&err);
 		unlink(vs->image);
+		volume_close_fd(vs);
 		return err.code;
 	}
 	vs->active = true;
@@ -387,6 +406,7 @@ int volume_finish(struct volume_state *vs, bool ran, bool reported)
 
 	if (!vs->active)
 		return 0;
+	volume_close_fd(vs);
 	vs->active = false;
 	if (!ran || vs->readonly) {
 		unlink(vs->image);	/* the guest did not or could not change it */

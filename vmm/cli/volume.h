@@ -18,6 +18,7 @@ struct volume_state {
 	char dir[PATH_MAX];	/* DIR, resolved */
 	struct stat dir_st;	/* DIR's mode and owner, restored on the new copy */
 	char image[PATH_MAX];	/* the ext4 image in $TMPDIR */
+	int image_fd;		/* open while the disk's path is /proc/self/fd/N, else -1 */
 	char disk_opts[PATH_MAX + 64];	/* the disk it becomes: path=IMAGE,... */
 	struct unpack_limits limits;	/* for the copy-back */
 };
@@ -28,6 +29,8 @@ struct volume_state {
  * kv_err() line.
  */
 int volume_prepare(struct vm_config *cfg, struct volume_state *vs);
+/* The image's descriptor is no longer needed: the disk has opened the image. */
+void volume_close_fd(struct volume_state *vs);
 
 /*
  * After the run. @ran: the guest was started; @reported: it reported the
