@@ -20,6 +20,8 @@ def bzimage(proto=0x020f, xlf=0x1, size=64 * 1024):
     img = bytearray(size)
     img[0x1f1] = setup_sects
     struct.pack_into("<H", img, 0x1fe, 0xAA55)
+    img[0x200] = 0xeb                                # jmp short over the header:
+    img[0x201] = 0x6a                                # the header ends at 0x202 + this
     img[0x202:0x206] = b"HdrS"
     struct.pack_into("<H", img, 0x206, proto)
     img[0x211] = 0x01                                # loadflags: LOADED_HIGH
