@@ -16,7 +16,7 @@
  *
  * What the main thread does after the guest stopped decides its list:
  * - --on-reboot=restart builds the VM again on the same (filtered) thread:
- *   vm_create, devices_init, vCPU and I/O threads. Its list then adds those
+ *   vm_create, devices_create, vCPU and I/O threads. Its list then adds those
  *   setup calls (KVM ioctls, eventfds, epoll, thread clone, the prctl and
  *   seccomp calls new threads make), and everything the vCPU and I/O
  *   classes need, because threads it creates inherit its filter on top of
