@@ -6,9 +6,11 @@
  * component, with O_EXCL/O_NOFOLLOW (and RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
  * where openat2 exists).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,6 +34,68 @@
 
 #include "sandbox.h"
 #include "unpack.h"
+
+/*
+ * libext2fs is loaded only where an image is read (the unpacker's child,
+ * the fuzzer): a kvmini that never copies a volume back does not map it,
+ * which keeps its memory overhead down. Typed through __typeof__, so the
+ * calls are checked against the library's header as direct calls are.
+ */
+static struct {
+	__typeof__(&ext2fs_open2) open2;
+	__typeof__(&ext2fs_close_free) close_free;
+	__typeof__(&ext2fs_read_inode) read_inode;
+	__typeof__(&ext2fs_dir_iterate2) dir_iterate2;
+	__typeof__(&ext2fs_file_open2) file_open2;
+	__typeof__(&ext2fs_file_read) file_read;
+	__typeof__(&ext2fs_file_close) file_close;
+	__typeof__(&ext2fs_inline_data_size) inline_data_size;
+	__typeof__(&ext2fs_inline_data_get) inline_data_get;
+	__typeof__(&ext2fs_is_fast_symlink) is_fast_symlink;
+	io_manager *unixfd;
+} e2;
+
+#define E2_SYM(field, name) { offsetof(__typeof__(e2), field), name }
+
+/* dlopen() the library and find what the reader calls. 0, or -1 with @why set. */
+static int e2_load(const char **why)
+{
+	static const struct { size_t off; const char *name; } syms[] = {
+		E2_SYM(open2, "ext2fs_open2"),
+		E2_SYM(close_free, "ext2fs_close_free"),
+		E2_SYM(read_inode, "ext2fs_read_inode"),
+		E2_SYM(dir_iterate2, "ext2fs_dir_iterate2"),
+		E2_SYM(file_open2, "ext2fs_file_open2"),
+		E2_SYM(file_read, "ext2fs_file_read"),
+		E2_SYM(file_close, "ext2fs_file_close"),
+		E2_SYM(inline_data_size, "ext2fs_inline_data_size"),
+		E2_SYM(inline_data_get, "ext2fs_inline_data_get"),
+		E2_SYM(is_fast_symlink, "ext2fs_is_fast_symlink"),
+		E2_SYM(unixfd, "unixfd_io_manager"),
+	};
+	static void *lib;
+	unsigned int i;
+
+	if (lib)
+		return 0;
+	lib = dlopen(EXT2FS_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		*why = dlerror();
+		return -1;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *sym = dlsym(lib, syms[i].name);
+
+		if (!sym) {
+			*why = dlerror();
+			dlclose(lib);
+			lib = NULL;
+			return -1;
+		}
+		memcpy((char *)&e2 + syms[i].off, &sym, sizeof(sym));
+	}
+	return 0;
+}
 
 #define COPY_CHUNK (64 * 1024)
 #define MAX_TARGET 4095		/* a symlink target, as Linux allows */
@@ -287,7 +351,7 @@ static int copy_contents(struct unpack *u, uint32_t ino, struct ext2_inode *inod
 	errcode_t err;
 	int ret = -1;
 
-	err = ext2fs_file_open2(u->fs, ino, inode, 0, &file);
+	err = e2.file_open2(u->fs, ino, inode, 0, &file);
 	if (err)
 		return fail(u, UNPACK_CORRUPT, "cannot read \"%s/%s\" (libext2fs error %ld)",
 			    u->path, printable(name, pn, sizeof(pn)), (long)err);
@@ -296,7 +360,7 @@ static int copy_contents(struct unpack *u, uint32_t ino, struct ext2_inode *inod
 
 		if (check_time(u))
 			goto out;
-		err = ext2fs_file_read(file, u->buf, COPY_CHUNK, &got);
+		err = e2.file_read(file, u->buf, COPY_CHUNK, &got);
 		if (err) {
 			fail(u, UNPACK_CORRUPT, "cannot read \"%s/%s\" (libext2fs error %ld)",
 			     u->path, printable(name, pn, sizeof(pn)), (long)err);
@@ -319,7 +383,7 @@ static int copy_contents(struct unpack *u, uint32_t ino, struct ext2_inode *inod
 	}
 	ret = 0;
 out:
-	ext2fs_file_close(file);
+	e2.file_close(file);
 	return ret;
 }
 
@@ -378,25 +442,25 @@ static int read_target(struct unpack *u, uint32_t ino, struct ext2_inode *inode,
 			    "(1 to %d are possible)", u->path, pn, (unsigned long long)size,
 			    MAX_TARGET);
 	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
-		err = ext2fs_inline_data_size(u->fs, ino, &isz);
+		err = e2.inline_data_size(u->fs, ino, &isz);
 		if (err || isz < size || isz > COPY_CHUNK)
 			return fail(u, UNPACK_CORRUPT, "the symlink \"%s/%s\" has broken inline "
 				    "data", u->path, pn);
-		err = ext2fs_inline_data_get(u->fs, ino, inode, u->buf, &isz);
+		err = e2.inline_data_get(u->fs, ino, inode, u->buf, &isz);
 		if (err)
 			return fail(u, UNPACK_CORRUPT, "cannot read the symlink \"%s/%s\"",
 				    u->path, pn);
 		memcpy(target, u->buf, size);
-	} else if (ext2fs_is_fast_symlink(inode)) {
+	} else if (e2.is_fast_symlink(inode)) {
 		/* the target lives in i_block; i_size says how much of it (< 60) */
 		if (size >= sizeof(inode->i_block))
 			return fail(u, UNPACK_CORRUPT, "the symlink \"%s/%s\" is broken", u->path, pn);
 		memcpy(target, inode->i_block, size);
 	} else {
-		err = ext2fs_file_open2(u->fs, ino, inode, 0, &file);
+		err = e2.file_open2(u->fs, ino, inode, 0, &file);
 		if (!err) {
-			err = ext2fs_file_read(file, target, (unsigned int)size, &got);
-			ext2fs_file_close(file);
+			err = e2.file_read(file, target, (unsigned int)size, &got);
+			e2.file_close(file);
 		}
 		if (err || got != size)
 			return fail(u, UNPACK_CORRUPT, "cannot read the symlink \"%s/%s\"",
@@ -485,7 +549,7 @@ static int unpack_entry(struct unpack *u, int dir_fd, uint32_t ino, const char *
 
 	if (check_time(u))
 		return -1;
-	err = ext2fs_read_inode(u->fs, ino, &inode);
+	err = e2.read_inode(u->fs, ino, &inode);
 	if (err)
 		return fail(u, UNPACK_CORRUPT, "\"%s/%s\" points at inode %u, which cannot be "
 			    "read (libext2fs error %ld)", u->path, printable(name, pn, sizeof(pn)),
@@ -509,13 +573,13 @@ static int unpack_entry(struct unpack *u, int dir_fd, uint32_t ino, const char *
 	}
 }
 
-/* ext2fs_dir_iterate2() callback: check and collect one entry. */
+/* e2.dir_iterate2() callback: check and collect one entry. */
 static int collect(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset,
 		   int blocksize, char *buf, void *priv)
 {
 	struct dir_list *l = priv;
 	struct unpack *u = l->u;
-	unsigned int len = (unsigned int)ext2fs_dirent_name_len(de);
+	unsigned int len = de->name_len & 0xff;
 	char name[EXT2_NAME_LEN + 1], pn[4 * EXT2_NAME_LEN + 1];
 
 	(void)dir;
@@ -567,7 +631,7 @@ static int unpack_dir(struct unpack *u, uint32_t ino, int fd, unsigned int depth
 	size_t i;
 	int ret = 0;
 
-	err = ext2fs_dir_iterate2(u->fs, ino, 0, NULL, collect, &l);
+	err = e2.dir_iterate2(u->fs, ino, 0, NULL, collect, &l);
 	if (l.failed)
 		ret = -1;
 	else if (err)
@@ -583,12 +647,19 @@ int unpack_ext4(int image_fd, int stage_fd, const struct unpack_limits *lim,
 		struct unpack_result *res)
 {
 	struct unpack u = { .lim = lim, .res = res, .stage_fd = stage_fd };
+	const char *why;
 	struct ext2_inode root;
 	char name[16];
 	errcode_t err;
 	int fd, ret = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (e2_load(&why)) {
+		res->error = UNPACK_HOST;
+		snprintf(res->msg, sizeof(res->msg), "cannot load %s (%s); install libext2fs2",
+			 EXT2FS_SONAME, why);
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &u.deadline);
 	u.deadline.tv_sec += (time_t)(lim->time_ms / 1000);
 	u.deadline.tv_nsec += (long)(lim->time_ms % 1000) * 1000000L;
@@ -603,16 +674,16 @@ int unpack_ext4(int image_fd, int stage_fd, const struct unpack_limits *lim,
 		goto out_buf;
 	}
 	snprintf(name, sizeof(name), "%d", fd);
-	err = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS |
+	err = e2.open2(name, NULL, EXT2_FLAG_64BITS |
 			   (lim->ignore_checksums ? EXT2_FLAG_IGNORE_CSUM_ERRORS : 0), 0, 0,
-			   unixfd_io_manager, &u.fs);
+			   *e2.unixfd, &u.fs);
 	if (err) {
 		close(fd);
 		fail(&u, UNPACK_CORRUPT, "the image is not an ext4 file system that can be read "
 		     "(libext2fs error %ld)", (long)err);
 		goto out_buf;
 	}
-	err = ext2fs_read_inode(u.fs, EXT2_ROOT_INO, &root);
+	err = e2.read_inode(u.fs, EXT2_ROOT_INO, &root);
 	if (err || !LINUX_S_ISDIR(root.i_mode)) {
 		fail(&u, UNPACK_CORRUPT, "the image has no root directory");
 		goto out_fs;
@@ -623,7 +694,7 @@ int unpack_ext4(int image_fd, int stage_fd, const struct unpack_limits *lim,
 	}
 	ret = unpack_dir(&u, EXT2_ROOT_INO, stage_fd, 0);
 out_fs:
-	ext2fs_close_free(&u.fs);
+	e2.close_free(&u.fs);
 	if (fcntl(fd, F_GETFD) >= 0)
 		close(fd);	/* a library that left it open */
 	set_free(u.dirs, u.cap_dirs);
@@ -729,6 +800,7 @@ static void child_main(int image_fd, int stage_fd, uid_t uid, gid_t gid,
 		       const struct unpack_limits *lim, int out_fd)
 {
 	struct unpack_result res = { 0 };
+	const char *why;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close_others(image_fd, stage_fd, out_fd);	/* disks, /dev/kvm, taps: not for it */
@@ -745,6 +817,13 @@ static void child_main(int image_fd, int stage_fd, uid_t uid, gid_t gid,
 	set_limit(RLIMIT_NPROC, 0);
 	set_limit(RLIMIT_NOFILE, (rlim_t)lim->depth + 64);
 	set_limit(RLIMIT_CPU, (rlim_t)(lim->time_ms / 1000 + 2));
+	/* before Landlock and seccomp: loading the library opens and maps files */
+	if (e2_load(&why)) {
+		res.error = UNPACK_HOST;
+		snprintf(res.msg, sizeof(res.msg), "cannot load %s (%s); install libext2fs2",
+			 EXT2FS_SONAME, why);
+		goto out;
+	}
 	if (sandbox_enter_unpacker(stage_fd)) {
 		res.error = UNPACK_HOST;
 		snprintf(res.msg, sizeof(res.msg), "cannot confine the unpacking process "
