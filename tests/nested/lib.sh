@@ -81,6 +81,12 @@ l1_build() {
 	l1_add_binary "$root" "$(command -v debugfs)" /usr/bin/debugfs
 	# --volume packs directories with mkfs.ext4; the tests inspect kept images with debugfs
 	l1_add_binary "$root" "$(command -v mkfs.ext4)" /usr/bin/mkfs.ext4
+	# the copy-back dlopen()s libext2fs, which ldd of kvmini does not list
+	for lib in libext2fs.so.2 libcom_err.so.2; do
+		lib=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ { print $NF; exit }')
+		[ -n "$lib" ] && [ ! -e "$root$lib" ] && mkdir -p "$root$(dirname "$lib")" &&
+			cp -L "$lib" "$root$lib"
+	done
 	# the net tests: iproute2's ip (busybox ip has no tuntap, no -d details), kvmini-ifup/ifdown
 	if command -v ip >/dev/null; then
 		rm -f "$root/sbin/ip" "$root/bin/ip"

@@ -805,6 +805,16 @@ static void child_main(int image_fd, int stage_fd, uid_t uid, gid_t gid,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close_others(image_fd, stage_fd, out_fd);	/* disks, /dev/kvm, taps: not for it */
 	signal(SIGXFSZ, SIG_IGN);	/* a file at the size limit fails with EFBIG */
+	/*
+	 * First, with kvmini's own ids, before Landlock and seccomp: loading
+	 * the library opens and maps files the unpacking uid may not reach.
+	 */
+	if (e2_load(&why)) {
+		res.error = UNPACK_HOST;
+		snprintf(res.msg, sizeof(res.msg), "cannot load %s (%s); install libext2fs2",
+			 EXT2FS_SONAME, why);
+		goto out;
+	}
 	if (drop_privileges(uid, gid)) {
 		res.error = UNPACK_HOST;
 		snprintf(res.msg, sizeof(res.msg), "cannot drop to uid %u, gid %u: %s",
@@ -817,13 +827,6 @@ static void child_main(int image_fd, int stage_fd, uid_t uid, gid_t gid,
 	set_limit(RLIMIT_NPROC, 0);
 	set_limit(RLIMIT_NOFILE, (rlim_t)lim->depth + 64);
 	set_limit(RLIMIT_CPU, (rlim_t)(lim->time_ms / 1000 + 2));
-	/* before Landlock and seccomp: loading the library opens and maps files */
-	if (e2_load(&why)) {
-		res.error = UNPACK_HOST;
-		snprintf(res.msg, sizeof(res.msg), "cannot load %s (%s); install libext2fs2",
-			 EXT2FS_SONAME, why);
-		goto out;
-	}
 	if (sandbox_enter_unpacker(stage_fd)) {
 		res.error = UNPACK_HOST;
 		snprintf(res.msg, sizeof(res.msg), "cannot confine the unpacking process "
