@@ -135,6 +135,9 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&vm->stopping)) {
+		vm_vcpu_park_point(vm);
+		if (atomic_load(&vm->stopping))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;

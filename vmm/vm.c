@@ -13,6 +13,7 @@
 #include "arch.h"
 #include "evloop.h"
 #include "log.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -25,7 +26,30 @@ void vm_request_stop(struct vm *vm, enum stop_reason reason, int status)
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	atomic_store(&vm->stopping, true);
+	/* parked vCPUs wake up and see the stop */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	evloop_stop(vm->loop);
+}
+
+const char *stop_reason_name(enum stop_reason r)
+{
+	static const char *const names[] = {
+		[STOP_NONE] = "none",
+		[STOP_POWEROFF] = "poweroff",
+		[STOP_REBOOT] = "reboot",
+		[STOP_CRASH] = "crash",
+		[STOP_KVM_FAIL] = "kvm-failure",
+		[STOP_SIGNAL] = "signal",
+		[STOP_ERROR] = "error",
+		[STOP_USER_QUIT] = "console-quit",
+		[STOP_GUEST_EXIT] = "guest-exit",
+		[STOP_TIMEOUT] = "timeout",
+		[STOP_FORCED] = "forced",
+	};
+
+	return (unsigned int)r < ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
 }
 
 static int map_memory(struct vm *vm)
@@ -76,6 +100,8 @@ struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
 	vm->vm_fd = -1;
 	vm->nr_vcpus = cfg->cpus;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
@@ -148,10 +174,68 @@ void vm_stop_vcpus(struct vm *vm)
 	unsigned int i;
 
 	atomic_store(&vm->stopping, true);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+}
+
+static unsigned int started_vcpus(struct vm *vm)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int i;
+
+	if (atomic_load(&vm->stopping))
+		return -ESHUTDOWN;
+	if (atomic_exchange(&vm->pause_req, true))
+		return -EALREADY;
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < started_vcpus(vm) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return atomic_load(&vm->stopping) ? -ESHUTDOWN : 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (!atomic_load(&vm->pause_req))
+		return -EALREADY;
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause_req);
+}
+
+void vm_vcpu_park_point(struct vm *vm)
+{
+	if (!atomic_load(&vm->pause_req))
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void vm_destroy(struct vm *vm)
