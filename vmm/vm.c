@@ -12,6 +12,7 @@
 
 #include "arch.h"
 #include "evloop.h"
+#include "kstats.h"
 #include "log.h"
 #include "util.h"
 #include "vcpu.h"
@@ -146,8 +147,10 @@ int vm_create_vcpus(struct vm *vm)
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
-	for (i = 0; i < vm->nr_vcpus; i++)
+	for (i = 0; i < vm->nr_vcpus; i++) {
 		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].stats_fd = -1;
+	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);
 		if (ret)
@@ -331,6 +334,23 @@ static unsigned long guest_resident_kib(const struct guest_mem *m)
 	return kib;
 }
 
+/* KVM's own count of the guest's exits, summed over the vCPUs (binary stats). */
+static void report_exits(struct vm *vm)
+{
+	uint64_t exits = 0, halts = 0, v;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++) {
+		if (vm->vcpus[i].stats_fd < 0 || kstats_read(vm->vcpus[i].stats_fd, "exits", &v))
+			return;	/* no binary stats on this kernel */
+		exits += v;
+		if (!kstats_read(vm->vcpus[i].stats_fd, "halt_exits", &v))
+			halts += v;
+	}
+	fprintf(stderr, "kvmini: stats: kvm_exits=%llu halt_exits=%llu\n",
+		(unsigned long long)exits, (unsigned long long)halts);
+}
+
 void vm_report_stats(struct vm *vm)
 {
 	unsigned long hwm, rss, guest;
@@ -343,4 +363,5 @@ void vm_report_stats(struct vm *vm)
 
 	fprintf(stderr, "kvmini: stats: peak_rss_kib=%lu rss_kib=%lu guest_resident_kib=%lu "
 		"vmm_overhead_kib=%lu\n", hwm, rss, guest, rss > guest ? rss - guest : 0);
+	report_exits(vm);
 }

@@ -55,6 +55,7 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	int stats_fd;		/* KVM's binary statistics (--stats), -1: none */
 };
 
 struct vm {

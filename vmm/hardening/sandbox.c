@@ -243,6 +243,7 @@ static const unsigned long restart_ioctls[] = {
 	KVM_GET_VCPU_MMAP_SIZE,
 	KVM_SET_USER_MEMORY_REGION,
 	KVM_CREATE_VCPU,
+	KVM_GET_STATS_FD,	/* --stats: the new vCPUs' counters */
 };
 
 #ifdef SANITIZER_BUILD
