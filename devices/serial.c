@@ -91,6 +91,7 @@ struct serial {
 	unsigned int tx_head, tx_count;
 	bool tx_full_waiting;	/* guest saw THRE clear; owe THRE when drained */
 	bool out_closed;	/* stdout gone or given up: drop output */
+	uint64_t st_tx, st_dropped, st_rx;	/* kvmini stat: bytes out, lost, in */
 
 	/* the writer thread: the only one that writes out_fd, outside the lock */
 	pthread_t writer;
@@ -166,6 +167,19 @@ static void rx_push(struct serial *s, uint8_t c)
 		return;
 	s->rx[(s->rx_head + s->rx_count) % RX_SIZE] = c;
 	s->rx_count++;
+	s->st_rx++;
+}
+
+/* --report's "first guest output": the first byte on any console, once per VM. */
+static void note_first_output(struct vm *vm)
+{
+	struct timespec ts;
+	uint64_t zero = 0, ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	__atomic_compare_exchange_n(&vm->first_output_ns, &zero, ns, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
 }
 
 static void tx_push(struct serial *s, uint8_t c)
@@ -174,10 +188,13 @@ static void tx_push(struct serial *s, uint8_t c)
 		rx_push(s, c);
 		return;
 	}
-	if (s->out_closed)
+	if (s->out_closed || s->tx_count == TX_SIZE) {
+		/* gone, or the guest ignored LSR.THRE: drop, as a real UART would */
+		s->st_dropped++;
 		return;
-	if (s->tx_count == TX_SIZE)
-		return;	/* guest ignored LSR.THRE: drop, as a real UART would */
+	}
+	if (!s->st_tx++)
+		note_first_output(s->vm);
 	s->tx[(s->tx_head + s->tx_count) % TX_SIZE] = c;
 	if (s->tx_count++ == 0)
 		pthread_cond_signal(&s->tx_cond);
@@ -688,8 +705,25 @@ static int serial_describe(struct device *dev, struct inventory *inv)
 	return inventory_add(inv, &e);
 }
 
+static void serial_stats(struct device *dev,
+			 void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	struct serial *s = container_of(dev, struct serial, dev);
+	uint64_t tx, dropped, rx;
+
+	pthread_mutex_lock(&s->lock);
+	tx = s->st_tx;
+	dropped = s->st_dropped;
+	rx = s->st_rx;
+	pthread_mutex_unlock(&s->lock);
+	fn(ctx, "out_bytes", tx);
+	fn(ctx, "dropped_bytes", dropped);
+	fn(ctx, "in_bytes", rx);
+}
+
 static const struct device_ops serial_ops_dev = {
 	.describe = serial_describe,
+	.stats = serial_stats,
 	.quiesce = serial_quiesce,
 	.destroy = serial_destroy,
 };

@@ -98,6 +98,14 @@ int bus_unregister(struct bus *b, uint64_t base)
 bool bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
 		bool is_write)
 {
+	uint64_t base;
+
+	return bus_access_at(b, addr, data, len, is_write, &base);
+}
+
+bool bus_access_at(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
+		   bool is_write, uint64_t *base)
+{
 	struct bus_range r;
 	bool found = false;
 	unsigned int i;
@@ -119,6 +127,7 @@ bool bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
 			memset(data, 0xff, len);
 		return false;
 	}
+	*base = r.base;
 	/*
 	 * The handler runs without the lock so that it may move ranges on
 	 * this bus (a PCI config write relocating a BAR). Its opaque stays

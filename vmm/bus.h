@@ -44,5 +44,8 @@ int bus_unregister(struct bus *b, uint64_t base);
  */
 bool bus_access(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
 		bool is_write);
+/* As bus_access; *@base gets the base of the range that took it. */
+bool bus_access_at(struct bus *b, uint64_t addr, uint8_t *data, uint32_t len,
+		   bool is_write, uint64_t *base);
 
 #endif

@@ -13,11 +13,15 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
 #include "config.h"
+#include "counter.h"
 #include "control.h"
 #include "device.h"
 #include "evloop.h"
 #include "inventory.h"
+#include "kstats.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
@@ -201,6 +205,176 @@ static void fill_info(struct vm *vm, struct control_info *info)
 	}
 }
 
+void control_stats_free(struct control_stats *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->n; i++)
+		free(st->v[i].per_vcpu);
+	free(st->v);
+	memset(st, 0, sizeof(*st));
+}
+
+/* The entry @name of @source, made if new (per vCPU if @per_vcpu). NULL: no memory. */
+static struct control_stat *stat_get(struct control_stats *st, const char *source,
+				     const char *name, bool per_vcpu)
+{
+	struct control_stat *e;
+	unsigned int i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->v[i].source == source && !strcmp(st->v[i].name, name))
+			return &st->v[i];
+	if (st->n == st->cap) {
+		unsigned int cap = st->cap ? st->cap * 2 : 64;
+		struct control_stat *v = realloc(st->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		st->v = v;
+		st->cap = cap;
+	}
+	e = &st->v[st->n];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->source = source;
+	if (per_vcpu) {
+		e->per_vcpu = calloc(st->nr_vcpus ? st->nr_vcpus : 1, sizeof(uint64_t));
+		if (!e->per_vcpu)
+			return NULL;
+	}
+	st->n++;
+	return e;
+}
+
+static const char *const SRC_KVM = "kvm", *const SRC_KVMINI = "kvmini";
+
+const struct control_stat *control_stat_find(const struct control_stats *st, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->n; i++)
+		if (!strcmp(st->v[i].name, name))
+			return &st->v[i];
+	return NULL;
+}
+
+struct stat_ctx {
+	struct control_stats *st;
+	const char *prefix;	/* device counters: "kvmini.blk0." */
+	int vcpu;		/* -1: a VM-wide counter */
+	bool failed;
+};
+
+static void add_kvm_stat(const char *name, uint64_t value, void *opaque)
+{
+	struct stat_ctx *c = opaque;
+	struct control_stat *e = stat_get(c->st, SRC_KVM, name, c->vcpu >= 0);
+
+	if (!e) {
+		c->failed = true;
+		return;
+	}
+	e->total += value;
+	if (c->vcpu >= 0 && e->per_vcpu)
+		e->per_vcpu[c->vcpu] += value;
+}
+
+static void add_device_stat(void *opaque, const char *name, uint64_t value)
+{
+	struct stat_ctx *c = opaque;
+	char full[64];
+	struct control_stat *e;
+
+	snprintf(full, sizeof(full), "%s%s", c->prefix, name);
+	e = stat_get(c->st, SRC_KVMINI, full, false);
+	if (!e) {
+		c->failed = true;
+		return;
+	}
+	e->total += value;
+}
+
+/* "kvmini.pio.com1" for the range at @key (vcpu.c's key), from the inventory. */
+static void device_exit_name(const struct vm *vm, uint64_t key, char *buf, size_t size)
+{
+	bool mmio = key >> 63;
+	uint64_t base = key & ~(3ULL << 62);
+	unsigned int i, r;
+
+	for (i = 0; i < vm->inventory.nr; i++) {
+		const struct inv_entry *e = &vm->inventory.entries[i];
+
+		for (r = 0; r < e->nr_ranges; r++) {
+			if (e->ranges[r].pio == !mmio && base >= e->ranges[r].base &&
+			    base - e->ranges[r].base < e->ranges[r].len) {
+				snprintf(buf, size, "kvmini.%s.%s", mmio ? "mmio" : "pio", e->name);
+				return;
+			}
+		}
+	}
+	snprintf(buf, size, "kvmini.%s.0x%llx", mmio ? "mmio" : "pio", (unsigned long long)base);
+}
+
+int control_collect_stats(struct vm *vm, struct control_stats *st)
+{
+	struct stat_ctx c = { .st = st, .vcpu = -1 };
+	struct device *d;
+	char name[64];
+	unsigned int i, k;
+
+	memset(st, 0, sizeof(*st));
+	st->nr_vcpus = vm->nr_vcpus;
+	if (vm->stats_fd >= 0 && !kstats_read_all(vm->stats_fd, add_kvm_stat, &c))
+		st->kvm_stats = true;
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++) {
+		const struct vcpu_counters *vc = &vm->vcpus[i].counters;
+
+		c.vcpu = (int)i;
+		if (vm->vcpus[i].stats_fd >= 0)
+			kstats_read_all(vm->vcpus[i].stats_fd, add_kvm_stat, &c);
+		for (k = 0; k < VCPU_EXIT_KINDS; k++) {
+			struct control_stat *e;
+
+			snprintf(name, sizeof(name), "kvmini.exits.%s", vcpu_exit_kind_name(k));
+			e = stat_get(st, SRC_KVMINI, name, true);
+			if (!e)
+				goto nomem;
+			e->per_vcpu[i] += counter_get(&vc->exits[k]);
+			e->total += counter_get(&vc->exits[k]);
+		}
+		for (k = 0; k < VCPU_DEV_SLOTS; k++) {
+			uint64_t key = __atomic_load_n(&vc->dev[k].key, __ATOMIC_ACQUIRE);
+			struct control_stat *e;
+
+			if (!key)
+				continue;
+			device_exit_name(vm, key, name, sizeof(name));
+			e = stat_get(st, SRC_KVMINI, name, true);
+			if (!e)
+				goto nomem;
+			e->per_vcpu[i] += counter_get(&vc->dev[k].n);
+			e->total += counter_get(&vc->dev[k].n);
+		}
+	}
+	c.vcpu = -1;
+	for (d = vm->devices; d; d = d->next) {
+		char prefix[48];
+
+		if (!d->ops->stats)
+			continue;
+		snprintf(prefix, sizeof(prefix), "kvmini.%s.", d->name);
+		c.prefix = prefix;
+		d->ops->stats(d, add_device_stat, &c);
+	}
+	if (c.failed)
+		goto nomem;
+	return 0;
+nomem:
+	control_stats_free(st);
+	return -ENOMEM;
+}
+
 static int do_pause(struct vm *vm)
 {
 	int ret;
@@ -292,7 +466,7 @@ static void on_request(int fd, uint32_t events, void *opaque)
 	pthread_mutex_unlock(&ctl.lock);
 	if (!req)
 		return;
-	if (atomic_load(&vm->stopping) && req->op != CONTROL_INFO) {
+	if (atomic_load(&vm->stopping) && req->op != CONTROL_INFO && req->op != CONTROL_STATS) {
 		ret = -ESHUTDOWN;
 	} else {
 		switch (req->op) {
@@ -308,6 +482,9 @@ static void on_request(int fd, uint32_t events, void *opaque)
 			break;
 		case CONTROL_STOP:
 			ret = do_stop(vm, req);
+			break;
+		case CONTROL_STATS:
+			ret = control_collect_stats(vm, req->stats);
 			break;
 		default:
 			ret = -EINVAL;

@@ -22,7 +22,27 @@ enum vm_state {
 };
 const char *vm_state_name(enum vm_state s);
 
-enum control_op { CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP };
+enum control_op { CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP, CONTROL_STATS };
+
+/* One counter of `stats`: KVM's or kvmini's, in total and per vCPU where it is per vCPU. */
+struct control_stat {
+	char name[64];
+	const char *source;	/* "kvm" or "kvmini" */
+	uint64_t total;
+	uint64_t *per_vcpu;	/* nr_vcpus values, or NULL (a VM or device counter) */
+};
+
+struct control_stats {
+	unsigned int nr_vcpus;
+	unsigned int n, cap;
+	struct control_stat *v;
+	bool kvm_stats;		/* KVM's binary statistics were there */
+};
+void control_stats_free(struct control_stats *st);
+/* Every counter of @vm now (event loop thread, or after the vCPUs stopped). 0 or -ENOMEM. */
+int control_collect_stats(struct vm *vm, struct control_stats *st);
+/* The entry @name of @st (either source), or NULL. */
+const struct control_stat *control_stat_find(const struct control_stats *st, const char *name);
 
 #define CONTROL_MAX_DEVICES 32
 
@@ -50,6 +70,7 @@ struct control_request {
 	double timeout;		/* stop: seconds before the hard stop (0: at once) */
 	bool force;		/* stop: no power button, stop now */
 	struct control_info *info;	/* CONTROL_INFO: where to put it */
+	struct control_stats *stats;	/* CONTROL_STATS: filled, freed by the caller */
 };
 
 /* Events for subscribers, in order. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "errmsg.h"
 
@@ -62,6 +63,12 @@ struct device_ops {
 	 * fixed-feature event on x86). Event loop thread.
 	 */
 	int (*power_button)(struct device *dev);
+	/*
+	 * Its counters for kvmini stat: @fn(@ctx, name, value) for each, names
+	 * like "reads", "tx_bytes". Event loop thread, while the VM runs.
+	 */
+	void (*stats)(struct device *dev, void (*fn)(void *ctx, const char *name, uint64_t value),
+		      void *ctx);
 	/* Undo create and free the instance; vCPUs are stopped. */
 	void (*destroy)(struct device *dev);
 };

@@ -16,4 +16,11 @@ int kstats_open(int kvm_fd);
  */
 int kstats_read(int fd, const char *name, uint64_t *value);
 
+/*
+ * Every counter of stats fd @fd: @fn(name, value, ctx) for each cumulative
+ * instant or peak counter; histograms are skipped. 0 or -errno.
+ */
+typedef void (*kstats_fn)(const char *name, uint64_t value, void *ctx);
+int kstats_read_all(int fd, kstats_fn fn, void *ctx);
+
 #endif

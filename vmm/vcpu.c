@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 
 #include "arch.h"
+#include "counter.h"
 #include "kstats.h"
 #include "log.h"
 #include "sandbox.h"
@@ -16,7 +17,7 @@
 
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index)
 {
-	int size;
+	int size, stats_fd;
 
 	v->vm = vm;
 	v->index = index;
@@ -26,11 +27,9 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index)
 		kv_err("KVM_CREATE_VCPU %u failed: %s; try fewer --cpus", index, strerror(errno));
 		return -errno;
 	}
-	if (vm->cfg->stats) {
-		int fd = kstats_open(v->fd);	/* read at exit; none before Linux 5.14 */
-
-		v->stats_fd = fd < 0 ? -1 : fd;
-	}
+	/* KVM's counters for kvmini stat and --stats; none before Linux 5.14 */
+	stats_fd = kstats_open(v->fd);
+	v->stats_fd = stats_fd < 0 ? -1 : stats_fd;
 	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run)) {
 		kv_err("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
@@ -46,27 +45,98 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index)
 	return arch_vcpu_init(vm, v);
 }
 
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind k)
+{
+	static const char *const names[] = {
+		[VCPU_EXIT_IO] = "io", [VCPU_EXIT_MMIO] = "mmio", [VCPU_EXIT_INTR] = "intr",
+		[VCPU_EXIT_HLT] = "hlt", [VCPU_EXIT_SHUTDOWN] = "shutdown",
+		[VCPU_EXIT_SYSTEM_EVENT] = "system_event",
+		[VCPU_EXIT_INTERNAL_ERROR] = "internal_error",
+		[VCPU_EXIT_FAIL_ENTRY] = "fail_entry", [VCPU_EXIT_OTHER] = "other",
+	};
+
+	return (unsigned int)k < VCPU_EXIT_KINDS ? names[k] : "unknown";
+}
+
+/*
+ * One more access to the device whose range starts at @key (bit 63:
+ * MMIO), in this vCPU's table: open addressing, keys never removed. Only
+ * this vCPU writes; readers see a key before its count grows.
+ */
+static void count_device(struct vcpu_counters *c, uint64_t key)
+{
+#if KVMINI_COUNTERS
+	unsigned int i, h = (unsigned int)((key ^ (key >> 12) ^ (key >> 32)) % VCPU_DEV_SLOTS);
+
+	key |= 1ULL << 62;	/* never 0, even for port 0 */
+	for (i = 0; i < VCPU_DEV_SLOTS; i++) {
+		struct vcpu_dev_count *d = &c->dev[(h + i) % VCPU_DEV_SLOTS];
+		uint64_t k = __atomic_load_n(&d->key, __ATOMIC_RELAXED);
+
+		if (k == key) {
+			counter_add(&d->n, 1);
+			return;
+		}
+		if (!k) {
+			__atomic_store_n(&d->key, key, __ATOMIC_RELEASE);
+			counter_add(&d->n, 1);
+			return;
+		}
+	}
+	counter_add(&c->dev_other, 1);
+#else
+	(void)c;
+	(void)key;
+#endif
+}
+
 static void handle_io(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 	uint8_t *data = (uint8_t *)r + r->io.data_offset;
 	bool is_write = r->io.direction == KVM_EXIT_IO_OUT;
+	uint64_t base = 0;
+	bool claimed = false;
 	uint32_t i;
 
 	/* data_offset and count*size stay inside the run page: KVM sets them */
 	for (i = 0; i < r->io.count; i++)
-		bus_access(&v->vm->pio, r->io.port, data + (size_t)i * r->io.size,
-			   r->io.size, is_write);
+		claimed = bus_access_at(&v->vm->pio, r->io.port, data + (size_t)i * r->io.size,
+					r->io.size, is_write, &base);
+	if (claimed)
+		count_device(&v->counters, base);
+	else
+		counter_add(&v->counters.dev_other, 1);
 }
 
 static void handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 	uint32_t len = r->mmio.len;
+	uint64_t base = 0;
 
 	if (len > sizeof(r->mmio.data))
 		len = sizeof(r->mmio.data);
-	bus_access(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, len, r->mmio.is_write);
+	if (bus_access_at(&v->vm->mmio, r->mmio.phys_addr, r->mmio.data, len, r->mmio.is_write,
+			  &base))
+		count_device(&v->counters, base | (1ULL << 63));
+	else
+		counter_add(&v->counters.dev_other, 1);
+}
+
+static enum vcpu_exit_kind exit_kind(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return VCPU_EXIT_IO;
+	case KVM_EXIT_MMIO: return VCPU_EXIT_MMIO;
+	case KVM_EXIT_INTR: return VCPU_EXIT_INTR;
+	case KVM_EXIT_HLT: return VCPU_EXIT_HLT;
+	case KVM_EXIT_SHUTDOWN: return VCPU_EXIT_SHUTDOWN;
+	case KVM_EXIT_SYSTEM_EVENT: return VCPU_EXIT_SYSTEM_EVENT;
+	case KVM_EXIT_INTERNAL_ERROR: return VCPU_EXIT_INTERNAL_ERROR;
+	case KVM_EXIT_FAIL_ENTRY: return VCPU_EXIT_FAIL_ENTRY;
+	default: return VCPU_EXIT_OTHER;
+	}
 }
 
 static void fatal_exit(struct vcpu *v, enum stop_reason reason, int status,
@@ -83,6 +153,7 @@ static bool handle_exit(struct vcpu *v)
 	struct kvm_run *r = v->run;
 	char what[160];
 
+	counter_add(&v->counters.exits[exit_kind(r->exit_reason)], 1);
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);

@@ -99,6 +99,7 @@ struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
 	vm->cfg = cfg;
 	vm->kvm_fd = kvm_fd;
 	vm->vm_fd = -1;
+	vm->stats_fd = -1;
 	vm->nr_vcpus = cfg->cpus;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
@@ -116,6 +117,9 @@ struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
 		kv_err("KVM_CREATE_VM failed: %s; run 'kvmini check'", strerror(errno));
 		goto err;
 	}
+	vm->stats_fd = kstats_open(vm->vm_fd);	/* -errno before Linux 5.14 */
+	if (vm->stats_fd < 0)
+		vm->stats_fd = -1;
 	/*
 	 * RAM first: on some hosts a memslot change after the irqchip exists
 	 * costs milliseconds (measured: ~5 ms vs 0.02 ms on this software KVM).
@@ -253,6 +257,8 @@ void vm_destroy(struct vm *vm)
 	arch_vm_free(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
+	if (vm->stats_fd >= 0)
+		close(vm->stats_fd);
 	guest_mem_free(&vm->mem);
 	evloop_destroy(vm->loop);
 	bus_destroy(&vm->pio);
@@ -351,15 +357,22 @@ static void report_exits(struct vm *vm)
 		(unsigned long long)exits, (unsigned long long)halts);
 }
 
-void vm_report_stats(struct vm *vm)
+void vm_memory_kib(struct vm *vm, unsigned long *peak, unsigned long *rss,
+		   unsigned long *guest)
 {
-	unsigned long hwm, rss, guest;
 	char status[4096];
 
 	read_status(status, sizeof(status));
-	hwm = status_kib(status, "VmHWM");
-	rss = status_kib(status, "VmRSS");
-	guest = guest_resident_kib(&vm->mem);
+	*peak = status_kib(status, "VmHWM");
+	*rss = status_kib(status, "VmRSS");
+	*guest = guest_resident_kib(&vm->mem);
+}
+
+void vm_report_stats(struct vm *vm)
+{
+	unsigned long hwm, rss, guest;
+
+	vm_memory_kib(vm, &hwm, &rss, &guest);
 
 	fprintf(stderr, "kvmini: stats: peak_rss_kib=%lu rss_kib=%lu guest_resident_kib=%lu "
 		"vmm_overhead_kib=%lu\n", hwm, rss, guest, rss > guest ? rss - guest : 0);

@@ -47,6 +47,27 @@ enum stop_reason {
 /* "poweroff", "timeout": for events and reports. */
 const char *stop_reason_name(enum stop_reason r);
 
+/* Why a vCPU came back to kvmini (KVM_RUN returned), counted per vCPU. */
+enum vcpu_exit_kind {
+	VCPU_EXIT_IO, VCPU_EXIT_MMIO, VCPU_EXIT_INTR, VCPU_EXIT_HLT, VCPU_EXIT_SHUTDOWN,
+	VCPU_EXIT_SYSTEM_EVENT, VCPU_EXIT_INTERNAL_ERROR, VCPU_EXIT_FAIL_ENTRY,
+	VCPU_EXIT_OTHER, VCPU_EXIT_KINDS,
+};
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
+
+/* PIO and MMIO exits by device: by the base of the bus range hit. */
+#define VCPU_DEV_SLOTS 64
+struct vcpu_dev_count {
+	uint64_t key;		/* range base, bit 63 set for MMIO; 0: free (see vcpu.c) */
+	uint64_t n;
+};
+
+struct vcpu_counters {
+	uint64_t exits[VCPU_EXIT_KINDS];
+	struct vcpu_dev_count dev[VCPU_DEV_SLOTS];
+	uint64_t dev_other;	/* the table was full, or no device claimed the access */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int index;
@@ -55,7 +76,8 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
-	int stats_fd;		/* KVM's binary statistics (--stats), -1: none */
+	int stats_fd;		/* KVM's binary statistics, -1: none (before Linux 5.14) */
+	struct vcpu_counters counters;	/* written by this vCPU only */
 };
 
 struct vm {
@@ -84,6 +106,9 @@ struct vm {
 	pthread_cond_t pause_cond;	/* parked count changed, or pause lifted */
 	atomic_bool pause_req;
 	unsigned int parked;
+	int stats_fd;			/* the VM's binary statistics, -1: none */
+	/* --report: CLOCK_MONOTONIC ns of the first byte the guest wrote to a console, 0: none */
+	uint64_t first_output_ns;
 };
 
 /*
@@ -122,5 +147,8 @@ void vm_vcpu_park_point(struct vm *vm);
 void vm_stats_open(void);
 void vm_stats_close(void);
 void vm_report_stats(struct vm *vm);
+/* Peak and current resident memory of kvmini, and the guest RAM resident in it (KiB). */
+void vm_memory_kib(struct vm *vm, unsigned long *peak, unsigned long *rss,
+		   unsigned long *guest);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "counter.h"
 #include "device.h"
 #include "errmsg.h"
 #include "inventory.h"
@@ -482,11 +483,16 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 		status = blk_rw(img, false, sector, in, e->n_in, 0, in_len, ctl);
 		if (status == VIRTIO_BLK_S_OK)
 			*written += (uint32_t)in_len;
+		counter_add(&d->st_ops[1], 1);
+		counter_add(&d->st_bytes[1], status == VIRTIO_BLK_S_OK ? in_len : 0);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		status = blk_rw(img, true, sector, out, e->n_out, REQ_HDR_SIZE, out_len, ctl);
+		counter_add(&d->st_ops[0], 1);
+		counter_add(&d->st_bytes[0], status == VIRTIO_BLK_S_OK ? out_len : 0);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		counter_add(&d->st_flushes, 1);
 		status = !img->readonly && fdatasync(img->fd) ? VIRTIO_BLK_S_IOERR :
 								 VIRTIO_BLK_S_OK;
 		break;
@@ -710,8 +716,17 @@ static int blk_describe(struct device *dev, struct inventory *inv)
 	return virtio_describe(&b->vdev, dev, inv);
 }
 
+static void blk_stats(struct device *dev,
+		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	struct blk_disk *b = container_of(dev, struct blk_disk, dev);
+
+	virtio_dev_stats(&b->vdev, "writes", "reads", counter_get(&b->worker.kicks), fn, ctx);
+}
+
 static const struct device_ops blk_device_ops = {
 	.describe = blk_describe,
+	.stats = blk_stats,
 	.destroy = blk_destroy,
 };
 

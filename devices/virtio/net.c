@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "device.h"
 #include "errmsg.h"
 #include "inventory.h"
@@ -129,6 +130,10 @@ int net_tx(struct virtio_dev *d, int fd, unsigned int budget)
 		do
 			w = writev(fd, e.iov, (int)e.n_out);
 		while (w < 0 && errno == EINTR);
+		if (w > NET_HDR_SIZE) {
+			counter_add(&d->st_ops[0], 1);
+			counter_add(&d->st_bytes[0], (uint64_t)w - NET_HDR_SIZE);
+		}
 		/* a frame the tap refuses (link down, malformed GSO) is dropped, as on a wire */
 		virtq_push(vq, &e, 0);
 		done++;
@@ -207,6 +212,8 @@ static enum place_result rx_place(struct virtio_dev *d, struct virtq *vq,
 	put_le16(nb, (uint16_t)n);
 	iov_from_buf(first.iov, first.n_in, NUM_BUFFERS_OFF, nb, sizeof(nb));
 	virtq_push_batch(vq, heads, lens, n);
+	counter_add(&d->st_ops[1], 1);
+	counter_add(&d->st_bytes[1], len > NET_HDR_SIZE ? len - NET_HDR_SIZE : 0);
 	return PLACE_DONE;
 }
 
@@ -739,8 +746,19 @@ static int nic_describe(struct device *dev, struct inventory *inv)
 	return virtio_describe(&n->vdev, dev, inv);
 }
 
+static void nic_stats(struct device *dev,
+		      void (*fn)(void *ctx, const char *name, uint64_t value), void *ctx)
+{
+	struct net_nic *n = container_of(dev, struct net_nic, dev);
+
+	/* with vhost-net the kernel moves the frames: these count the userspace path */
+	virtio_dev_stats(&n->vdev, "tx_packets", "rx_packets", counter_get(&n->worker.kicks),
+			 fn, ctx);
+}
+
 static const struct device_ops nic_device_ops = {
 	.describe = nic_describe,
+	.stats = nic_stats,
 	.destroy = nic_destroy,
 };
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "counter.h"
 #include "device.h"
 #include "inventory.h"
 #include "log.h"
@@ -39,8 +40,10 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *why)
 void virtio_queue_served(struct virtio_dev *d, unsigned int q, unsigned int used,
 			 const char *broken)
 {
-	if (used && d->transport && d->transport->notify_queue)
+	if (used && d->transport && d->transport->notify_queue) {
+		counter_add(&d->st_interrupts, 1);
 		d->transport->notify_queue(d, q);
+	}
 	if (broken)
 		virtio_dev_needs_reset(d, broken);
 }
@@ -216,4 +219,24 @@ void virtio_config_copy(const uint8_t *config, size_t size, uint64_t off, uint8_
 	if (n)
 		memcpy(data, config + off, n);
 	memset(data + n, 0, len - n);
+}
+
+void virtio_dev_stats(const struct virtio_dev *d, const char *out, const char *in,
+		      uint64_t kicks, void (*fn)(void *ctx, const char *name, uint64_t value),
+		      void *ctx)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s", out);
+	fn(ctx, name, counter_get(&d->st_ops[0]));
+	snprintf(name, sizeof(name), "%s_bytes", out);
+	fn(ctx, name, counter_get(&d->st_bytes[0]));
+	snprintf(name, sizeof(name), "%s", in);
+	fn(ctx, name, counter_get(&d->st_ops[1]));
+	snprintf(name, sizeof(name), "%s_bytes", in);
+	fn(ctx, name, counter_get(&d->st_bytes[1]));
+	if (d->device_id == 2)
+		fn(ctx, "flushes", counter_get(&d->st_flushes));
+	fn(ctx, "kicks", kicks);
+	fn(ctx, "interrupts", counter_get(&d->st_interrupts));
 }

@@ -101,6 +101,13 @@ struct virtio_dev {
 	int *kick_fds;			/* per queue: eventfd signalled on a kick, or -1 */
 	bool *kick_wired;		/* per queue: an ioeventfd signals kick_fds[q] */
 
+	/*
+	 * kvmini stat, written by the device's I/O thread (counter.h): [0]
+	 * the guest's output (blk writes, net TX), [1] its input (blk reads,
+	 * net RX), as requests and payload bytes; queue interrupts asked for.
+	 */
+	uint64_t st_ops[2], st_bytes[2], st_flushes, st_interrupts;
+
 	/* owned by virtio.c */
 	bool needs_reset_logged;	/* virtio_dev_needs_reset() warned once */
 	bool halted;			/* the driver broke the status rules: until reset */
@@ -114,6 +121,11 @@ int virtio_queues_alloc(struct virtio_dev *d);
 void virtio_queues_free(struct virtio_dev *d);
 /* A queue back to its reset state: disabled, maximum size, no rings. */
 void virtio_queue_clear(struct virtio_dev *d, struct virtq *vq);
+
+/* A device's stats op: its st_ counters, named for its kind (@out, @in: "write"/"read"...). */
+void virtio_dev_stats(const struct virtio_dev *d, const char *out, const char *in,
+		      uint64_t kicks, void (*fn)(void *ctx, const char *name, uint64_t value),
+		      void *ctx);
 
 /*
  * For devices' config_read: copy @len bytes at @off of a read-only config

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "sandbox.h"
 #include "virtio.h"
 #include "vm.h"
@@ -71,6 +72,7 @@ static void worker_kicked(int fd, uint32_t events, void *opaque)
 	if (read(fd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: already drained */
 	}
+	counter_add(&((struct virtio_worker *)opaque)->kicks, 1);
 	virtio_worker_serve(opaque);
 }
 

@@ -32,6 +32,7 @@ struct virtio_worker {
 	pthread_t thread;
 	bool started;
 	bool stopping;			/* atomic: virtio_worker_stop() is joining */
+	uint64_t kicks;			/* kicks and wakes served (counter.h) */
 };
 
 /*

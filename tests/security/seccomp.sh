@@ -309,7 +309,12 @@ stats() {
 	run
 	[ "$status" -eq 0 ] || fail "status $status, expected 0"
 	cmp -s "$hello_expected" "$tmp/stdout" || fail "guest output differs from $hello_expected"
-	line=$(grep '^kvmini: stats: ' "$tmp/stderr") || fail "no 'kvmini: stats:' line"
+	line=$(grep '^kvmini: stats: peak_rss_kib=' "$tmp/stderr") || fail "no 'kvmini: stats:' line"
+	# kvmini's own count under the same filter: the guest's port writes reached the UART
+	grep -q '^kvmini: stats: exits by reason: io=[1-9]' "$tmp/stderr" ||
+		fail "--stats: no positive 'exits by reason: io=' line"
+	grep -q '^kvmini: stats: busiest devices (port I/O): com1=[1-9]' "$tmp/stderr" ||
+		fail "--stats: com1 is not the busiest port I/O device of the hello firmware"
 	for key in peak_rss_kib rss_kib guest_resident_kib; do
 		v=$(sed -n "s/.* $key=\([0-9]*\).*/\1/p" <<<"$line")
 		[ -n "$v" ] && [ "$v" -gt 0 ] ||

@@ -24,6 +24,14 @@ static const struct {
 	{ "stats", API_CMD_STATS },
 };
 
+void api_json_init(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "seed", NULL);	/* hashes a key: the seed is drawn */
+	json_object_put(o);
+}
+
 void api_request_free(struct api_request *req)
 {
 	json_object_put(req->id);
@@ -254,6 +262,33 @@ char *api_reply_info(const struct api_request *req, const char *name,
 		json_object_array_add(devs, d);
 	}
 	json_object_object_add(r, "devices", devs);
+	return api_reply_ok(req, r);
+}
+
+char *api_reply_stats(const struct api_request *req, const struct control_stats *st)
+{
+	struct json_object *r = json_object_new_object(), *evs = json_object_new_array();
+	unsigned int i, k;
+
+	json_object_object_add(r, "vcpus", json_object_new_int((int)st->nr_vcpus));
+	json_object_object_add(r, "kvm_stats", json_object_new_boolean(st->kvm_stats));
+	for (i = 0; i < st->n; i++) {
+		const struct control_stat *e = &st->v[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(e->name));
+		json_object_object_add(o, "source", json_object_new_string(e->source));
+		json_object_object_add(o, "total", json_object_new_uint64(e->total));
+		if (e->per_vcpu) {
+			struct json_object *pv = json_object_new_array();
+
+			for (k = 0; k < st->nr_vcpus; k++)
+				json_object_array_add(pv, json_object_new_uint64(e->per_vcpu[k]));
+			json_object_object_add(o, "per_vcpu", pv);
+		}
+		json_object_array_add(evs, o);
+	}
+	json_object_object_add(r, "events", evs);
 	return api_reply_ok(req, r);
 }
 

@@ -40,6 +40,12 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 		      const char **code, char *msg, size_t msglen);
 void api_request_free(struct api_request *req);
 
+/*
+ * Once, before any seccomp filter: json-c seeds its string hash on first
+ * use with getrandom(), which no filter allows.
+ */
+void api_json_init(void);
+
 /* Replies and events, each one line with its '\n'; malloc'd, NULL on ENOMEM. */
 char *api_greeting(const char *name, int pid);
 char *api_reply_ok(const struct api_request *req, struct json_object *ret);	/* takes @ret */
@@ -47,6 +53,7 @@ char *api_reply_error(struct json_object *id, const char *code, const char *msg)
 char *api_reply_info(const struct api_request *req, const char *name,
 		     const struct control_info *info);
 char *api_event(const struct control_event *ev);
+char *api_reply_stats(const struct api_request *req, const struct control_stats *st);
 /* The error code and message of a control_call() failure. */
 const char *api_errno_code(int err, const char **msg);
 

@@ -386,6 +386,22 @@ int cmd_list(int argc, char **argv)
 	return CLIENT_OK;
 }
 
+int client_request(const char *name, const char *cmd, struct json_object **reply)
+{
+	struct conn *c = malloc(sizeof(*c));
+	int ret;
+
+	if (!c)
+		return CLIENT_ERROR;
+	ret = conn_open(c, name, true);
+	if (!ret) {
+		ret = conn_call(c, cmd, NULL, reply);
+		close(c->fd);
+	}
+	free(c);
+	return ret;
+}
+
 static void control_usage(FILE *f, const char *cmd)
 {
 	if (!strcmp(cmd, "stop"))

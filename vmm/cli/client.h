@@ -11,7 +11,14 @@ enum {
 	CLIENT_FORCED = 5,	/* stop: the guest did not power off in time; stopped hard */
 };
 
+struct json_object;
+
 int cmd_list(int argc, char **argv);
+/*
+ * One request @cmd (no arguments) to the VM @name (or socket path), quietly:
+ * 0 and *@reply (json_object_put it), or a CLIENT_ status.
+ */
+int client_request(const char *name, const char *cmd, struct json_object **reply);
 /* info, pause, resume, stop: argv[0] names it. */
 int cmd_control(int argc, char **argv);
 

@@ -37,6 +37,7 @@ enum {
 	OPT_NAME,
 	OPT_PIDFILE,
 	OPT_API_SOCKET,
+	OPT_REPORT,
 	OPT_HELP,
 	OPT_DEVICE,	/* + the index of a device type among those with options */
 };
@@ -63,6 +64,7 @@ static const struct option fixed_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -81,7 +83,10 @@ static const struct {
 	{ "cpus", "  --cpus N             number of vCPUs (default 1)\n" },
 	{ "on-reboot", "  --on-reboot ACTION   exit (default, status 4) or restart\n" },
 	{ "verbose", "  --verbose            log VM setup and exits to stderr\n" },
-	{ "stats", "  --stats              print kvmini's memory use on exit (stderr)\n" },
+	{ "stats", "  --stats              on exit, print exits by reason, the busiest devices,\n"
+		   "                       halt polling and kvmini's memory use (stderr)\n" },
+	{ "report", "  --report FILE        on exit, write a JSON report: timestamps, status,\n"
+		    "                       counters, memory (for CI)\n" },
 	{ "exit-port", "  --exit-port PORT     guest exit device port (default 0xf4), or none\n" },
 	{ "timeout", "  --timeout SECONDS    stop the guest after this long (exit status 124)\n" },
 	{ "transport", "  --transport KIND     virtio devices on pci (default) or mmio\n" },
@@ -568,6 +573,13 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			}
 			cfg->pidfile = optarg;
+			break;
+		case OPT_REPORT:
+			if (!*optarg) {
+				kv_err("--report: empty path; give the JSON file to write");
+				return -EINVAL;
+			}
+			cfg->report = optarg;
 			break;
 		case OPT_API_SOCKET:
 			if (!*optarg) {

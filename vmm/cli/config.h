@@ -55,6 +55,7 @@ struct vm_config {
 	const char *name;	/* --name (NULL: kvmini-PID, set by the instance) */
 	const char *pidfile;	/* --pidfile FILE (NULL: none) */
 	const char *api_socket;	/* --api-socket PATH|none (NULL: the default path) */
+	const char *report;	/* --report FILE.json (NULL: none) */
 };
 
 /* --name: letters, digits, '.', '_', '-'; a file name in the runtime directory. */

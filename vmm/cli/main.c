@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 #include "run.h"
+#include "stat.h"
 #include "vm.h"
 #include "volume.h"
 
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stat"))
+		return cmd_stat(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
 	    !strcmp(cmd, "stop"))
 		return cmd_control(argc - 1, argv + 1);
@@ -41,6 +44,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	kv_err("unknown command '%s'; the commands are run, list, info, pause, resume, stop, "
-	       "check, unpack, help and version", cmd);
+	       "stat, check, unpack, help and version", cmd);
 	return EXIT_ERROR;
 }

@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include <json-c/json.h>
 
 #include "api.h"
+#include "proto.h"
 #include "arch.h"
 #include "check.h"
 #include "command.h"
@@ -249,6 +251,149 @@ static int arm_timeout(struct vm *vm)
 	return fd;
 }
 
+/* --stats and --report: what the last VM counted, and when things happened. */
+static struct {
+	uint64_t exec_ns, ready_ns, first_output_ns, stop_ns;	/* CLOCK_MONOTONIC */
+	struct timespec exec_real;
+	struct control_stats stats;
+	bool have_stats;
+	unsigned long peak_kib, rss_kib, guest_kib;
+	enum stop_reason reason;
+} run_record;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The counters named @prefix*, nonzero, busiest first (at most @max), as " name=N". */
+static void print_group(const struct control_stats *st, const char *title, const char *prefix,
+			unsigned int max)
+{
+	const struct control_stat *best[16];
+	size_t plen = strlen(prefix);
+	unsigned int i, j, n = 0;
+
+	if (max > 16)
+		max = 16;
+	for (i = 0; i < st->n; i++) {
+		const struct control_stat *e = &st->v[i];
+
+		if (strncmp(e->name, prefix, plen) || !e->total)
+			continue;
+		for (j = n; j > 0 && best[j - 1]->total < e->total; j--)
+			if (j < max)
+				best[j] = best[j - 1];
+		if (j < max) {
+			best[j] = e;
+			if (n < max)
+				n++;
+		}
+	}
+	if (!n)
+		return;
+	fprintf(stderr, "kvmini: stats: %s:", title);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, " %s=%llu", best[i]->name + plen, (unsigned long long)best[i]->total);
+	fputc('\n', stderr);
+}
+
+/* --stats at exit: memory, KVM's exits, then kvmini's view (kvmini(1)). */
+static void report_run_stats(struct vm *vm)
+{
+	static const char *const halt[] = {
+		"halt_exits", "halt_attempted_poll", "halt_successful_poll", "halt_poll_invalid",
+		"halt_wakeup", "halt_poll_success_ns", "halt_poll_fail_ns", "halt_wait_ns",
+	};
+	const struct control_stats *st = &run_record.stats;
+	unsigned int i;
+
+	vm_report_stats(vm);
+	if (!run_record.have_stats)
+		return;
+	print_group(st, "exits by reason", "kvmini.exits.", 16);
+	print_group(st, "busiest devices (port I/O)", "kvmini.pio.", 5);
+	print_group(st, "busiest devices (MMIO)", "kvmini.mmio.", 5);
+	if (control_stat_find(st, "halt_exits")) {
+		fprintf(stderr, "kvmini: stats: halt polling:");
+		for (i = 0; i < ARRAY_SIZE(halt); i++) {
+			const struct control_stat *e = control_stat_find(st, halt[i]);
+
+			if (e)
+				fprintf(stderr, " %s=%llu", halt[i], (unsigned long long)e->total);
+		}
+		fputc('\n', stderr);
+	}
+}
+
+/* Record the end of one VM: its counters, memory and times. */
+static void record_run(struct vm *vm, const struct vm_config *cfg)
+{
+	if (!cfg->stats && !cfg->report)
+		return;
+	run_record.stop_ns = mono_ns();
+	run_record.first_output_ns = __atomic_load_n(&vm->first_output_ns, __ATOMIC_RELAXED);
+	if (run_record.have_stats)
+		control_stats_free(&run_record.stats);
+	run_record.have_stats = !control_collect_stats(vm, &run_record.stats);
+	vm_memory_kib(vm, &run_record.peak_kib, &run_record.rss_kib, &run_record.guest_kib);
+}
+
+static double ms_since_exec(uint64_t ns)
+{
+	return ns ? (double)(ns - run_record.exec_ns) / 1e6 : -1;
+}
+
+static void add_ms(struct json_object *o, const char *key, uint64_t ns)
+{
+	json_object_object_add(o, key, ns ? json_object_new_double(
+		(double)(uint64_t)(ms_since_exec(ns) * 1000) / 1000) : NULL);
+}
+
+/* --report FILE: one JSON object (kvmini(1) lists the members). */
+static void write_report(int fd, const struct vm_config *cfg, int status)
+{
+	struct json_object *o = json_object_new_object(), *t = json_object_new_object();
+	struct json_object *c = json_object_new_object(), *m = json_object_new_object();
+	const char *s;
+	unsigned int i;
+	size_t len;
+
+	json_object_object_add(o, "kvmini", json_object_new_string(KVMINI_VERSION_STRING));
+	json_object_object_add(o, "name", json_object_new_string(control_name()));
+	json_object_object_add(o, "status", json_object_new_int(status));
+	json_object_object_add(o, "stop_reason",
+			       json_object_new_string(stop_reason_name(run_record.reason)));
+	json_object_object_add(t, "exec_unix", json_object_new_double(
+		(double)run_record.exec_real.tv_sec + (double)run_record.exec_real.tv_nsec / 1e9));
+	add_ms(t, "exec_ms", run_record.exec_ns);
+	add_ms(t, "vm_ready_ms", run_record.ready_ns);
+	add_ms(t, "first_output_ms", run_record.first_output_ns);
+	/* the guest does not mark its command's start yet: unknown */
+	add_ms(t, "command_start_ms", 0);
+	add_ms(t, "command_end_ms", cfg->cmd_argv && run_record.reason == STOP_GUEST_EXIT ?
+				    run_record.stop_ns : 0);
+	add_ms(t, "stop_ms", run_record.stop_ns);
+	json_object_object_add(o, "timestamps", t);
+	for (i = 0; run_record.have_stats && i < run_record.stats.n; i++)
+		json_object_object_add(c, run_record.stats.v[i].name,
+				       json_object_new_uint64(run_record.stats.v[i].total));
+	json_object_object_add(o, "counters", c);
+	json_object_object_add(m, "peak_rss_kib", json_object_new_uint64(run_record.peak_kib));
+	json_object_object_add(m, "guest_touched_kib", json_object_new_uint64(run_record.guest_kib));
+	json_object_object_add(m, "vmm_overhead_kib", json_object_new_uint64(
+		run_record.rss_kib > run_record.guest_kib ? run_record.rss_kib - run_record.guest_kib : 0));
+	json_object_object_add(o, "memory", m);
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(s);
+	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1)
+		kv_err("--report %s: cannot write: %s", cfg->report, strerror(errno));
+	json_object_put(o);
+}
+
 /* The kernel and initrd file contents, owned by cmd_run. */
 struct inputs {
 	uint8_t *kernel;
@@ -321,14 +466,18 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 		vm_stop_vcpus(vm);
 		goto out_devices;
 	}
+	if (!run_record.ready_ns)
+		run_record.ready_ns = mono_ns();
 	if (sandbox_enter(SANDBOX_MAIN))
 		vm_request_stop(vm, STOP_ERROR, EXIT_ERROR);
 	control_started(vm);
 	evloop_run(vm->loop);
 	vm_stop_vcpus(vm);
 	devices_quiesce(vm);
+	run_record.reason = vm->stop_reason;
+	record_run(vm, cfg);
 	if (cfg->stats)
-		vm_report_stats(vm);
+		report_run_stats(vm);
 	reason = vm->stop_reason;
 	*status = vm->exit_status;
 out_devices:
@@ -379,7 +528,7 @@ int cmd_run(int argc, char **argv)
 	unsigned int i;
 	enum stop_reason reason = STOP_ERROR;
 	int status = EXIT_ERROR;
-	int kvm_fd = -1, sig_fd = -1;
+	int kvm_fd = -1, sig_fd = -1, report_fd = -1;
 	sigset_t sigs;
 	int ret;
 
@@ -391,6 +540,9 @@ int cmd_run(int argc, char **argv)
 	 * arena shrinks with brk. kvmini's threads allocate little.
 	 */
 	mallopt(M_ARENA_MAX, 1);
+	api_json_init();	/* before any filter: json-c draws its hash seed */
+	run_record.exec_ns = mono_ns();
+	clock_gettime(CLOCK_REALTIME, &run_record.exec_real);
 	ret = config_parse_run(&cfg, argc, argv);
 	if (ret > 0)
 		return 0;	/* --help */
@@ -399,6 +551,13 @@ int cmd_run(int argc, char **argv)
 	kv_verbose = cfg.verbose || getenv("KVMINI_DEBUG");
 	/* stop signals blocked from here on, in every thread and in the jail's child */
 	signals_init();
+	if (cfg.report) {
+		report_fd = open(cfg.report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (report_fd < 0) {
+			kv_err("--report %s: %s; give a writable path", cfg.report, strerror(errno));
+			return EXIT_ERROR;
+		}
+	}
 	/* name, pidfile, API socket: in the host's view, before a jail */
 	if (instance_setup(&inst, &cfg)) {
 		instance_close(&inst);
@@ -490,7 +649,7 @@ int cmd_run(int argc, char **argv)
 	/* after the helper's fork: threads may start; the API serves every VM of a restart */
 	if (inst.sock_fd >= 0 && api_start(inst.sock_fd, inst.owner, inst.name))
 		goto out;
-	if (cfg.stats)
+	if (cfg.stats || cfg.report)
 		vm_stats_open();
 	ran = true;
 	do {
@@ -524,6 +683,14 @@ out:
 	/* a stop signal that came during setup or teardown ends kvmini too */
 	if (!stop_signal)
 		stop_signal = pending_stop_signal(sig_fd);
+	if (report_fd >= 0) {
+		if (!ran)
+			run_record.reason = STOP_ERROR;
+		write_report(report_fd, &cfg, stop_signal ? EXIT_SIGNAL_BASE + stop_signal : status);
+		close(report_fd);
+	}
+	if (run_record.have_stats)
+		control_stats_free(&run_record.stats);
 	vm_stats_close();
 	if (sig_fd >= 0)
 		close(sig_fd);

@@ -173,6 +173,7 @@ static const int main_syscalls[] = {
 	SCMP_SYS(wait4),	/* the sandbox_defer() helper */
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 	SCMP_SYS(timerfd_settime),	/* the API's stop: the hard-stop deadline */
+	SCMP_SYS(pread64),	/* the API's stats: KVM's binary statistics */
 };
 
 /* fcntl commands: OFD locks of disk images */
@@ -411,7 +412,7 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	if (!ret)
 		ret = allow_arg_values(f, SCMP_SYS(fcntl), 1, main_fcntl_cmds,
 				       ARRAY_LEN(main_fcntl_cmds));
-	if (!ret && cfg->stats)
+	if (!ret && (cfg->stats || cfg->report))
 		ret = allow_all(f, stats_syscalls, ARRAY_LEN(stats_syscalls));
 	if (ret || cfg->on_reboot != ON_REBOOT_RESTART)
 		return ret;
