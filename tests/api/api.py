@@ -2,11 +2,12 @@
 """The control plane: `kvmini run --name/--pidfile/--api-socket`, the API
 socket's protocol, and the `kvmini list/info/pause/resume/stop` client.
 
-    api.py KVMINI COUNTER_IMAGE CASE
+    api.py KVMINI COUNTER_IMAGE PIOLOOP_IMAGE CASE
 
 Each case boots the counter firmware (it prints "COUNT n" about every
 50 ms and powers off on the ACPI power button unless counter.button=ignore)
-and drives it. Exits 0 on success, 1 on failure (with the tail of the
+and drives it; the stat and report cases boot the pioloop firmware,
+which makes a known number of port reads of the i8042. Exits 0 on success, 1 on failure (with the tail of the
 guest's output and kvmini's stderr), 77 without a usable /dev/kvm.
 Every wait has a deadline (KVMINI_TEST_TIMEOUT, 120 s by default) that only
 stops a hung run; nothing asserts on how long anything took.
@@ -21,6 +22,7 @@ import tempfile
 import time
 
 LIMIT = float(os.environ.get("KVMINI_TEST_TIMEOUT", "120"))
+PIOLOOP = None  # the pioloop firmware image (argv)
 
 
 class Failure(Exception):
@@ -412,7 +414,10 @@ def case_bad_input(k, img):
         for _ in range(200):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(path)
-            s.sendall(b"{\"execute\": \"info\"}\n" * 4)
+            try:
+                s.sendall(b"{\"execute\": \"info\"}\n" * 4)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # told "busy" and closed: the earlier ones are still being reaped
             s.close()
         # a client that never reads: the API drops it, nobody else waits
         deaf = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -604,7 +609,131 @@ def case_stale(k, img):
         vm.close()
 
 
+PIO_COUNT = 4321
+
+
+def pio_vm(k, name, args=()):
+    vm = VM(k, PIOLOOP, name, args=args, cmdline="pio.count=%d" % PIO_COUNT)
+    vm.wait_for(lambda: "PIO-DONE %d" % PIO_COUNT in vm.output(), "PIO-DONE")
+    return vm
+
+
+def stat_json(k, *args):
+    rc, out, err = client(k, "stat", "-1", "-s", "0.2", "--json", *args)
+    check(rc == 0, "kvmini stat %s: %d %r" % (" ".join(args), rc, err))
+    return json.loads(out)
+
+
+def events_of(j):
+    return {e["name"]: e for e in j["events"]}
+
+
+def case_stat(k, img):
+    name = "t-stat-%d" % os.getpid()
+    vm = pio_vm(k, name, args=["--cpus", "2"])
+    try:
+        j = stat_json(k, name)
+        ev = events_of(j)
+        check(j["vms"][0]["name"] == name and j["vms"][0]["pid"] == vm.p.pid, "vms %r" % j["vms"])
+        check(ev.get("kvmini.pio.i8042", {}).get("total") == PIO_COUNT,
+              "kvmini.pio.i8042 is %r, expected exactly %d" % (ev.get("kvmini.pio.i8042"), PIO_COUNT))
+        check(ev["kvmini.exits.io"]["total"] >= PIO_COUNT, "kvmini.exits.io %r" % ev["kvmini.exits.io"])
+        if "exits" in ev:  # KVM's binary statistics (Linux 5.14+)
+            check(ev["exits"]["total"] >= PIO_COUNT, "KVM exits %r" % ev["exits"])
+        # the guest has finished its reads: the count holds still
+        j2 = stat_json(k, name)
+        check(events_of(j2)["kvmini.pio.i8042"]["total"] == PIO_COUNT, "the count moved")
+        # -f: only matching names
+        j = stat_json(k, "-f", "i8042", name)
+        check([e["name"] for e in j["events"]] == ["kvmini.pio.i8042"], "-f i8042: %r" % j["events"])
+        j = stat_json(k, "-f", r"^kvmini\.exits\.", name)
+        check(j["events"] and all(e["name"].startswith("kvmini.exits.") for e in j["events"]),
+              "-f ^kvmini.exits.: %r" % j["events"])
+        # -c: per vCPU, summing to the total
+        j = stat_json(k, "-c", "-f", "i8042", name)
+        pv = j["events"][0].get("per_vcpu")
+        check(pv and len(pv) == 2 and sum(pv) == PIO_COUNT, "-c per_vcpu %r" % pv)
+        # -p PID and -g NAME find the same VM
+        for sel in (["-p", str(vm.p.pid)], ["-g", name], [str(vm.p.pid)]):
+            j = stat_json(k, "-f", "i8042", *sel)
+            check(j["events"] and j["events"][0]["total"] == PIO_COUNT, "%s: %r" % (sel, j))
+        # text: the table's header and the row
+        rc, out, err = client(k, "stat", "-1", "-s", "0.2", "-f", "i8042", name)
+        check(rc == 0 and out.split()[:4] == ["Event", "Total", "%Total", "CurAvg/s"] and
+              "kvmini.pio.i8042" in out and str(PIO_COUNT) in out, "table %r" % out)
+        # -l: a header of names, then a line per interval
+        rc, out, err = client_timeout(k, 1.5, "stat", "-l", "-s", "0.2", "-f", "i8042", name)
+        lines = out.splitlines()
+        check(lines and lines[0] == "kvmini.pio.i8042" and len(lines) >= 3 and
+              all(l == "0" for l in lines[1:]), "-l output %r" % out)
+        # refusals, one line each
+        rc, out, err = client(k, "stat", "-1", "no-such-vm-%d" % os.getpid())
+        check(rc == 3 and len(err.strip().splitlines()) == 1, "unknown name: %d %r" % (rc, err))
+        rc, out, err = client(k, "stat", "-1", "-f", "(", name)
+        check(rc == 2 and "-f" in err, "bad regex: %d %r" % (rc, err))
+        rc, out, err = client(k, "stat", "-1", "-s", "0", name)
+        check(rc == 2 and "-s" in err, "bad interval: %d %r" % (rc, err))
+        rc, out, err = client(k, "stop", "--force", name)
+        check(rc == 0 and vm.wait_exit() == 0, "stop: %d" % rc)
+    except Failure:
+        print(vm.tail())
+        raise
+    finally:
+        vm.close()
+
+
+def client_timeout(kvmini, secs, *args):
+    """A client that runs until stopped (kvmini stat -l): SIGINT after @secs."""
+    p = subprocess.Popen([kvmini] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=secs)
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        out, err = p.communicate(timeout=LIMIT)
+    return p.returncode, out.decode(), err.decode()
+
+
+def case_report(k, img):
+    d = tempfile.mkdtemp(prefix="kvmini-report-")
+    path = os.path.join(d, "report.json")
+    name = "t-report-%d" % os.getpid()
+    vm = VM(k, PIOLOOP, name, args=["--report", path, "--stats", "--timeout", "2"],
+            cmdline="pio.count=%d" % PIO_COUNT)
+    try:
+        check(vm.wait_exit() == 124, "status %s, expected 124 (--timeout)" % vm.p.returncode)
+        with open(path) as f:
+            r = json.load(f)
+        check(r["status"] == 124 and r["stop_reason"] == "timeout" and r["name"] == name,
+              "report head %r" % {k2: r[k2] for k2 in ("status", "stop_reason", "name")})
+        t = r["timestamps"]
+        order = [t["exec_ms"], t["vm_ready_ms"], t["first_output_ms"], t["stop_ms"]]
+        check(None not in order and order == sorted(order), "timestamps out of order: %r" % t)
+        check(r["counters"].get("kvmini.pio.i8042") == PIO_COUNT, "report counters %r" %
+              {k2: v for k2, v in r["counters"].items() if k2.startswith("kvmini.pio")})
+        check(r["memory"]["peak_rss_kib"] > 0 and r["memory"]["guest_touched_kib"] > 0,
+              "memory %r" % r["memory"])
+        err = vm.stderr()
+        check("kvmini: stats: busiest devices (port I/O): i8042=%d" % PIO_COUNT in err,
+              "--stats summary: %r" % err)
+        # an unwritable report path: refused before the guest runs
+        r2 = subprocess.run([k, "run", "--kernel", PIOLOOP, "--report", "/nonexistent/dir/r.json"],
+                            capture_output=True, stdin=subprocess.DEVNULL, timeout=LIMIT)
+        check(r2.returncode == 2 and b"--report" in r2.stderr and not r2.stdout,
+              "bad --report: %d %r" % (r2.returncode, r2.stderr))
+    except Failure:
+        print(vm.tail())
+        raise
+    finally:
+        vm.close()
+        for f in os.listdir(d):
+            os.unlink(os.path.join(d, f))
+        os.rmdir(d)
+
+
 CASES = {
+    "stat": case_stat,
+    "report": case_report,
     "pause-resume": case_pause_resume,
     "list-info": case_list_info,
     "stop": case_stop,
@@ -618,10 +747,11 @@ CASES = {
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+    global PIOLOOP
+    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
         print(__doc__)
         return 2
-    kvmini, image, case = sys.argv[1:]
+    kvmini, image, PIOLOOP, case = sys.argv[1:]
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no usable /dev/kvm")
         return 77
