@@ -19,7 +19,7 @@ ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot lin
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
 exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname
 exec-volume-rw exec-volume-ro exec-volume-timeout
-blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot api-stop
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot api-stop stat-debugfs
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
@@ -508,6 +508,48 @@ t_api_stop() {
 	_got=$(debugfs -R 'cat /root/stop.txt' "$_img" 2>/dev/null)
 	echo "+ debugfs cat /root/stop.txt: $_got" >>"$LOG"
 	[ "$_got" = "$_word" ] || { REASON="after kvmini stop the image has '$_got', expected '$_word'"; return 1; }
+}
+
+# kvmini stat against the kernel's own debugfs files for the same VM: both read KVM's counters,
+# so each value kvmini stat reports lies between a debugfs read just before and one just after.
+t_stat_debugfs() {
+	exec_only_kvmini && return 77
+	mkdir -p /run
+	mount | grep -q ' /sys/kernel/debug ' || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	[ -d /sys/kernel/debug/kvm ] || { REASON="no /sys/kernel/debug/kvm"; return 77; }
+	_name=nested-stat-$$
+	echo "+ $VMM run --name $_name ... (a booted Debian guest that waits); kvmini stat -1 --json" >"$LOG"
+	"$VMM" run --name "$_name" --kernel "$(kernel_of 6.1)" --initrd "$(initrd_of 6.1)" \
+		--timeout "$L2_TIMEOUT" --cmdline "$(enc "echo KVMINI-UP; sleep 1000")" \
+		</dev/null >>"$LOG" 2>&1 &
+	_pid=$!
+	_t=0
+	while [ $_t -lt "$L2_TIMEOUT" ] && ! grep -q KVMINI-UP "$LOG"; do
+		sleep 1
+		_t=$((_t + 1))
+	done
+	grep -q KVMINI-UP "$LOG" || { kill -9 $_pid 2>/dev/null; wait $_pid; REASON="the guest never came up"; return 1; }
+	_dir=$(ls -d /sys/kernel/debug/kvm/"$_pid"-* 2>/dev/null | head -n 1)
+	[ -n "$_dir" ] || { kill -9 $_pid; wait $_pid; REASON="no debugfs directory for PID $_pid"; return 1; }
+	_ok=1
+	for _c in exits halt_exits io_exits mmio_exits irq_exits remote_tlb_flush; do
+		[ -f "$_dir/$_c" ] || continue
+		_a=$(cat "$_dir/$_c")
+		_k=$("$VMM" stat -1 -s 0.2 --json -f "^$_c\$" "$_name" 2>>"$LOG" |
+			sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+		_b=$(cat "$_dir/$_c")
+		echo "+ $_c: debugfs before $_a, kvmini stat $_k, debugfs after $_b" >>"$LOG"
+		if [ -z "$_k" ] || [ "$_k" -lt "$_a" ] || [ "$_k" -gt "$_b" ]; then
+			_ok=0
+			REASON="$_c: kvmini stat says '$_k', debugfs $_a..$_b"
+		fi
+	done
+	"$VMM" stat -1 -s 0.5 "$_name" >>"$LOG" 2>&1
+	"$VMM" stop --force "$_name" >>"$LOG" 2>&1
+	wait $_pid
+	STATUS=$?
+	[ $_ok = 1 ] || return 1
+	need_status 0
 }
 
 # The multiboot test payload (firmware/multiboot) on real KVM: every check passes, and it
