@@ -215,6 +215,15 @@ static unsigned int sorted(const struct event **out, bool zeros)
 	return n;
 }
 
+/* A count of events, not a time (halt_wait_ns) or a size (pages_2m): it takes part in %Total. */
+static bool is_event(const char *name)
+{
+	size_t n = strlen(name);
+
+	return !(n > 3 && !strcmp(name + n - 3, "_ns")) && strncmp(name, "pages_", 6) &&
+	       strncmp(name, "max_", 4);
+}
+
 static void print_table(FILE *f)
 {
 	static const struct event *list[MAX_EVENTS];
@@ -222,14 +231,19 @@ static void print_table(FILE *f)
 	uint64_t sum = 0;
 
 	for (i = 0; i < n; i++)
-		sum += list[i]->total - list[i]->base;
+		if (is_event(list[i]->name))
+			sum += list[i]->total - list[i]->base;
 	fprintf(f, " %-40s %14s %7s %11s\n", "Event", "Total", "%Total", "CurAvg/s");
 	for (i = 0; i < n; i++) {
 		const struct event *e = list[i];
 		uint64_t t = e->total - e->base;
 
-		fprintf(f, " %-40s %14llu %7.1f %11.0f\n", e->name, (unsigned long long)t,
-			sum ? 100.0 * (double)t / (double)sum : 0.0, e->rate);
+		if (is_event(e->name))
+			fprintf(f, " %-40s %14llu %7.1f %11.0f\n", e->name, (unsigned long long)t,
+				sum ? 100.0 * (double)t / (double)sum : 0.0, e->rate);
+		else
+			fprintf(f, " %-40s %14llu %7s %11.0f\n", e->name, (unsigned long long)t, "",
+				e->rate);
 		for (k = 0; st.cpu && k < e->nr_vcpus; k++)
 			fprintf(f, "   vcpu%-34u %14llu\n", k, (unsigned long long)e->per_vcpu[k]);
 	}
