@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -32,6 +33,17 @@ void vm_request_stop(struct vm *vm, enum stop_reason reason, int status)
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
 	evloop_stop(vm->loop);
+}
+
+void vm_mark_command_start(struct vm *vm)
+{
+	struct timespec ts;
+	uint64_t zero = 0, ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	__atomic_compare_exchange_n(&vm->command_start_ns, &zero, ns, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
 }
 
 const char *stop_reason_name(enum stop_reason r)

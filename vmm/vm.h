@@ -109,7 +109,11 @@ struct vm {
 	int stats_fd;			/* the VM's binary statistics, -1: none */
 	/* --report: CLOCK_MONOTONIC ns of the first byte the guest wrote to a console, 0: none */
 	uint64_t first_output_ns;
+	uint64_t command_start_ns;	/* -- CMD: the guest's mark (vm_mark_command_start), 0: none */
 };
+
+/* -- CMD mode: the guest's init starts the command now (--report). Once per VM. */
+void vm_mark_command_start(struct vm *vm);
 
 /*
  * Record that the VM should stop with @reason and process status

@@ -17,7 +17,7 @@
 
 ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot linux-smp-2
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
-exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname
+exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname exec-report
 exec-volume-rw exec-volume-ro exec-volume-timeout
 blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot api-stop stat-debugfs
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
@@ -263,6 +263,29 @@ t_exec_status() {
 	exec_only_kvmini && return 77
 	vm_exec $(guest61) -- sh -c 'exit 7'
 	need_status 7
+}
+
+# --report in -- CMD mode: the guest init marks the command's start (kvmini-exit start); the
+# report's moments are all there and in order, and its status is the command's.
+t_exec_report() {
+	exec_only_kvmini && return 77
+	_rep=$OUT_DIR/exec-report.json
+	rm -f "$_rep"
+	vm_exec $(guest61) --report "$_rep" -- sh -c 'echo reported; exit 5'
+	[ -f "$_rep" ] || { REASON="no report written"; return 1; }
+	cat "$_rep" >>"$LOG"
+	_prev=-1
+	for _k in exec_ms vm_ready_ms command_start_ms command_end_ms stop_ms; do
+		_v=$(sed -n "s/.*\"$_k\": *\([0-9.]*\),*$/\1/p" "$_rep")
+		[ -n "$_v" ] || { REASON="the report's $_k is missing or null"; return 1; }
+		awk -v a="$_prev" -v b="$_v" 'BEGIN { exit !(b >= a) }' ||
+			{ REASON="$_k ($_v) comes before the moment ahead of it ($_prev)"; return 1; }
+		_prev=$_v
+	done
+	grep -q '"first_output_ms": *[0-9]' "$_rep" || { REASON="no first_output_ms"; return 1; }
+	grep -q '"status": *5,' "$_rep" || { REASON="the report's status is not 5"; return 1; }
+	grep -q '"stop_reason": *"guest-exit"' "$_rep" || { REASON="stop_reason is not guest-exit"; return 1; }
+	need_status 5
 }
 
 t_exec_uname() {

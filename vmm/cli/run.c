@@ -253,7 +253,7 @@ static int arm_timeout(struct vm *vm)
 
 /* --stats and --report: what the last VM counted, and when things happened. */
 static struct {
-	uint64_t exec_ns, ready_ns, first_output_ns, stop_ns;	/* CLOCK_MONOTONIC */
+	uint64_t exec_ns, ready_ns, first_output_ns, command_start_ns, stop_ns;	/* monotonic */
 	struct timespec exec_real;
 	struct control_stats stats;
 	bool have_stats;
@@ -336,6 +336,7 @@ static void record_run(struct vm *vm, const struct vm_config *cfg)
 		return;
 	run_record.stop_ns = mono_ns();
 	run_record.first_output_ns = __atomic_load_n(&vm->first_output_ns, __ATOMIC_RELAXED);
+	run_record.command_start_ns = __atomic_load_n(&vm->command_start_ns, __ATOMIC_RELAXED);
 	if (run_record.have_stats)
 		control_stats_free(&run_record.stats);
 	run_record.have_stats = !control_collect_stats(vm, &run_record.stats);
@@ -372,8 +373,7 @@ static void write_report(int fd, const struct vm_config *cfg, int status)
 	add_ms(t, "exec_ms", run_record.exec_ns);
 	add_ms(t, "vm_ready_ms", run_record.ready_ns);
 	add_ms(t, "first_output_ms", run_record.first_output_ns);
-	/* the guest does not mark its command's start yet: unknown */
-	add_ms(t, "command_start_ms", 0);
+	add_ms(t, "command_start_ms", run_record.command_start_ns);
 	add_ms(t, "command_end_ms", cfg->cmd_argv && run_record.reason == STOP_GUEST_EXIT ?
 				    run_record.stop_ns : 0);
 	add_ms(t, "stop_ms", run_record.stop_ns);

@@ -27,7 +27,15 @@ static void exit_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t
 	struct vm *vm = x->dev.vm;
 	uint32_t v = 0, i;
 
-	(void)off;
+	/*
+	 * -- CMD mode (raw statuses: kvmini's own guest init): a byte 'S' at
+	 * offset 1 marks the command's start (kvmini-exit start), no exit.
+	 * Elsewhere every write exits, as QEMU's isa-debug-exit does.
+	 */
+	if (x->raw && off == 1 && len == 1 && data[0] == 'S') {
+		vm_mark_command_start(vm);
+		return;
+	}
 	for (i = 0; i < len && i < 4; i++)
 		v |= (uint32_t)data[i] << (8 * i);
 	kv_debug("guest wrote 0x%x to the exit device", v);
