@@ -343,7 +343,7 @@ def case_pty_sigkill(k):
 def seccomp_trap_case(cls):
     def case(k):
         if os.environ.get("KVMINI_TEST_HOOKS", "true") != "true":
-            raise Skip("test hooks are compiled out (buildtype=release or -Dtest_hooks=false)")
+            raise Skip("test hooks are compiled out (-Dtest_hooks=disabled, or a buildtype other than debug and debugoptimized)")
         status = k.finish()
         expect_in_stderr(k, "test hook: calling socket() on a %s thread" % cls,
                          "seccomp: system call %d is not allowed on a %s thread"

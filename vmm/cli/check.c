@@ -28,7 +28,7 @@
 
 #define HINT_KVM_GROUP \
 	"add your user to group kvm: sudo usermod -aG kvm $USER, then log in again"
-#define KVM_UDEV_RULE "tools/udev/65-kvmini-kvm.rules"
+#define KVM_UDEV_RULE "65-kvmini-kvm.rules"
 #define HINT_DMESG "look for KVM errors in the kernel log (dmesg)"
 #define HINT_NESTED \
 	"for Linux guests use a host with VT-x or AMD-V enabled, or the nested " \
@@ -182,8 +182,9 @@ void check_kvm_access_hint(const struct check_node *n, char *buf, size_t size)
 		return;
 	}
 	snprintf(buf, size, "/dev/kvm is %s, which group kvm cannot open: %sgive it to "
-		 "group kvm with the udev rule " KVM_UDEV_RULE " (meson install puts it in "
-		 "place) or sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm, then add your "
+		 "group kvm with the udev rule " KVM_UDEV_RULE " (the kvmini package and "
+		 "meson install put it in /usr/lib/udev/rules.d; tools/udev/ in a source "
+		 "tree) or sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm, then add your "
 		 "user to group kvm: sudo usermod -aG kvm $USER, then log in again; or run "
 		 "kvmini as root", label,
 		 n->kvm_group_exists ? "" : "create the group (sudo groupadd --system kvm), ");
