@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "keyval.h"
+#include "kvmini-features.h"
 #include "log.h"
 #include "util.h"
 
@@ -181,6 +182,10 @@ static void report_bad_option(const char *typed)
 	} else if (!strncmp(typed, "--", 2) &&
 		   options_with_prefix(typed + 2, strcspn(typed + 2, "=")) > 1) {
 		kv_err("'%s' is ambiguous: it starts several options; " SEE_HELP, typed);
+	} else if (!KVMINI_HAVE_NET && !strncmp(typed, "--net", 5) &&
+		   (!typed[5] || typed[5] == '=')) {
+		kv_err("--net: this kvmini is built without networking (-Dnet=disabled); "
+		       SEE_HELP);
 	} else {
 		kv_err("unknown option '%s'; " SEE_HELP, typed);
 	}
@@ -399,6 +404,7 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	int c, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->seccomp = KVMINI_HAVE_SECCOMP ? SECCOMP_ON : SECCOMP_OFF;
 	cfg->memory = DEFAULT_MEMORY;
 	cfg->memory_text = DEFAULT_MEMORY_TEXT;
 	cfg->cpus = 1;
@@ -489,6 +495,11 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			break;
 		case OPT_SECCOMP:
+			if (!KVMINI_HAVE_SECCOMP && strcmp(optarg, "off")) {
+				kv_err("--seccomp %s: this kvmini is built without seccomp "
+				       "(-Dseccomp=disabled); only --seccomp off works", optarg);
+				return -EINVAL;
+			}
 			if (!strcmp(optarg, "on")) {
 				cfg->seccomp = SECCOMP_ON;
 			} else if (!strcmp(optarg, "log")) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "kvmini-features.h"
 #include "log.h"
 #include "run.h"
 #include "vm.h"
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("kvmini %s\n", KVMINI_VERSION);
+		printf("built with: %s\n", KVMINI_FEATURES_ON[0] ? KVMINI_FEATURES_ON : "-");
+		printf("built without: %s\n", KVMINI_FEATURES_OFF[0] ? KVMINI_FEATURES_OFF : "-");
 		return 0;
 	}
 	kv_err("unknown command '%s'; the commands are run, check, help and version", cmd);
