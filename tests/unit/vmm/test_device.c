@@ -34,14 +34,16 @@ static void test_type_lookup(void **state)
 		assert_non_null(device_type_find("net"));
 	else
 		assert_null(device_type_find("net"));
-	/* board types take no options: not found by name */
-	assert_null(device_type_find("serial"));
+	/* the console takes --serial, and has an instance when none is asked */
+	t = device_type_find("serial");
+	assert_non_null(t);
+	assert_string_equal(t->default_opts, "stdio");
 	assert_null(device_type_find("nosuch"));
 	for (t = device_type_next_user(NULL); t; t = device_type_next_user(t)) {
 		assert_non_null(t->parse);
 		n++;
 	}
-	assert_int_equal(n, KVMINI_HAVE_NET ? 2 : 1);
+	assert_int_equal(n, KVMINI_HAVE_NET ? 3 : 2);
 }
 
 static void test_unknown_type(void **state)
