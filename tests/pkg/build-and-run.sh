@@ -69,13 +69,16 @@ holds() {
 	done
 }
 holds kvmini usr/bin/kvmini usr/share/man/man1/kvmini.1.gz \
-	usr/lib/udev/rules.d/65-kvmini-kvm.rules usr/lib/modules-load.d/kvmini.conf
+	usr/lib/udev/rules.d/65-kvmini-kvm.rules usr/lib/modules-load.d/kvmini.conf \
+	usr/lib/systemd/system/kvmini@.service usr/lib/sysusers.d/kvmini.conf \
+	usr/lib/tmpfiles.d/kvmini.conf usr/share/man/man5/kvmini.conf.5.gz
 holds kvmini-tools usr/sbin/kvmini-ifup usr/sbin/kvmini-ifdown \
 	usr/share/man/man8/kvmini-ifup.8.gz usr/share/man/man8/kvmini-ifdown.8.gz \
 	usr/share/bash-completion/completions/kvmini
 holds kvmini-guest usr/bin/kvmini-mkguest usr/lib/kvmini/kvmini-exit \
 	usr/lib/kvmini/firmware/hello.elf usr/share/man/man1/kvmini-mkguest.1.gz
-holds kvmini-doc usr/share/doc/kvmini-doc/design.md.gz
+holds kvmini-doc usr/share/doc/kvmini-doc/design.md.gz \
+	usr/share/doc/kvmini-doc/examples/example.conf
 
 # dependencies: only kvmini-guest needs e2fsprogs, busybox-static and apt
 for p in kvmini kvmini-tools kvmini-doc; do
@@ -100,6 +103,19 @@ grep -qx 'KVMINI_PKGLIBDIR=/usr/lib/kvmini' "$root/usr/bin/kvmini-mkguest" ||
 "$root/usr/bin/kvmini-mkguest" --help | grep -q '^Usage: kvmini-mkguest' ||
 	fail "kvmini-mkguest --help"
 bash -n "$root/usr/share/bash-completion/completions/kvmini" || fail "completion: syntax"
+# The unit names installed paths (tests/systemd runs systemd-analyze verify on the
+# same template with the build's binaries: verify needs the commands on this host).
+unit=$root/usr/lib/systemd/system/kvmini@.service
+for cmd in $(sed -n 's/^Exec[A-Za-z]*=\([^ ]*\).*/\1/p' "$unit"); do
+	[ -x "$root$cmd" ] || fail "kvmini@.service runs $cmd, which the packages do not install"
+done
+grep -qx 'ExecStart=/usr/bin/kvmini run --name %i --config /etc/kvmini/%i.conf' "$unit" ||
+	fail "kvmini@.service: unexpected ExecStart: $(grep ExecStart "$unit")"
+dpkg-deb -I "$(deb kvmini)" postinst | grep -q 'systemd-sysusers.*kvmini.conf' ||
+	fail "kvmini's postinst does not create the kvmini user"
+# the example config boots the installed hello firmware (below)
+grep -qx 'kernel /usr/lib/kvmini/firmware/hello.elf' "$root/usr/share/doc/kvmini-doc/examples/example.conf" ||
+	fail "example.conf does not name the installed hello firmware"
 
 "$kvmini" check >"$tmp/check.out" 2>&1
 st=$?
@@ -120,3 +136,12 @@ cat "$tmp/hello.out"
 grep -qx 'Hello from kvmini firmware!' "$tmp/hello.out" ||
 	fail "no 'Hello from kvmini firmware!' line from the installed hello.elf"
 echo "ok: installed kvmini booted the installed hello firmware (status 0)"
+
+# the example of kvmini@.service, through --config, with the paths moved into the root
+sed "s|/usr/lib/kvmini|$root/usr/lib/kvmini|" "$root/usr/share/doc/kvmini-doc/examples/example.conf" \
+	>"$tmp/example.conf"
+timeout -s KILL 60 "$kvmini" run --config "$tmp/example.conf" </dev/null >"$tmp/conf.out" 2>&1
+st=$?
+[ $st = 0 ] && grep -qx 'Hello from kvmini firmware!' "$tmp/conf.out" ||
+	{ cat "$tmp/conf.out"; fail "kvmini run --config example.conf exited $st"; }
+echo "ok: kvmini run --config example.conf"

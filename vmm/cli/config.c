@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "keyval.h"
 #include "kvmini-features.h"
@@ -91,6 +92,7 @@ static const struct {
 	{ "jail-netns", "  --jail-netns NS      with --jail: new (an empty network namespace)\n"
 			"                       or PATH of a namespace to join, e.g.\n"
 			"                       /run/netns/vm1\n" },
+	{ "config", "  --config FILE        options from FILE, one per line (kvmini.conf(5))\n" },
 	{ "help", "  --help               this text\n" },
 };
 
@@ -411,6 +413,10 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	cfg->on_reboot = ON_REBOOT_EXIT;
 	cfg->exit_port = DEFAULT_EXIT_PORT;
 
+	/* --config FILE: its lines stand where it was given (kvmini.conf(5)) */
+	ret = conffile_expand(&argc, &argv);
+	if (ret)
+		return ret;
 	build_options();
 	/* 0, not 1: also drops what an earlier call left half-parsed ("-hv") */
 	optind = 0;
