@@ -14,11 +14,13 @@
 
 /* FADT field offsets (ACPI 6.x, table 5.9). */
 #define FADT_DSDT		40
+#define FADT_PM1A_EVT_BLK	56
 #define FADT_PM1A_CNT_BLK	64
 #define FADT_PM_TMR_BLK		76
 #define FADT_FLAGS		112
 #define FADT_FLAG_TMR_VAL_EXT	(1u << 8)
 #define FADT_X_DSDT		140
+#define FADT_X_PM1A_EVT_BLK	148
 #define FADT_X_PM1A_CNT_BLK	172
 #define FADT_X_PM_TMR_BLK	208
 #define GAS_SPACE_SYSTEM_IO	1
@@ -144,6 +146,13 @@ static uint16_t fadt_port(const uint8_t *fadt, uint32_t legacy_off,
 	if (!addr)
 		addr = get_le32(fadt + legacy_off);
 	return addr <= 0xffff ? (uint16_t)addr : 0;
+}
+
+uint16_t acpi_pm1a_evt_port(void)
+{
+	const uint8_t *fadt = acpi_find_table("FACP");
+
+	return fadt ? fadt_port(fadt, FADT_PM1A_EVT_BLK, FADT_X_PM1A_EVT_BLK) : 0;
 }
 
 /* The PM timer port (0 if none) and its counter mask, looked up once. */

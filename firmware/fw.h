@@ -36,6 +36,8 @@ int fw_vprintf(const char *fmt, va_list ap);
 int acpi_init(const uint8_t *boot_params);
 /* A table by signature ("FACP", "APIC", ...; "DSDT" through the FADT). */
 const uint8_t *acpi_find_table(const char *sig);
+/* The PM1a event block's port (status, then enable at +2), or 0. */
+uint16_t acpi_pm1a_evt_port(void);
 /* Busy-wait about @us microseconds on the ACPI PM timer. */
 void acpi_delay_us(uint32_t us);
 /* Enter S5 through PM1a_CNT; prints why and halts if the tables lack it. */

@@ -285,6 +285,34 @@ void devices_quiesce(struct vm *vm)
 			d->ops->quiesce(d);
 }
 
+int devices_power_button(struct vm *vm)
+{
+	struct device *d;
+
+	for (d = vm->devices; d; d = d->next)
+		if (d->ops->power_button)
+			return d->ops->power_button(d);
+	return -ENODEV;
+}
+
+void devices_pause(struct vm *vm)
+{
+	struct device *d;
+
+	for (d = vm->devices; d; d = d->next)
+		if (d->ops->pause)
+			d->ops->pause(d);
+}
+
+void devices_resume(struct vm *vm)
+{
+	struct device *d;
+
+	for (d = vm->devices; d; d = d->next)
+		if (d->ops->resume)
+			d->ops->resume(d);
+}
+
 void devices_destroy(struct vm *vm)
 {
 	/* last first, without back pointers: the list is short */

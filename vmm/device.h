@@ -57,6 +57,11 @@ struct device_ops {
 	int (*describe)(struct device *dev, struct inventory *inv);
 	/* On the event loop thread before the VM stops for good (flush output). */
 	void (*quiesce)(struct device *dev);
+	/*
+	 * Ask the guest to power off (a power button press: ACPI's
+	 * fixed-feature event on x86). Event loop thread.
+	 */
+	int (*power_button)(struct device *dev);
 	/* Undo create and free the instance; vCPUs are stopped. */
 	void (*destroy)(struct device *dev);
 };
@@ -164,6 +169,11 @@ int devices_create(struct vm *vm, const struct device_specs *s, const struct dev
 		   struct errmsg *err);
 int devices_describe(struct vm *vm, struct inventory *inv);
 void devices_quiesce(struct vm *vm);
+/* Press the power button of the first instance that has one; -ENODEV: none. */
+int devices_power_button(struct vm *vm);
+/* pause/resume of every instance that has them (the others need nothing). */
+void devices_pause(struct vm *vm);
+void devices_resume(struct vm *vm);
 /* Destroy every instance of @vm, last created first. */
 void devices_destroy(struct vm *vm);
 

@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 
 #include "arch.h"
+#include "kstats.h"
 #include "log.h"
 #include "sandbox.h"
 #include "signals.h"
@@ -19,10 +20,16 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index)
 
 	v->vm = vm;
 	v->index = index;
+	v->stats_fd = -1;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (v->fd < 0) {
 		kv_err("KVM_CREATE_VCPU %u failed: %s; try fewer --cpus", index, strerror(errno));
 		return -errno;
+	}
+	if (vm->cfg->stats) {
+		int fd = kstats_open(v->fd);	/* read at exit; none before Linux 5.14 */
+
+		v->stats_fd = fd < 0 ? -1 : fd;
 	}
 	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run)) {
@@ -135,6 +142,9 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&vm->stopping)) {
+		vm_vcpu_park_point(vm);
+		if (atomic_load(&vm->stopping))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -185,6 +195,9 @@ void vcpu_destroy(struct vcpu *v)
 		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
+	if (v->stats_fd >= 0)
+		close(v->stats_fd);
+	v->stats_fd = -1;
 	v->run = NULL;
 	v->fd = -1;
 }

@@ -12,7 +12,9 @@
 
 #include "arch.h"
 #include "evloop.h"
+#include "kstats.h"
 #include "log.h"
+#include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -25,7 +27,30 @@ void vm_request_stop(struct vm *vm, enum stop_reason reason, int status)
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	atomic_store(&vm->stopping, true);
+	/* parked vCPUs wake up and see the stop */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	evloop_stop(vm->loop);
+}
+
+const char *stop_reason_name(enum stop_reason r)
+{
+	static const char *const names[] = {
+		[STOP_NONE] = "none",
+		[STOP_POWEROFF] = "poweroff",
+		[STOP_REBOOT] = "reboot",
+		[STOP_CRASH] = "crash",
+		[STOP_KVM_FAIL] = "kvm-failure",
+		[STOP_SIGNAL] = "signal",
+		[STOP_ERROR] = "error",
+		[STOP_USER_QUIT] = "console-quit",
+		[STOP_GUEST_EXIT] = "guest-exit",
+		[STOP_TIMEOUT] = "timeout",
+		[STOP_FORCED] = "forced",
+	};
+
+	return (unsigned int)r < ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
 }
 
 static int map_memory(struct vm *vm)
@@ -76,6 +101,8 @@ struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
 	vm->vm_fd = -1;
 	vm->nr_vcpus = cfg->cpus;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
@@ -120,8 +147,10 @@ int vm_create_vcpus(struct vm *vm)
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
-	for (i = 0; i < vm->nr_vcpus; i++)
+	for (i = 0; i < vm->nr_vcpus; i++) {
 		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].stats_fd = -1;
+	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);
 		if (ret)
@@ -148,10 +177,68 @@ void vm_stop_vcpus(struct vm *vm)
 	unsigned int i;
 
 	atomic_store(&vm->stopping, true);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+}
+
+static unsigned int started_vcpus(struct vm *vm)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int i;
+
+	if (atomic_load(&vm->stopping))
+		return -ESHUTDOWN;
+	if (atomic_exchange(&vm->pause_req, true))
+		return -EALREADY;
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < started_vcpus(vm) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return atomic_load(&vm->stopping) ? -ESHUTDOWN : 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (!atomic_load(&vm->pause_req))
+		return -EALREADY;
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause_req);
+}
+
+void vm_vcpu_park_point(struct vm *vm)
+{
+	if (!atomic_load(&vm->pause_req))
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void vm_destroy(struct vm *vm)
@@ -247,6 +334,23 @@ static unsigned long guest_resident_kib(const struct guest_mem *m)
 	return kib;
 }
 
+/* KVM's own count of the guest's exits, summed over the vCPUs (binary stats). */
+static void report_exits(struct vm *vm)
+{
+	uint64_t exits = 0, halts = 0, v;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus && vm->vcpus; i++) {
+		if (vm->vcpus[i].stats_fd < 0 || kstats_read(vm->vcpus[i].stats_fd, "exits", &v))
+			return;	/* no binary stats on this kernel */
+		exits += v;
+		if (!kstats_read(vm->vcpus[i].stats_fd, "halt_exits", &v))
+			halts += v;
+	}
+	fprintf(stderr, "kvmini: stats: kvm_exits=%llu halt_exits=%llu\n",
+		(unsigned long long)exits, (unsigned long long)halts);
+}
+
 void vm_report_stats(struct vm *vm)
 {
 	unsigned long hwm, rss, guest;
@@ -259,4 +363,5 @@ void vm_report_stats(struct vm *vm)
 
 	fprintf(stderr, "kvmini: stats: peak_rss_kib=%lu rss_kib=%lu guest_resident_kib=%lu "
 		"vmm_overhead_kib=%lu\n", hwm, rss, guest, rss > guest ? rss - guest : 0);
+	report_exits(vm);
 }

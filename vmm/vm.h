@@ -42,7 +42,10 @@ enum stop_reason {
 	STOP_USER_QUIT,
 	STOP_GUEST_EXIT,	/* the guest wrote to the exit device */
 	STOP_TIMEOUT,
+	STOP_FORCED,		/* kvmini stop --force, or its timeout ran out */
 };
+/* "poweroff", "timeout": for events and reports. */
+const char *stop_reason_name(enum stop_reason r);
 
 struct vcpu {
 	struct vm *vm;
@@ -52,6 +55,7 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	int stats_fd;		/* KVM's binary statistics (--stats), -1: none */
 };
 
 struct vm {
@@ -74,6 +78,12 @@ struct vm {
 	enum stop_reason stop_reason;
 	int exit_status;
 	atomic_bool stopping;
+
+	/* vm_pause(): vCPUs park at their next exit until vm_resume() */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;	/* parked count changed, or pause lifted */
+	atomic_bool pause_req;
+	unsigned int parked;
 };
 
 /*
@@ -90,6 +100,18 @@ int vm_create_vcpus(struct vm *vm);
 int vm_start_vcpus(struct vm *vm);
 /* Kick every vCPU out of KVM_RUN and join its thread. */
 void vm_stop_vcpus(struct vm *vm);
+
+/*
+ * Park every running vCPU outside KVM_RUN and wait until all are parked
+ * (or the VM stops). The guest does not run until vm_resume(). Event
+ * loop thread only; 0, or -EALREADY if paused, -ESHUTDOWN if stopping.
+ */
+int vm_pause(struct vm *vm);
+/* Let the parked vCPUs run again. 0, or -EALREADY if not paused. */
+int vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
+/* vCPU threads, at the top of their loop: park here while a pause holds. */
+void vm_vcpu_park_point(struct vm *vm);
 
 /*
  * --stats: kvmini's resident memory beyond the guest RAM it touched, to

@@ -771,9 +771,12 @@ static int acpi_build_fadt(struct acpi_area *a, uint64_t facs, uint64_t dsdt,
 	f.p_lvl3_lat = FADT_C3_UNSUPPORTED;
 	/* No i8042 (bit clear), no VGA, no CMOS RTC: Linux skips probing them. */
 	f.iapc_boot_arch = FADT_BOOT_NO_VGA | FADT_BOOT_NO_CMOS_RTC;
-	/* TMR_VAL_EXT stays clear: the guest treats the PM timer as 24-bit. */
-	f.flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON |
-		  FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP;
+	/*
+	 * TMR_VAL_EXT stays clear: the guest treats the PM timer as 24-bit.
+	 * PWR_BUTTON clear: the power button is the fixed-feature one in PM1
+	 * (kvmini stop presses it); no sleep button.
+	 */
+	f.flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON | FADT_F_RESET_REG_SUP;
 	f.reset_reg = acpi_io_gas(I8042_CMD_PORT, 1, ACPI_GAS_ACCESS_BYTE);
 	f.reset_value = I8042_CMD_RESET;
 	f.minor_version = ACPI_FADT_MINOR;

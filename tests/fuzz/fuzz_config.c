@@ -15,7 +15,7 @@
 struct outcome {
 	int ret;
 	struct vm_config cfg;	/* pointers cleared */
-	char kernel[64], cmd0[64], memory_text[64];
+	char kernel[64], cmd0[64], memory_text[64], name[80], pidfile[64], api_socket[64];
 	char devices[MAX_DEVICE_OPTS][64];	/* the device options' text */
 };
 
@@ -95,6 +95,12 @@ static int parse_once(const uint8_t *data, size_t size, char **argv, struct outc
 	copy_str(o->kernel, sizeof(o->kernel), o->cfg.kernel);
 	copy_str(o->memory_text, sizeof(o->memory_text), o->cfg.memory_text);
 	copy_str(o->cmd0, sizeof(o->cmd0), o->cfg.cmd_argv ? o->cfg.cmd_argv[0] : NULL);
+	copy_str(o->name, sizeof(o->name), o->cfg.name);
+	copy_str(o->pidfile, sizeof(o->pidfile), o->cfg.pidfile);
+	copy_str(o->api_socket, sizeof(o->api_socket), o->cfg.api_socket);
+	if (o->ret == 0 && o->cfg.name)
+		FUZZ_CHECK(config_name_valid(o->cfg.name) && !strchr(o->cfg.name, '/'));
+	o->cfg.name = o->cfg.pidfile = o->cfg.api_socket = NULL;
 	memset(o->cfg.initrds, 0, sizeof(o->cfg.initrds));
 	for (unsigned int i = 0; i < o->cfg.nr_devices; i++) {
 		copy_str(o->devices[i], sizeof(o->devices[i]), o->cfg.devices[i].opts);
@@ -128,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(first.ret == second.ret);
 	FUZZ_CHECK(!strcmp(first.kernel, second.kernel) && !strcmp(first.cmd0, second.cmd0));
 	FUZZ_CHECK(!strcmp(first.memory_text, second.memory_text));
+	FUZZ_CHECK(!strcmp(first.name, second.name) && !strcmp(first.pidfile, second.pidfile) &&
+		   !strcmp(first.api_socket, second.api_socket));
 	FUZZ_CHECK(!memcmp(&first.cfg, &second.cfg, sizeof(first.cfg)));
 	FUZZ_CHECK(!memcmp(first.devices, second.devices, sizeof(first.devices)));
 	return 0;

@@ -19,7 +19,7 @@ ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot lin
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
 exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname
 exec-volume-rw exec-volume-ro exec-volume-timeout
-blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot api-stop
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
@@ -472,6 +472,42 @@ t_blk_kill9() {
 	_got=$(debugfs -R 'cat /root/kill9.txt' "$_img" 2>/dev/null)
 	echo "+ after kill -9, debugfs cat /root/kill9.txt: $_got" >>"$LOG"
 	[ "$_got" = "$_word" ] || { REASON="after kill -9 the image has '$_got', expected '$_word'"; return 1; }
+}
+
+# kvmini stop NAME: the ACPI power button, the guest's /init syncs and powers off; the file it
+# wrote (not synced by the command itself) is on the image, and kvmini exits 0.
+t_api_stop() {
+	blk_only_kvmini && return 77
+	_img=$OUT_DIR/api-stop.ext4
+	cp "$GUEST_DIR/guest/rootfs.ext4" "$_img"
+	_word=kvmini-api-stop-$$
+	_name=nested-stop-$$
+	mkdir -p /run
+	echo "+ $VMM run --name $_name ... --disk path=$_img; then $VMM stop $_name" >"$LOG"
+	"$VMM" run --name "$_name" --kernel "$(kernel_of 6.1)" --initrd "$(initrd_of 6.1)" \
+		--disk "path=$_img" --timeout "$L2_TIMEOUT" \
+		--cmdline "root=/dev/vda rw $(enc "echo $_word >/root/stop.txt; echo KVMINI-WROTE; sleep 1000")" \
+		</dev/null >>"$LOG" 2>&1 &
+	_pid=$!
+	_t=0
+	while [ $_t -lt "$L2_TIMEOUT" ] && ! grep -q KVMINI-WROTE "$LOG"; do
+		sleep 1
+		_t=$((_t + 1))
+	done
+	grep -q KVMINI-WROTE "$LOG" || { kill -9 $_pid 2>/dev/null; wait $_pid; REASON="the guest never wrote"; return 1; }
+	"$VMM" info "$_name" >>"$LOG" 2>&1
+	"$VMM" stop --timeout 30 "$_name" >>"$LOG" 2>&1
+	_crc=$?
+	wait $_pid
+	STATUS=$?
+	echo "+ kvmini stop: status $_crc; kvmini run: status $STATUS" >>"$LOG"
+	[ $_crc = 0 ] || { REASON="kvmini stop exited $_crc (5: the guest ignored the button)"; return 1; }
+	need_marker KVMINI-POWER-BUTTON || return 1
+	need_status 0 || return 1
+	[ ! -e "/run/kvmini/$_name.sock" ] || { REASON="the API socket is left behind"; return 1; }
+	_got=$(debugfs -R 'cat /root/stop.txt' "$_img" 2>/dev/null)
+	echo "+ debugfs cat /root/stop.txt: $_got" >>"$LOG"
+	[ "$_got" = "$_word" ] || { REASON="after kvmini stop the image has '$_got', expected '$_word'"; return 1; }
 }
 
 # The multiboot test payload (firmware/multiboot) on real KVM: every check passes, and it

@@ -14,6 +14,9 @@
 #   off-vcpu|off-io    the same with --seccomp=off: status 0
 #   kill-blk|kill-net  the same on the virtio-blk or the virtio-net I/O
 #                      thread alone (net: a --net tap, which needs root)
+#   kill-api           the same on the API thread (the echo guest waits)
+#   api-fallocate      KVMINI_TEST_SECCOMP=api:fallocate: the API thread
+#                      calls what only the disk's may: SIGSYS
 #   blk-writev|blk-tun-ioctl  KVMINI_TEST_SECCOMP=blk:writev|tun-ioctl: the
 #                      disk's thread calls what only the NIC's may (writev,
 #                      TUNSETOFFLOAD): SIGSYS, the guest's disk never served
@@ -109,7 +112,11 @@ make_tap() {
 # blk; for net the echo firmware, which waits for input until --timeout,
 # beside a NIC on a new tap.
 guest_for() {
-	if [ "$1" = net ]; then
+	if [ "$1" = api ]; then
+		image=$echo_image
+		expected=/dev/null
+		extra=(--timeout 5)
+	elif [ "$1" = net ]; then
 		make_tap
 		image=$echo_image
 		expected=/dev/null
@@ -379,8 +386,9 @@ stats)				stats ;;
 stats-open)			open_after_setup stats ;;
 tgkill-vcpu | tgkill-io | tgkill-main)	tgkill_other on "${case_name#tgkill-}" ;;
 tgkill-log-main)		tgkill_other log main ;;
-kill-vcpu | kill-io | kill-main | kill-blk | kill-net)
+kill-vcpu | kill-io | kill-main | kill-blk | kill-net | kill-api)
 				violation on "${case_name#kill-}" ;;
+api-fallocate)			cross_device on api fallocate ;;
 blk-writev)			cross_device on blk writev ;;
 blk-tun-ioctl)			cross_device on blk tun-ioctl ;;
 net-fallocate)			cross_device on net fallocate ;;

@@ -36,6 +36,9 @@ enum {
 	OPT_GROUP,
 	OPT_JAIL,
 	OPT_JAIL_NETNS,
+	OPT_NAME,
+	OPT_PIDFILE,
+	OPT_API_SOCKET,
 	OPT_HELP,
 	OPT_DEVICE,	/* + the index of a device type among those with options */
 };
@@ -59,6 +62,9 @@ static const struct option fixed_options[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "jail", required_argument, NULL, OPT_JAIL },
 	{ "jail-netns", required_argument, NULL, OPT_JAIL_NETNS },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -92,6 +98,11 @@ static const struct {
 	{ "jail-netns", "  --jail-netns NS      with --jail: new (an empty network namespace)\n"
 			"                       or PATH of a namespace to join, e.g.\n"
 			"                       /run/netns/vm1\n" },
+	{ "name", "  --name NAME          the VM's name for kvmini list/info/stop (default\n"
+		  "                       kvmini-PID); unique among the user's VMs\n" },
+	{ "pidfile", "  --pidfile FILE       write kvmini's PID to FILE, removed at exit\n" },
+	{ "api-socket", "  --api-socket PATH    the control socket (default $XDG_RUNTIME_DIR/kvmini/\n"
+			"                       NAME.sock, root: /run/kvmini/NAME.sock), or none\n" },
 	{ "config", "  --config FILE        options from FILE, one per line (kvmini.conf(5))\n" },
 	{ "help", "  --help               this text\n" },
 };
@@ -104,6 +115,9 @@ void config_usage(FILE *f)
 	fputs("usage: kvmini run --kernel FILE [options]\n"
 	      "       kvmini run [options] -- CMD [ARGS...]\n"
 	      "       kvmini unpack [--volume-limit KEY=VALUE,...] IMAGE DEST\n"
+	      "       kvmini list [--json]\n"
+	      "       kvmini info|pause|resume [--json] NAME\n"
+	      "       kvmini stop [--force] [--timeout SECONDS] [--json] NAME\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"
@@ -292,6 +306,22 @@ bad:
 	return errmsg_set(err, -EINVAL, "%s: %s=%.*s: bytes takes a size such as 8G, entries a "
 			  "number, depth a number from 1 to %d, time seconds", arg,
 			  volume_limit_keys[k], (int)vlen, v, MAX_VOLUME_DEPTH);
+}
+
+bool config_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (!n || n > CONFIG_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
 }
 
 int config_parse_volume_limit(struct unpack_limits *lim, const char *arg)
@@ -540,6 +570,28 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			}
 			cfg->jail_netns = optarg;
+			break;
+		case OPT_NAME:
+			if (!config_name_valid(optarg)) {
+				kv_err("--name '%s': use 1 to %d letters, digits, '.', '_' or '-', "
+				       "not starting with '.' or '-'", optarg, CONFIG_NAME_MAX);
+				return -EINVAL;
+			}
+			cfg->name = optarg;
+			break;
+		case OPT_PIDFILE:
+			if (!*optarg) {
+				kv_err("--pidfile: empty path; give the file to write the PID to");
+				return -EINVAL;
+			}
+			cfg->pidfile = optarg;
+			break;
+		case OPT_API_SOCKET:
+			if (!*optarg) {
+				kv_err("--api-socket: empty path; give a socket path, or none");
+				return -EINVAL;
+			}
+			cfg->api_socket = optarg;
 			break;
 		case OPT_TRANSPORT:
 			if (!strcmp(optarg, "pci")) {

@@ -52,7 +52,14 @@ struct vm_config {
 	const char *group;	/* --group NAME|GID */
 	const char *jail;	/* --jail DIR: namespaces + pivot_root into DIR (NULL: none) */
 	const char *jail_netns;	/* --jail-netns new|PATH (NULL: share the host's) */
+	const char *name;	/* --name (NULL: kvmini-PID, set by the instance) */
+	const char *pidfile;	/* --pidfile FILE (NULL: none) */
+	const char *api_socket;	/* --api-socket PATH|none (NULL: the default path) */
 };
+
+/* --name: letters, digits, '.', '_', '-'; a file name in the runtime directory. */
+#define CONFIG_NAME_MAX 64
+bool config_name_valid(const char *name);
 
 /*
  * Parse "kvmini run" arguments (argv[0] is "run"). Returns 0, or a

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client.h"
 #include "config.h"
 #include "kvmini-features.h"
 #include "log.h"
@@ -27,6 +28,11 @@ int main(int argc, char **argv)
 		return cmd_unpack(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info") || !strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
+	    !strcmp(cmd, "stop"))
+		return cmd_control(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		config_usage(stdout);
 		return 0;
@@ -37,6 +43,7 @@ int main(int argc, char **argv)
 		printf("built without: %s\n", KVMINI_FEATURES_OFF[0] ? KVMINI_FEATURES_OFF : "-");
 		return 0;
 	}
-	kv_err("unknown command '%s'; the commands are run, check, help and version", cmd);
+	kv_err("unknown command '%s'; the commands are run, list, info, pause, resume, stop, "
+	       "check, unpack, help and version", cmd);
 	return EXIT_ERROR;
 }

@@ -1,6 +1,7 @@
 /* `kvmini run`: read the inputs, build the VM, run it, and map how it stopped to a status. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +15,15 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "api.h"
 #include "arch.h"
 #include "check.h"
 #include "command.h"
 #include "config.h"
+#include "control.h"
 #include "device.h"
 #include "evloop.h"
+#include "instance.h"
 #include "jail.h"
 #include "log.h"
 #include "privs.h"
@@ -305,6 +309,8 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	timer_fd = arm_timeout(vm);
 	if (timer_fd == -2)
 		goto out_devices;
+	if (control_attach(vm))
+		goto out_devices;
 	/* everything is open: leave the host's file system, then the privileges */
 	if (jail_lock_down(cfg) || privs_drop(cfg))
 		goto out_devices;
@@ -317,6 +323,7 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	}
 	if (sandbox_enter(SANDBOX_MAIN))
 		vm_request_stop(vm, STOP_ERROR, EXIT_ERROR);
+	control_started(vm);
 	evloop_run(vm->loop);
 	vm_stop_vcpus(vm);
 	devices_quiesce(vm);
@@ -325,6 +332,7 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	reason = vm->stop_reason;
 	*status = vm->exit_status;
 out_devices:
+	control_detach(vm);
 	sandbox_abort();	/* I/O threads still waiting for setup: give up */
 	devices_destroy(vm);
 	vm_destroy(vm);
@@ -333,12 +341,24 @@ out_devices:
 	return reason;
 }
 
-/* The --volume copy-back; in sandbox_defer()'s helper when filters are on. */
-static int volume_done(void *vs, int how)
+/* What is left after the run; in sandbox_defer()'s helper when filters are on. */
+struct exit_work {
+	struct volume_state *volume;
+	struct instance *instance;
+};
+
+/* The --volume copy-back, then the API socket and pidfile go. */
+static int exit_work_run(void *ctx, int how)
 {
+	struct exit_work *w = ctx;
+	int ret;
+
 	if (how == SANDBOX_DEFER_ABANDONED)	/* kvmini died during the run */
-		return volume_finish(vs, true, false);
-	return volume_finish(vs, how & 1, how & 2);
+		ret = volume_finish(w->volume, true, false);
+	else
+		ret = volume_finish(w->volume, how & 1, how & 2);
+	instance_remove(w->instance);
+	return ret;
 }
 
 int cmd_run(int argc, char **argv)
@@ -346,6 +366,8 @@ int cmd_run(int argc, char **argv)
 	struct kernel_blobs blobs = { 0 };
 	struct command_state cmd_state = { 0 };
 	struct volume_state volume = { 0 };
+	struct instance inst;
+	struct exit_work work = { &volume, &inst };
 	bool ran = false, reported = false;
 	struct file_blob initrds[MAX_INITRDS];
 	struct inputs inputs = { 0 };
@@ -355,13 +377,20 @@ int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	struct errmsg err;
 	unsigned int i;
-	enum stop_reason reason;
+	enum stop_reason reason = STOP_ERROR;
 	int status = EXIT_ERROR;
 	int kvm_fd = -1, sig_fd = -1;
 	sigset_t sigs;
 	int ret;
 
 	ensure_std_fds();
+	/*
+	 * One malloc arena for every thread: glibc shrinks a thread arena's
+	 * heap only after reading /proc/sys/vm/overcommit_memory, an open that
+	 * no thread's filter allows (the API thread frees often). The main
+	 * arena shrinks with brk. kvmini's threads allocate little.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	ret = config_parse_run(&cfg, argc, argv);
 	if (ret > 0)
 		return 0;	/* --help */
@@ -370,10 +399,25 @@ int cmd_run(int argc, char **argv)
 	kv_verbose = cfg.verbose || getenv("KVMINI_DEBUG");
 	/* stop signals blocked from here on, in every thread and in the jail's child */
 	signals_init();
+	/* name, pidfile, API socket: in the host's view, before a jail */
+	if (instance_setup(&inst, &cfg)) {
+		instance_close(&inst);
+		instance_remove(&inst);
+		return EXIT_ERROR;
+	}
+	instance_set_title(inst.name);
+	if (control_init(&cfg, inst.name, inst.pid)) {
+		instance_close(&inst);
+		instance_remove(&inst);
+		return EXIT_ERROR;
+	}
 	/* before anything is opened or any thread exists; the parent returns here */
 	ret = jail_enter(&cfg, &status);
-	if (ret)
+	if (ret) {
+		instance_close(&inst);
+		instance_remove(&inst);
 		return ret > 0 ? status : EXIT_ERROR;
+	}
 	if (privs_prepare(&cfg))
 		goto out;
 	if (sandbox_configure(&cfg))
@@ -422,8 +466,11 @@ int cmd_run(int argc, char **argv)
 	}
 
 	/* last before the run: nothing to clean up in DIR if an input was bad */
+	if (inst.sock_fd >= 0)
+		sandbox_defer_close_fd(inst.sock_fd);
 	if (volume_prepare(&cfg, &volume) ||
-	    (volume.active && sandbox_defer(volume_done, &volume)))
+	    ((volume.active || inst.sock.dir_fd >= 0 || inst.pidfile.dir_fd >= 0) &&
+	     sandbox_defer(exit_work_run, &work)))
 		goto out;
 	/* what is used after setup is opened now, after the helper's fork */
 	env.transport = cfg.transport;
@@ -440,6 +487,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (volume.active)
 		volume_close_fd(&volume);	/* its disk holds the image open now */
+	/* after the helper's fork: threads may start; the API serves every VM of a restart */
+	if (inst.sock_fd >= 0 && api_start(inst.sock_fd, inst.owner, inst.name))
+		goto out;
 	if (cfg.stats)
 		vm_stats_open();
 	ran = true;
@@ -458,12 +508,15 @@ int cmd_run(int argc, char **argv)
 		kv_warn("stopped by signal %d (%s)", stop_signal, signal_name(stop_signal));
 	reported = reason == STOP_GUEST_EXIT;
 out:
+	control_finish(status, stop_reason_name(ran ? reason : STOP_ERROR));
+	api_stop();
+	instance_close(&inst);
 	device_specs_close(&specs);	/* images unlocked before the volume comes back */
 	/*
 	 * The command's status stands, but a lost result must not look like
 	 * success, and a refused tree has a status of its own.
 	 */
-	ret = sandbox_deferred(volume_done, &volume, ran | reported << 1);
+	ret = sandbox_deferred(exit_work_run, &work, ran | reported << 1);
 	if (ret == VOLUME_REFUSED)
 		status = EXIT_VOLUME;
 	else if (ret && status == 0)

@@ -180,6 +180,7 @@ static const int main_syscalls[] = {
 	/* tgkill (kick vCPUs out of KVM_RUN) and rt_sigaction: every class */
 	SCMP_SYS(wait4),	/* the sandbox_defer() helper */
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
+	SCMP_SYS(timerfd_settime),	/* the API's stop: the hard-stop deadline */
 };
 
 /* fcntl commands: OFD locks of disk images */
@@ -250,6 +251,7 @@ static const unsigned long restart_ioctls[] = {
 	KVM_GET_VCPU_MMAP_SIZE,
 	KVM_SET_USER_MEMORY_REGION,
 	KVM_CREATE_VCPU,
+	KVM_GET_STATS_FD,	/* --stats: the new vCPUs' counters */
 };
 
 #ifdef SANITIZER_BUILD
@@ -826,6 +828,19 @@ void sandbox_abort(void)
 
 static pid_t helper_pid = -1;
 static int helper_req = -1, helper_resp = -1;	/* our pipe ends */
+static int helper_closes[4] = { -1, -1, -1, -1 };
+
+void sandbox_defer_close_fd(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_LEN(helper_closes); i++) {
+		if (helper_closes[i] < 0) {
+			helper_closes[i] = fd;
+			return;
+		}
+	}
+}
 
 static void helper_main(sandbox_deferred_fn fn, void *ctx, int req_fd, int resp_fd)
 {
@@ -856,8 +871,13 @@ int sandbox_defer(sandbox_deferred_fn fn, void *ctx)
 	}
 	pid = fork();
 	if (pid == 0) {
+		unsigned int i;
+
 		close(req[1]);
 		close(resp[0]);
+		for (i = 0; i < ARRAY_LEN(helper_closes); i++)
+			if (helper_closes[i] >= 0)
+				close(helper_closes[i]);
 		helper_main(fn, ctx, req[0], resp[1]);
 	}
 	close(req[0]);

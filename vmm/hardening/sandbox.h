@@ -84,6 +84,8 @@ void sandbox_abort(void);
 #define SANDBOX_DEFER_ABANDONED (-1)
 typedef int (*sandbox_deferred_fn)(void *ctx, int arg);
 int sandbox_defer(sandbox_deferred_fn fn, void *ctx);
+/* Before sandbox_defer(): the helper closes @fd (a listening socket it must not hold). */
+void sandbox_defer_close_fd(int fd);
 int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg);
 
 /*

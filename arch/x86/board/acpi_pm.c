@@ -9,19 +9,34 @@
 
 #include "device.h"
 #include "inventory.h"
+#include "irq.h"
 #include "layout.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
 
 #define PM_TIMER_HZ 3579545ULL
+/* PM1 status and enable bits (ACPI 6.x, 4.8.3.1): the fixed-feature power button */
+#define PM1_PWRBTN	(1u << 8)
 
 struct acpi_pm {
 	struct device dev;
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
+	bool sci;	/* the SCI line as last set: level, high while an enabled event is set */
 };
+
+/* SCI follows (status & enable), as a level interrupt. Under pm->lock. */
+static void update_sci(struct acpi_pm *pm)
+{
+	bool level = (pm->sts & pm->en & PM1_PWRBTN) != 0;
+
+	if (level == pm->sci)
+		return;
+	pm->sci = level;
+	vm_irq_line(pm->vm, ACPI_SCI_IRQ, level);
+}
 
 static uint32_t pm_timer_now(void)
 {
@@ -72,8 +87,10 @@ static void pm_write(void *opaque, uint64_t off, const uint8_t *data, uint32_t l
 		pm->sts &= (uint16_t)~val;	/* write-1-to-clear */
 		if (len >= 4)
 			pm->en = (uint16_t)(val >> 16);
+		update_sci(pm);
 	} else if (off == 2) {
 		pm->en = (uint16_t)val;
+		update_sci(pm);
 	} else if (off == 4) {
 		pm->cnt = (uint16_t)(val & ~ACPI_PM1_CNT_SLP_EN);
 		slp_typ = (val >> ACPI_PM1_CNT_SLP_TYP_SHIFT) & 7;
@@ -92,7 +109,27 @@ static int acpi_pm_reset(struct device *dev)
 
 	pthread_mutex_lock(&pm->lock);
 	pm->sts = pm->en = pm->cnt = 0;
+	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+/*
+ * The button is pressed: its status bit latches until the guest clears
+ * it, and raises the SCI once the guest's ACPI driver enabled the event.
+ */
+static int acpi_pm_power_button(struct device *dev)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+	bool enabled;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->sts |= PM1_PWRBTN;
+	enabled = pm->en & PM1_PWRBTN;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	kv_debug("ACPI power button pressed%s", enabled ? "" :
+		 " (the guest has not enabled the event yet)");
 	return 0;
 }
 
@@ -119,6 +156,7 @@ static void acpi_pm_destroy(struct device *dev)
 static const struct device_ops acpi_pm_ops = {
 	.reset = acpi_pm_reset,
 	.describe = acpi_pm_describe,
+	.power_button = acpi_pm_power_button,
 	.destroy = acpi_pm_destroy,
 };
 

@@ -1,0 +1,538 @@
+/*
+ * The client side of the API socket: find a VM by name in the runtime
+ * directory, send one request, print the reply as text or --json.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "client.h"
+#include "config.h"
+#include "instance.h"
+#include "log.h"
+#include "proto.h"
+
+#define REPLY_TIMEOUT_MS 10000	/* a live kvmini answers at once; this is for a stuck one */
+#define LIST_TIMEOUT_MS 2000	/* list: a VM that does not greet by then is left out */
+
+struct conn {
+	int fd;
+	char buf[API_LINE_MAX + 1];
+	size_t len;
+	char path[INSTANCE_PATH_MAX];
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* NAME, or a socket path (with a '/'), to the socket's path. */
+static int socket_path(const char *name, char *path, size_t size)
+{
+	char dir[PATH_MAX], err[PATH_MAX + 160];
+
+	if (strchr(name, '/')) {
+		if (strlen(name) >= size) {
+			kv_err("socket path %s is too long", name);
+			return CLIENT_ERROR;
+		}
+		snprintf(path, size, "%s", name);
+		return 0;
+	}
+	if (!config_name_valid(name)) {
+		kv_err("'%s' is not a VM name; 'kvmini list' shows the running ones", name);
+		return CLIENT_NO_VM;
+	}
+	if (instance_runtime_dir(dir, sizeof(dir), false, err, sizeof(err))) {
+		kv_err("no VM named '%s' (%s); 'kvmini list' shows the running ones", name, err);
+		return CLIENT_NO_VM;
+	}
+	if ((size_t)snprintf(path, size, "%s/%s.sock", dir, name) >= size) {
+		kv_err("the socket path for '%s' is too long", name);
+		return CLIENT_ERROR;
+	}
+	return 0;
+}
+
+/* Read one line (without '\n') into *@line before @deadline. 0, -ETIMEDOUT, -EPIPE, -E2BIG. */
+static int read_line(struct conn *c, char **line, long long deadline)
+{
+	static char out[API_LINE_MAX + 1];
+
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		long long left;
+		ssize_t n;
+
+		if (nl) {
+			size_t l = (size_t)(nl - c->buf);
+
+			memcpy(out, c->buf, l);
+			out[l] = '\0';
+			memmove(c->buf, nl + 1, c->len - l - 1);
+			c->len -= l + 1;
+			*line = out;
+			return 0;
+		}
+		if (c->len == API_LINE_MAX)
+			return -E2BIG;
+		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)(left > 0 && left < 1 << 30 ? left : -1)) < 0 && errno != EINTR)
+			return -EPIPE;
+		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(c->fd, c->buf + c->len, API_LINE_MAX - c->len);
+		if (n <= 0)
+			return -EPIPE;
+		c->len += (size_t)n;
+	}
+}
+
+/*
+ * Connect to @name's socket and read its greeting. 0 or a CLIENT_ status
+ * (said, unless @quiet: kvmini list).
+ */
+static int conn_open(struct conn *c, const char *name, bool quiet)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char *line;
+	int ret;
+
+	c->len = 0;
+	ret = socket_path(name, c->path, sizeof(c->path));
+	if (ret)
+		return ret;
+	memcpy(addr.sun_path, c->path, strlen(c->path) + 1);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		kv_err("socket: %s", strerror(errno));
+		return CLIENT_ERROR;
+	}
+	if (connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int e = errno;
+
+		close(c->fd);
+		c->fd = -1;
+		if (quiet)
+			return CLIENT_NO_VM;
+		if (e == ENOENT || e == ECONNREFUSED)
+			kv_err("no VM named '%s' (%s %s); 'kvmini list' shows the running ones",
+			       name, e == ENOENT ? "no socket" : "nobody listens at", c->path);
+		else
+			kv_err("cannot connect to %s: %s", c->path, strerror(e));
+		return e == ENOENT || e == ECONNREFUSED ? CLIENT_NO_VM : CLIENT_ERROR;
+	}
+	ret = read_line(c, &line, now_ms() + (quiet ? LIST_TIMEOUT_MS : REPLY_TIMEOUT_MS));
+	if (!ret) {
+		struct json_object *g = json_tokener_parse(line), *k, *v;
+
+		if (json_object_object_get_ex(g, "error", &v)) {
+			struct json_object *m;
+
+			json_object_object_get_ex(v, "message", &m);
+			if (!quiet)
+				kv_err("%s refused the connection: %s", name,
+				       m ? json_object_get_string(m) : line);
+			json_object_put(g);
+			close(c->fd);
+			c->fd = -1;
+			return CLIENT_ERROR;
+		}
+		if (!json_object_object_get_ex(g, "kvmini", &k) ||
+		    !json_object_object_get_ex(k, "api", &v) ||
+		    json_object_get_int(v) != API_VERSION)
+			ret = -EPROTO;
+		json_object_put(g);
+	}
+	if (ret) {
+		if (!quiet)
+			kv_err("%s at %s did not greet as kvmini API %d does", name, c->path,
+			       API_VERSION);
+		close(c->fd);
+		c->fd = -1;
+		return CLIENT_ERROR;
+	}
+	return 0;
+}
+
+static int conn_send(struct conn *c, struct json_object *req)
+{
+	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	size_t n = strlen(s);
+
+	if (write(c->fd, s, n) != (ssize_t)n || write(c->fd, "\n", 1) != 1) {
+		kv_err("cannot write to %s: %s", c->path, strerror(errno));
+		return CLIENT_ERROR;
+	}
+	return 0;
+}
+
+/* Send {"execute": @cmd, "arguments": @args} and wait for its reply (events skipped). */
+static int conn_call(struct conn *c, const char *cmd, struct json_object *args,
+		     struct json_object **reply)
+{
+	struct json_object *req = json_object_new_object(), *v;
+	char *line;
+	int ret;
+
+	json_object_object_add(req, "execute", json_object_new_string(cmd));
+	if (args)
+		json_object_object_add(req, "arguments", args);
+	ret = conn_send(c, req);
+	json_object_put(req);
+	if (ret)
+		return ret;
+	for (;;) {
+		ret = read_line(c, &line, now_ms() + REPLY_TIMEOUT_MS);
+		if (ret) {
+			kv_err("%s: no reply to %s (%s)", c->path, cmd,
+			       ret == -ETIMEDOUT ? "timed out" : "connection closed");
+			return CLIENT_ERROR;
+		}
+		*reply = json_tokener_parse(line);
+		if (*reply && !json_object_object_get_ex(*reply, "event", &v))
+			return 0;
+		json_object_put(*reply);
+	}
+}
+
+/* The error member of @reply, said; CLIENT_REFUSED. */
+static int report_error(const char *name, const char *cmd, struct json_object *reply)
+{
+	struct json_object *e, *m;
+
+	if (json_object_object_get_ex(reply, "error", &e) &&
+	    json_object_object_get_ex(e, "message", &m))
+		kv_err("%s: %s refused: %s", name, cmd, json_object_get_string(m));
+	else
+		kv_err("%s: %s: unexpected reply", name, cmd);
+	return CLIENT_REFUSED;
+}
+
+static const char *member_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static long long member_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void format_size(char *buf, size_t size, unsigned long long bytes)
+{
+	if (bytes >= (1ULL << 30) && !(bytes % (1ULL << 30)))
+		snprintf(buf, size, "%lluG", bytes >> 30);
+	else
+		snprintf(buf, size, "%lluM", bytes >> 20);
+}
+
+static void format_uptime(char *buf, size_t size, long long ms)
+{
+	long long s = ms / 1000;
+
+	if (s >= 3600)
+		snprintf(buf, size, "%lldh%02lldm%02llds", s / 3600, s / 60 % 60, s % 60);
+	else if (s >= 60)
+		snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%lld.%01llds", s, ms % 1000 / 100);
+}
+
+static void print_row(struct json_object *info)
+{
+	char mem[24], up[32];
+
+	format_size(mem, sizeof(mem), (unsigned long long)member_int(info, "memory"));
+	format_uptime(up, sizeof(up), member_int(info, "uptime_ms"));
+	printf("%-24s %8lld %-9s %4lld %7s %10s\n", member_str(info, "name"),
+	       member_int(info, "pid"), member_str(info, "state"), member_int(info, "cpus"), mem,
+	       up);
+}
+
+static void print_info(struct json_object *info)
+{
+	struct json_object *devs;
+	char mem[24], up[32];
+	size_t i;
+
+	format_size(mem, sizeof(mem), (unsigned long long)member_int(info, "memory"));
+	format_uptime(up, sizeof(up), member_int(info, "uptime_ms"));
+	printf("name:    %s\npid:     %lld\nstate:   %s\nuptime:  %s\ncpus:    %lld\n"
+	       "memory:  %s\nkernel:  %s\ndevices:\n", member_str(info, "name"),
+	       member_int(info, "pid"), member_str(info, "state"), up, member_int(info, "cpus"),
+	       mem, member_str(info, "kernel"));
+	if (!json_object_object_get_ex(info, "devices", &devs))
+		return;
+	for (i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i), *v;
+		char irq[16] = "";
+
+		if (json_object_object_get_ex(d, "irq", &v))
+			snprintf(irq, sizeof(irq), "irq %d", json_object_get_int(v));
+		printf("  %-12s %-14s %-12s %-6s %-12s %s\n", member_str(d, "name"),
+		       member_str(d, "type"), member_str(d, "role"),
+		       json_object_object_get_ex(d, "port", NULL) ? "port" : "mmio",
+		       json_object_object_get_ex(d, "port", NULL) ? member_str(d, "port") :
+								    member_str(d, "address"),
+		       irq);
+	}
+}
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+	char dir[PATH_MAX], err[PATH_MAX + 160];
+	struct json_object *all = json_object_new_array();
+	char *names[1024];
+	unsigned int n = 0, i;
+	bool json = false;
+	struct dirent *de;
+	DIR *d;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else if (c == 'h') {
+			printf("usage: kvmini list [--json]\n");
+			json_object_put(all);
+			return CLIENT_OK;
+		} else {
+			kv_err("usage: kvmini list [--json]");
+			json_object_put(all);
+			return CLIENT_ERROR;
+		}
+	}
+	if (optind < argc) {
+		kv_err("kvmini list takes no arguments; use kvmini info NAME for one VM");
+		json_object_put(all);
+		return CLIENT_ERROR;
+	}
+	d = instance_runtime_dir(dir, sizeof(dir), false, err, sizeof(err)) ? NULL : opendir(dir);
+	while (d && (de = readdir(d)) && n < 1024) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 5 && !strcmp(de->d_name + l - 5, ".sock")) {
+			names[n] = strndup(de->d_name, l - 5);
+			if (names[n] && config_name_valid(names[n]))
+				n++;
+			else
+				free(names[n]);
+		}
+	}
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(names[0]), name_cmp);
+	if (!json)
+		printf("%-24s %8s %-9s %4s %7s %10s\n", "NAME", "PID", "STATE", "CPUS", "MEMORY",
+		       "UPTIME");
+	for (i = 0; i < n; i++) {
+		struct json_object *reply = NULL, *info;
+		struct conn *cn = malloc(sizeof(*cn));
+
+		/* a stale socket (its kvmini was killed) is no VM: skipped */
+		if (cn && !conn_open(cn, names[i], true)) {
+			if (!conn_call(cn, "info", NULL, &reply) &&
+			    json_object_object_get_ex(reply, "return", &info)) {
+				if (json)
+					json_object_array_add(all, json_object_get(info));
+				else
+					print_row(info);
+			}
+			json_object_put(reply);
+			close(cn->fd);
+		}
+		free(cn);
+		free(names[i]);
+	}
+	if (json)
+		print_json(all);
+	json_object_put(all);
+	return CLIENT_OK;
+}
+
+static void control_usage(FILE *f, const char *cmd)
+{
+	if (!strcmp(cmd, "stop"))
+		fprintf(f, "usage: kvmini stop [--force] [--timeout SECONDS] [--json] NAME\n");
+	else
+		fprintf(f, "usage: kvmini %s [--json] NAME\n", cmd);
+}
+
+/* stop: the button, then wait for the STOP event (or the socket to close). */
+static int do_stop(struct conn *c, const char *name, bool force, double timeout, bool json)
+{
+	struct json_object *reply = NULL, *args = json_object_new_object(), *v, *data;
+	long long deadline = now_ms() + (long long)(timeout * 1000) + REPLY_TIMEOUT_MS;
+	char *line;
+	int ret;
+
+	ret = conn_call(c, "events", NULL, &reply);
+	if (!ret && !json_object_object_get_ex(reply, "return", &v))
+		ret = report_error(name, "events", reply);
+	json_object_put(reply);
+	reply = NULL;
+	if (ret) {
+		json_object_put(args);
+		return ret;
+	}
+	json_object_object_add(args, "timeout", json_object_new_double(timeout));
+	json_object_object_add(args, "force", json_object_new_boolean(force));
+	ret = conn_call(c, "stop", args, &reply);
+	if (ret)
+		return ret;
+	if (!json_object_object_get_ex(reply, "return", &v)) {
+		ret = report_error(name, "stop", reply);
+		json_object_put(reply);
+		return ret;
+	}
+	json_object_put(reply);
+	for (;;) {
+		struct json_object *ev;
+
+		ret = read_line(c, &line, deadline);
+		if (ret == -ETIMEDOUT) {
+			kv_err("%s did not stop within %.0f seconds", name,
+			       timeout + REPLY_TIMEOUT_MS / 1000);
+			return CLIENT_ERROR;
+		}
+		if (ret)
+			return CLIENT_OK;	/* kvmini exited: the socket closed */
+		ev = json_tokener_parse(line);
+		if (ev && json_object_object_get_ex(ev, "event", &v) &&
+		    !strcmp(json_object_get_string(v), "STOP") &&
+		    json_object_object_get_ex(ev, "data", &data)) {
+			const char *reason = member_str(data, "reason");
+
+			if (json)
+				print_json(ev);
+			else if (!strcmp(reason, "forced") && !force)
+				printf("%s: the guest did not power off within %g seconds; "
+				       "stopped it\n", name, timeout);
+			else
+				printf("%s: stopped (%s, status %lld)\n", name, reason,
+				       member_int(data, "status"));
+			ret = !strcmp(reason, "forced") && !force ? CLIENT_FORCED : CLIENT_OK;
+			json_object_put(ev);
+			return ret;
+		}
+		json_object_put(ev);
+	}
+}
+
+int cmd_control(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cmd = argv[0];
+	bool is_stop = !strcmp(cmd, "stop");
+	struct json_object *reply = NULL, *ret_obj;
+	double timeout = API_DEFAULT_STOP_TIMEOUT;
+	bool json = false, force = false;
+	struct conn *c;
+	char *end;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'f':
+		case 't':
+			if (!is_stop) {
+				kv_err("kvmini %s takes no --%s; it is an option of kvmini stop", cmd,
+				       opt == 'f' ? "force" : "timeout");
+				return CLIENT_ERROR;
+			}
+			if (opt == 'f') {
+				force = true;
+				break;
+			}
+			errno = 0;
+			timeout = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(timeout >= 0) ||
+			    timeout > API_MAX_STOP_TIMEOUT) {
+				kv_err("--timeout %s: give seconds, 0 to 86400", optarg);
+				return CLIENT_ERROR;
+			}
+			break;
+		case 'h':
+			control_usage(stdout, cmd);
+			return CLIENT_OK;
+		default:
+			control_usage(stderr, cmd);
+			return CLIENT_ERROR;
+		}
+	}
+	if (optind != argc - 1) {
+		kv_err("kvmini %s needs one VM name; 'kvmini list' shows them", cmd);
+		return CLIENT_ERROR;
+	}
+	c = malloc(sizeof(*c));
+	if (!c) {
+		kv_err("out of memory");
+		return CLIENT_ERROR;
+	}
+	ret = conn_open(c, argv[optind], false);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	if (is_stop) {
+		ret = do_stop(c, argv[optind], force, timeout, json);
+	} else {
+		ret = conn_call(c, cmd, NULL, &reply);
+		if (!ret && !json_object_object_get_ex(reply, "return", &ret_obj))
+			ret = report_error(argv[optind], cmd, reply);
+		else if (!ret && !strcmp(cmd, "info"))
+			json ? print_json(ret_obj) : print_info(ret_obj);
+		else if (!ret && json)
+			print_json(reply);
+		json_object_put(reply);
+	}
+	close(c->fd);
+	free(c);
+	return ret;
+}

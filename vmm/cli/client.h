@@ -1,0 +1,18 @@
+/* `kvmini list|info|pause|resume|stop`: the API socket's command-line client. */
+#ifndef KVMINI_CLIENT_H
+#define KVMINI_CLIENT_H
+
+/* Exit statuses of the client commands (kvmini(1), docs/api.md). */
+enum {
+	CLIENT_OK = 0,
+	CLIENT_REFUSED = 1,	/* the VM answered with an error (paused while paused, ...) */
+	CLIENT_ERROR = 2,	/* bad command line, or the socket failed */
+	CLIENT_NO_VM = 3,	/* no VM of that name */
+	CLIENT_FORCED = 5,	/* stop: the guest did not power off in time; stopped hard */
+};
+
+int cmd_list(int argc, char **argv);
+/* info, pause, resume, stop: argv[0] names it. */
+int cmd_control(int argc, char **argv);
+
+#endif
