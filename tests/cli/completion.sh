@@ -67,6 +67,11 @@ expect "kvmini run --on-reboot r" restart
 expect "kvmini stop " web webdb
 expect "kvmini info we" web webdb
 refuse "kvmini stop " NAME
-expect "kvmini stop web --" --timeout
+expect "kvmini stop web --" --timeout --force --json
+expect "kvmini pause --" --json
+refuse "kvmini pause --" --timeout
+expect "kvmini list --" --json
+expect "kvmini run --" --name --pidfile --api-socket --config
+refuse "kvmini run --" --force
 echo "$failures failure(s)"
 [ "$failures" = 0 ]
