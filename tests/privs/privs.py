@@ -344,10 +344,12 @@ def case_jail_stats(env):
     r.wait_for(ECHO_READY)
     quit_echo(r)
     r.err.seek(0)
+    # the memory line; the KVM exit counts have a line of their own
     lines = [l for l in r.err.read().decode(errors="replace").splitlines()
-             if l.startswith("kvmini: stats: ")]
+             if l.startswith("kvmini: stats: peak_rss_kib=")]
     if len(lines) != 1:
-        raise Failure("expected one 'kvmini: stats:' line on stderr, got %d" % len(lines))
+        raise Failure("expected one 'kvmini: stats: peak_rss_kib=' line on stderr, got %d"
+                      % len(lines))
     figures = dict(f.split("=", 1) for f in lines[0].split()[2:])
     for key in ("peak_rss_kib", "rss_kib", "guest_resident_kib"):
         if int(figures.get(key, "0")) <= 0:
