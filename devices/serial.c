@@ -1,9 +1,10 @@
 /*
  * 16550A UART where the board puts it (COM1 on x86): the guest console. Output goes to
- * stdout through a bounded buffer that a writer thread drains with
- * blocking writes, so neither a vCPU nor the event loop ever waits on
- * stdout, and stdout's flags stay as inherited. stdin feeds the receive
- * FIFO. Ctrl-A x quits when stdin is a terminal.
+ * stdout (or what --serial names, devices/console.c) through a bounded buffer that a
+ * writer thread drains with blocking writes, so neither a vCPU nor the event loop
+ * ever waits on it, and stdout's flags stay as inherited. stdin feeds the receive
+ * FIFO. When stdin is a terminal in the foreground, Ctrl-A x quits and Ctrl-A h
+ * lists the keys.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "console.h"
 #include "device.h"
 #include "evloop.h"
 #include "irq.h"
@@ -109,6 +111,7 @@ struct serial {
 	bool probed;		/* left out of firmware tables */
 	const char *out_name;
 	bool escape;		/* previous input byte was Ctrl-A */
+	bool at_line_start;	/* the last byte out was a newline (or none yet) */
 };
 
 
@@ -196,9 +199,28 @@ static void tx_push(struct serial *s, uint8_t c)
 	if (!s->st_tx++)
 		note_first_output(s->vm);
 	s->tx[(s->tx_head + s->tx_count) % TX_SIZE] = c;
+	s->at_line_start = c == '\n';
 	if (s->tx_count++ == 0)
 		pthread_cond_signal(&s->tx_cond);
 }
+
+/* kvmini's own words on the console, in order with the guest's output (lock held). */
+static void console_say(struct serial *s, const char *text)
+{
+	uint8_t mcr = s->mcr;
+
+	s->mcr &= (uint8_t)~MCR_LOOP;	/* to the user even if the guest loops its UART */
+	if (!s->at_line_start)
+		tx_push(s, '\n');
+	for (; *text; text++)
+		tx_push(s, (uint8_t)*text);
+	s->mcr = mcr;
+}
+
+#define CONSOLE_KEYS_HELP \
+	"kvmini console keys: Ctrl-A x  quit (the guest stops)\n" \
+	"                     Ctrl-A h  this help\n" \
+	"                     Ctrl-A Ctrl-A  send Ctrl-A to the guest\n"
 
 static uint8_t loopback_msr(uint8_t mcr)
 {
@@ -488,8 +510,13 @@ static void handle_input(struct serial *s, const uint8_t *buf, size_t n)
 		if (s->in_tty && s->escape) {
 			s->escape = false;
 			if (c == 'x' || c == 'X') {
+				console_say(s, "kvmini: Ctrl-A x: guest stopped, goodbye\n");
 				vm_request_stop(s->vm, STOP_USER_QUIT, EXIT_POWEROFF);
 				return;
+			}
+			if (c == 'h' || c == 'H') {
+				console_say(s, CONSOLE_KEYS_HELP);
+				continue;
 			}
 			if (c != CTRL_A)
 				rx_push(s, CTRL_A);
@@ -559,6 +586,7 @@ struct serial_port_desc {
 	int in_fd, out_fd;
 	const char *out_name;	/* for messages */
 	bool probed;		/* left out of firmware tables (inventory.h) */
+	bool keys;		/* a terminal in the foreground: raw mode and Ctrl-A keys */
 };
 
 static void serial_free(struct serial *s)
@@ -592,6 +620,7 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsign
 	s->in_fd = d->in_fd;
 	s->out_fd = d->out_fd;
 	s->out_name = d->out_name;
+	s->at_line_start = true;
 	s->lcr = 0x03;
 	s->mcr = MCR_OUT2;
 	s->msr = MSR_DCD | MSR_DSR | MSR_CTS;
@@ -616,7 +645,7 @@ static int serial_create(struct vm *vm, const struct serial_port_desc *d, unsign
 		goto err;
 
 	if (s->in_fd >= 0) {
-		s->in_tty = isatty(s->in_fd);
+		s->in_tty = d->keys;
 		if (s->in_tty && term_raw(s->in_fd) < 0)
 			kv_warn("cannot set the terminal to raw mode: %s", strerror(errno));
 		/* regular files and /dev/null cannot be polled: no console input then */
@@ -730,23 +759,53 @@ static const struct device_ops serial_ops_dev = {
 
 static struct device_type serial_type;
 
+static int serial_parse(void *conf, const char *opts, struct errmsg *err)
+{
+	return console_parse(conf, opts, err);
+}
+
+static int serial_open_host(const void *conf, const struct device_env *env, void **host,
+			    struct errmsg *err)
+{
+	struct console_host *h = malloc(sizeof(*h));
+	int ret;
+
+	(void)env;
+	if (!h)
+		return errmsg_set(err, -ENOMEM, "out of memory");
+	ret = console_open(conf, h, err);
+	if (ret) {
+		free(h);
+		return ret;
+	}
+	*host = h;
+	return 0;
+}
+
+static void serial_close_host(void *host)
+{
+	console_close(host);
+	free(host);
+}
+
 /*
- * COM1 is the console on stdin/stdout. COM2 exists only when the run asks
- * for a separate error stream (kvmini run -- CMD): its output is stderr.
+ * COM1 is the console, on what --serial names (stdin/stdout by default). COM2
+ * exists only when the run asks for a separate error stream (kvmini run -- CMD):
+ * its output is stderr.
  */
 static int serial_init(struct vm *vm, const struct device_env *env, const void *conf,
 		       void *host, unsigned int index, struct errmsg *err)
 {
-	static const struct serial_port_desc com[] = {
-		{ STDIN_FILENO, STDOUT_FILENO, "stdout", false },
-		{ -1, STDERR_FILENO, "stderr", true },
+	const struct console_host *h = host;
+	const struct serial_port_desc com[] = {
+		{ h->in_fd, h->out_fd, h->name, false, h->keys },
+		{ -1, STDERR_FILENO, "stderr", true, false },
 	};
 	unsigned int i, n = env->stderr_console ? 2 : 1;
 	struct serial *s = NULL;
 	int ret;
 
 	(void)conf;
-	(void)host;
 	(void)index;
 	for (i = 0; i < n; i++) {
 		ret = serial_create(vm, &com[i], i, &s);
@@ -760,6 +819,15 @@ static int serial_init(struct vm *vm, const struct device_env *env, const void *
 static struct device_type serial_type = {
 	.name = "serial",
 	.phase = PHASE_BASE,
+	.conf_size = sizeof(struct console_config),
+	.max = 1,
+	.default_opts = "stdio",
+	.help = "  --serial WHERE       the console: stdio (default), file=PATH (output only),\n"
+		"                       pty (path on stderr) or null\n",
+	.help_after = "timeout",
+	.parse = serial_parse,
+	.open_host = serial_open_host,
+	.close_host = serial_close_host,
 	.create = serial_init,
 };
 DEVICE_REGISTER(serial_type);

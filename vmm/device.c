@@ -172,6 +172,16 @@ static int spec_add(struct device_specs *s, const struct device_type *t,
 	return device_opt_parse(o, sp->conf, err);
 }
 
+static unsigned int device_types_with_defaults(void)
+{
+	const struct device_type *t;
+	unsigned int n = 0;
+
+	for (t = device_type_next_user(NULL); t; t = device_type_next_user(t))
+		n += t->default_opts != NULL;
+	return n;
+}
+
 int device_specs_open(struct device_specs *s, const struct device_opt *opts, unsigned int n,
 		      const struct device_env *env, struct errmsg *err)
 {
@@ -180,7 +190,8 @@ int device_specs_open(struct device_specs *s, const struct device_opt *opts, uns
 	int ret;
 
 	s->n = 0;
-	s->v = calloc(n ? n : 1, sizeof(*s->v));
+	/* room for the instances asked for and one per type with default options */
+	s->v = calloc(n + device_types_with_defaults() + 1, sizeof(*s->v));
 	if (!s->v)
 		return errmsg_set(err, -ENOMEM, "out of memory");
 	for (i = 0; i < n; i++)
@@ -188,12 +199,17 @@ int device_specs_open(struct device_specs *s, const struct device_opt *opts, uns
 			goto err;
 	/* by type, as devices_create() walks them; each type's in the order given */
 	for (t = device_type_next_user(NULL); t; t = device_type_next_user(t)) {
-		for (i = 0, index = 0; i < n; i++) {
+		const struct device_opt dflt = { t->name, t->default_opts };
+
+		for (i = 0, index = 0; i <= n; i++) {
+			const struct device_opt *o = i < n ? &opts[i] : &dflt;
 			struct device_spec *sp;
 
-			if (strcmp(opts[i].type, t->name))
+			if (i == n && (index || !t->default_opts))
+				break;	/* asked for, or no default instance */
+			if (strcmp(o->type, t->name))
 				continue;
-			if (spec_add(s, t, &opts[i], index++, err))
+			if (spec_add(s, t, o, index++, err))
 				goto err;
 			sp = &s->v[s->n - 1];
 			if (t->open_host) {

@@ -96,6 +96,7 @@ struct device_type {
 	unsigned int max;	/* instances of it at most */
 	const char *help;	/* its lines of `kvmini help` */
 	const char *help_after;	/* the option whose help it follows */
+	const char *default_opts;	/* options of the one instance made when none is asked */
 	int (*parse)(void *conf, const char *opts, struct errmsg *err);
 	/* -EEXIST if @conf (from @opts) cannot coexist with the earlier @prev. */
 	int (*conflicts)(const void *prev, const void *conf, const char *opts,

@@ -90,6 +90,15 @@ void kv_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void kv_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", "", fmt, ap);
+	va_end(ap);
+}
+
 void kv_debug(const char *fmt, ...)
 {
 	va_list ap;

@@ -536,7 +536,7 @@ static int tap_error(const char *tap, int err, struct errmsg *e)
 	switch (err) {
 	case ENODEV:
 		return errmsg_set(e, -err, "tap=%s: no such interface; kvmini uses an existing "
-				  "tap: create it with tools/kvmini-ifup %s (or ip tuntap add %s "
+				  "tap: create it with kvmini-ifup %s (or ip tuntap add %s "
 				  "mode tap)", tap, tap, tap);
 	case EACCES:
 	case EPERM:

@@ -74,7 +74,7 @@ expect() {
 }
 
 rule_fix='which group kvm cannot open'
-rule_text='tools/udev/65-kvmini-kvm.rules'
+rule_text='udev rule 65-kvmini-kvm.rules'
 chmod_text='sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm'
 
 as_nobody 0600 0 run --kernel "$tmp/bin/image"

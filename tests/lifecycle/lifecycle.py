@@ -30,6 +30,13 @@ LIMIT = float(os.environ.get("KVMINI_TEST_TIMEOUT", "120"))
 TAIL_LINES = 30
 
 ECHO_READY = b"echo: ready\n"
+HELLO = b"Hello from kvmini firmware!\n"
+GOODBYE = b"kvmini: Ctrl-A x: guest stopped, goodbye\n"
+KEYS_HELP = (b"kvmini console keys: Ctrl-A x  quit (the guest stops)\n"
+             b"                     Ctrl-A h  this help\n"
+             b"                     Ctrl-A Ctrl-A  send Ctrl-A to the guest\n")
+# --serial file=: one path per run of this script
+SERIAL_FILE = os.path.join(tempfile.gettempdir(), "kvmini-serial-%d.out" % os.getpid())
 REBOOT_BANNER = b"reboot: pulsing the reset line through the i8042\n"
 FLOOD_LINE_LEN = 50
 FLOOD_LETTERS = 37
@@ -61,8 +68,8 @@ class Kvmini:
     """One `kvmini run`, its output collected as it arrives."""
 
     def __init__(self, kvmini, image, args=(), stdin=subprocess.PIPE, pty=False,
-                 preexec_fn=None, env=None):
-        self.cmd = [kvmini, "run", "--kernel", image] + list(args)
+                 preexec_fn=None, env=None, wrapper=()):
+        self.cmd = list(wrapper) + [kvmini, "run", "--kernel", image] + list(args)
         self.deadline = time.monotonic() + LIMIT
         self.out = bytearray()
         self.eof = False
@@ -298,8 +305,93 @@ def case_pty_quit(k):
     k.wait_for_line(k.seen(ECHO_READY))
     k.send(b"\x01x")
     expect_status(k, k.finish(), 0)
-    expect_output(k, k.seen(ECHO_READY))
+    # the goodbye on its own line, right after the guest's (no blank line)
+    expect_output(k, k.seen(ECHO_READY + GOODBYE))
     expect_terminal_restored(k)
+
+
+def case_pty_keys_help(k):
+    """Ctrl-A h lists the console keys on the terminal; the guest gets nothing of it."""
+    k.wait_for_line(k.seen(ECHO_READY))
+    k.send(b"\x01h")
+    k.wait_for_line(k.seen(KEYS_HELP))
+    k.send(b"after\r")
+    k.wait_for_line(k.seen(b"echo: after\n"))
+    k.send(b"quit\r")
+    expect_status(k, k.finish(), 0)
+    expect_output(k, k.seen(ECHO_READY + KEYS_HELP + b"echo: after\n"))
+    expect_terminal_restored(k)
+
+
+def case_serial_file(k):
+    """--serial file=PATH: the console goes to PATH, nothing to stdout."""
+    try:
+        expect_status(k, k.finish(), 0)
+        expect_output(k, b"")
+        with open(SERIAL_FILE, "rb") as f:
+            got = f.read()
+    finally:
+        if os.path.exists(SERIAL_FILE):
+            os.unlink(SERIAL_FILE)
+    if got != HELLO:
+        raise Failure("%s holds %r, expected %r" % (SERIAL_FILE, got, HELLO))
+
+
+def case_serial_null(k):
+    """--serial null: the guest runs, its console output goes nowhere."""
+    expect_status(k, k.finish(), 0)
+    expect_output(k, b"")
+
+
+def case_serial_pty(k):
+    """--serial pty: the path on stderr; the guest talks through it, raw, not stdio."""
+    path = None
+    while path is None:
+        for line in k.stderr_text().splitlines():
+            if line.startswith("kvmini: serial console on "):
+                path = line.split()[4]
+        if path is None:
+            if k.p.poll() is not None or k.remaining() == 0:
+                raise Failure("no 'serial console on' line on stderr")
+            time.sleep(0.05)
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    try:
+        got = bytearray()
+
+        def read_until(want):
+            while want not in got:
+                if k.remaining() == 0:
+                    raise Failure("timed out waiting for %r on %s (got %r)" % (want, path, got))
+                if select.select([fd], [], [], 0.2)[0]:
+                    got.extend(os.read(fd, 4096))
+        read_until(ECHO_READY)
+        os.write(fd, b"via pty\r")
+        read_until(b"echo: via pty\n")
+        os.write(fd, b"quit\r")
+        expect_status(k, k.finish(), 0)
+    finally:
+        os.close(fd)
+    expect_output(k, b"")
+    if bytes(got) != ECHO_READY + b"echo: via pty\n":
+        raise Failure("the pty carried %r" % bytes(got))
+
+
+# A job-control shell (bash -m, the pty its controlling terminal, TOSTOP on) that
+# starts kvmini in the background and waits for it.
+BACKGROUND = ["setsid", "--ctty", "--wait", "bash", "-c",
+              'stty tostop; set -m; "$@" & wait $!', "bash"]
+
+
+def case_background(k):
+    """Started in the background on a terminal: no stop by SIGTTOU/SIGTTIN, the terminal
+    keeps its settings (the shell's, not raw), the output still arrives."""
+    expect_status(k, k.finish(), 0)
+    expect_output(k, k.seen(HELLO))
+    lflag = termios.tcgetattr(k.slave)[3]
+    if not lflag & termios.ICANON or not lflag & termios.ECHO or not lflag & termios.TOSTOP:
+        raise Failure("the terminal's settings changed (lflag 0x%x): kvmini took the "
+                      "terminal of the foreground job" % lflag)
+    expect_in_stderr(k, "started in the background")
 
 
 def case_pty_ctrl_a(k):
@@ -343,7 +435,7 @@ def case_pty_sigkill(k):
 def seccomp_trap_case(cls):
     def case(k):
         if os.environ.get("KVMINI_TEST_HOOKS", "true") != "true":
-            raise Skip("test hooks are compiled out (buildtype=release or -Dtest_hooks=false)")
+            raise Skip("test hooks are compiled out (-Dtest_hooks=disabled, or a buildtype other than debug and debugoptimized)")
         status = k.finish()
         expect_in_stderr(k, "test hook: calling socket() on a %s thread" % cls,
                          "seccomp: system call %d is not allowed on a %s thread"
@@ -372,7 +464,7 @@ def case_pty_onlcr(k):
     k.wait_for_line(b"echo: two\r\n")
     k.send(b"\x01x")
     expect_status(k, k.finish(), 0)
-    expect_output(k, b"echo: ready\r\necho: one\r\necho: two\r\n")
+    expect_output(k, b"echo: ready\r\necho: one\r\necho: two\r\n" + k.seen(GOODBYE))
     expect_terminal_restored(k)
 
 
@@ -508,7 +600,7 @@ def case_emufail(k):
                      "instruction emulation failed", "RIP 00000000d0000000")
 
 
-# name: (function, kvmini arguments, stdin, on a pty, preexec_fn[, environment])
+# name: (function, kvmini arguments, stdin, on a pty, preexec_fn[, environment[, wrapper]])
 CASES = {
     "echo-pipe": (case_echo_pipe, [], subprocess.PIPE, False, None),
     "echo-crlf": (case_echo_crlf, [], subprocess.PIPE, False, None),
@@ -519,6 +611,12 @@ CASES = {
     "echo-sighup": (signal_case(signal.SIGHUP), [], subprocess.PIPE, False, None),
     "pty-quit": (case_pty_quit, [], None, True, None),
     "pty-ctrl-a": (case_pty_ctrl_a, [], None, True, None),
+    "pty-keys-help": (case_pty_keys_help, [], None, True, None),
+    "serial-file": (case_serial_file, ["--serial", "file=" + SERIAL_FILE], subprocess.DEVNULL,
+                    False, None),
+    "serial-null": (case_serial_null, ["--serial", "null"], subprocess.DEVNULL, False, None),
+    "serial-pty": (case_serial_pty, ["--serial", "pty"], subprocess.DEVNULL, False, None),
+    "background": (case_background, ["--timeout", "60"], None, True, None, None, BACKGROUND),
     "pty-onlcr": (case_pty_onlcr, [], None, True, None),
     "pty-harmless-signals": (case_pty_harmless_signals, [], None, True, None),
     "pty-sigkill": (case_pty_sigkill, [], None, True, None),
@@ -590,12 +688,14 @@ def main():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     fn, args, stdin, pty, preexec_fn = CASES[name][:5]
     env = CASES[name][5] if len(CASES[name]) > 5 else None
+    wrapper = CASES[name][6] if len(CASES[name]) > 6 else ()
     eof_pipe = None
     if stdin == "eof":
         eof_pipe = os.pipe()
         os.close(eof_pipe[1])
         stdin = eof_pipe[0]
-    k = Kvmini(kvmini, image, args, stdin=stdin, pty=pty, preexec_fn=preexec_fn, env=env)
+    k = Kvmini(kvmini, image, args, stdin=stdin, pty=pty, preexec_fn=preexec_fn, env=env,
+               wrapper=wrapper)
     if eof_pipe:
         os.close(eof_pipe[0])
     try:

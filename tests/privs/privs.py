@@ -344,6 +344,7 @@ def case_jail_stats(env):
     r.wait_for(ECHO_READY)
     quit_echo(r)
     r.err.seek(0)
+    # the memory line; the KVM exit counts have a line of their own
     lines = [l for l in r.err.read().decode(errors="replace").splitlines()
              if l.startswith("kvmini: stats: peak_rss_kib=")]
     if len(lines) != 1:

@@ -72,7 +72,7 @@ fi
 case $case_name in
 kill-* | log-* | off-* | tgkill-* | stats-open | restart-write)
 	if [ "$hooks" != true ]; then
-		echo "SKIP: test hooks are compiled out (buildtype=release or -Dtest_hooks=false)"
+		echo "SKIP: test hooks are compiled out (-Dtest_hooks=disabled, or a buildtype other than debug and debugoptimized)"
 		exit 77
 	fi ;;
 esac

@@ -2,9 +2,11 @@
  * `kvmini check`: probe /dev/kvm, CPU virtualization and the networking
  * devices, then print a report that ends in a one-line verdict.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <linux/seccomp.h>
 
 #include "check.h"
+#include "kvmini-features.h"
 #include "log.h"
 #include "run.h"
 #include "util.h"
@@ -28,7 +31,10 @@
 
 #define HINT_KVM_GROUP \
 	"add your user to group kvm: sudo usermod -aG kvm $USER, then log in again"
-#define KVM_UDEV_RULE "tools/udev/65-kvmini-kvm.rules"
+#define KVM_UDEV_RULE "65-kvmini-kvm.rules"
+#define HINT_BOOT_MODULES \
+	"; to load it at boot, list it in /etc/modules-load.d/ (the kvmini package " \
+	"installs /usr/lib/modules-load.d/kvmini.conf)"
 #define HINT_DMESG "look for KVM errors in the kernel log (dmesg)"
 #define HINT_NESTED \
 	"for Linux guests use a host with VT-x or AMD-V enabled, or the nested " \
@@ -182,8 +188,9 @@ void check_kvm_access_hint(const struct check_node *n, char *buf, size_t size)
 		return;
 	}
 	snprintf(buf, size, "/dev/kvm is %s, which group kvm cannot open: %sgive it to "
-		 "group kvm with the udev rule " KVM_UDEV_RULE " (meson install puts it in "
-		 "place) or sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm, then add your "
+		 "group kvm with the udev rule " KVM_UDEV_RULE " (the kvmini package and "
+		 "meson install put it in /usr/lib/udev/rules.d; tools/udev/ in a source "
+		 "tree) or sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm, then add your "
 		 "user to group kvm: sudo usermod -aG kvm $USER, then log in again; or run "
 		 "kvmini as root", label,
 		 n->kvm_group_exists ? "" : "create the group (sudo groupadd --system kvm), ");
@@ -310,8 +317,14 @@ static bool check_decide_kvm(const struct check_probe *p, struct check_result *r
 static void check_decide_net(const struct check_probe *p, struct check_result *r,
 			     bool kvm_usable)
 {
+	if (!KVMINI_HAVE_NET) {
+		if (kvm_usable)
+			check_append_verdict(r, "; built without networking (-Dnet=disabled)");
+		return;
+	}
 	if (check_errno_missing(p->tun_errno)) {
-		check_add_hint(r, "networking: /dev/net/tun is missing: modprobe tun");
+		check_add_hint(r, "networking: /dev/net/tun is missing: modprobe tun%s",
+			       p->boot_modules & CHECK_BOOT_TUN ? "" : HINT_BOOT_MODULES);
 	} else if (p->tun_errno) {
 		check_add_hint(r, "networking: cannot open /dev/net/tun (%s): run kvmini "
 			       "as root, or give the device its usual mode 0666",
@@ -319,7 +332,8 @@ static void check_decide_net(const struct check_probe *p, struct check_result *r
 	}
 	if (check_errno_missing(p->vhost_net_errno)) {
 		check_add_hint(r, "faster networking: /dev/vhost-net is missing: "
-			       "modprobe vhost_net");
+			       "modprobe vhost_net%s", p->boot_modules & CHECK_BOOT_VHOST_NET ?
+			       "" : HINT_BOOT_MODULES);
 	} else if (p->vhost_net_errno) {
 		check_add_hint(r, "faster networking: cannot open /dev/vhost-net (%s): "
 			       "run kvmini as root or add your user to the device's group",
@@ -337,6 +351,12 @@ static void check_decide_net(const struct check_probe *p, struct check_result *r
 static void check_decide_seccomp(const struct check_probe *p, struct check_result *r,
 				 bool kvm_usable)
 {
+	if (!KVMINI_HAVE_SECCOMP) {
+		if (kvm_usable)
+			check_append_verdict(r, "; built without seccomp filters "
+					     "(-Dseccomp=disabled)");
+		return;
+	}
 	if (!p->seccomp_errno)
 		return;
 	check_add_hint(r, "sandbox: this kernel takes no seccomp filters (%s): run kvmini "
@@ -433,12 +453,23 @@ enum check_status check_report(FILE *out, const struct check_probe *p)
 	check_line(out, "hardware virtualization", "%s",
 		   p->cpu_virt < ARRAY_SIZE(virt_names) ? virt_names[p->cpu_virt] : "?");
 	check_line(out, "software KVM (kvm_pvm)", "%s", p->kvm_pvm ? "loaded" : "no");
-	if (p->seccomp_errno)
+	if (!KVMINI_HAVE_SECCOMP)
+		check_line(out, "seccomp filters", "not built (-Dseccomp=disabled)");
+	else if (p->seccomp_errno)
 		check_line(out, "seccomp filters", "unavailable: %s", strerror(p->seccomp_errno));
 	else
 		check_line(out, "seccomp filters", "ok");
-	check_report_dev(out, "/dev/net/tun", p->tun_errno);
-	check_report_dev(out, "/dev/vhost-net", p->vhost_net_errno);
+	if (KVMINI_HAVE_NET) {
+		check_report_dev(out, "/dev/net/tun", p->tun_errno);
+		check_report_dev(out, "/dev/vhost-net", p->vhost_net_errno);
+		check_line(out, "tun loaded at boot", "%s", p->boot_modules & CHECK_BOOT_TUN ?
+			   "yes (modules-load.d)" : "no");
+		check_line(out, "vhost_net loaded at boot", "%s",
+			   p->boot_modules & CHECK_BOOT_VHOST_NET ? "yes (modules-load.d)" : "no");
+	}
+	check_line(out, "kvmini built with", "%s", KVMINI_FEATURES_ON[0] ? KVMINI_FEATURES_ON : "-");
+	if (KVMINI_FEATURES_OFF[0])
+		check_line(out, "kvmini built without", "%s", KVMINI_FEATURES_OFF);
 	for (unsigned int i = 0; i < r.nr_hints; i++)
 		fprintf(out, "hint: %s\n", r.hints[i]);
 	fprintf(out, "verdict: %s\n", r.verdict);
@@ -569,6 +600,70 @@ static int check_probe_seccomp(void)
 	return errno == EFAULT ? 0 : errno;
 }
 
+unsigned int check_parse_modules_load(const char *line)
+{
+	size_t n;
+
+	line += strspn(line, " \t");
+	n = strcspn(line, " \t\r\n#;");
+	/* module names treat - and _ alike; a comment or options may follow */
+	if (n == 3 && !strncmp(line, "tun", 3))
+		return CHECK_BOOT_TUN;
+	if (n == 9 && (!strncmp(line, "vhost_net", 9) || !strncmp(line, "vhost-net", 9)))
+		return CHECK_BOOT_VHOST_NET;
+	return 0;
+}
+
+static unsigned int check_scan_modules_file(const char *path)
+{
+	unsigned int found = 0;
+	char line[256];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		found |= check_parse_modules_load(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * What systemd-modules-load will load: *.conf in these directories, a name in
+ * an earlier one hiding the same name in later ones (a link to /dev/null masks).
+ */
+static unsigned int check_probe_boot_modules(void)
+{
+	static const char *const dirs[] = { "/etc/modules-load.d", "/run/modules-load.d",
+		"/usr/local/lib/modules-load.d", "/usr/lib/modules-load.d", "/lib/modules-load.d" };
+	char seen[64][NAME_MAX + 1], path[PATH_MAX];
+	unsigned int found = check_scan_modules_file("/etc/modules"), nr_seen = 0, i, j;
+	struct dirent *de;
+	DIR *d;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		d = opendir(dirs[i]);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			size_t len = strlen(de->d_name);
+
+			if (len < 6 || strcmp(de->d_name + len - 5, ".conf"))
+				continue;
+			for (j = 0; j < nr_seen && strcmp(seen[j], de->d_name); j++)
+				;
+			if (j < nr_seen)
+				continue;
+			if (nr_seen < ARRAY_SIZE(seen))
+				snprintf(seen[nr_seen++], sizeof(seen[0]), "%s", de->d_name);
+			snprintf(path, sizeof(path), "%s/%s", dirs[i], de->d_name);
+			found |= check_scan_modules_file(path);
+		}
+		closedir(d);
+	}
+	return found;
+}
+
 void check_probe_virt(struct check_probe *p)
 {
 	p->cpu_virt = check_probe_cpu();
@@ -583,6 +678,7 @@ void check_probe_host(struct check_probe *p)
 	p->tun_errno = check_open("/dev/net/tun");
 	p->vhost_net_errno = check_open("/dev/vhost-net");
 	p->seccomp_errno = check_probe_seccomp();
+	p->boot_modules = check_probe_boot_modules();
 }
 
 static void check_usage(FILE *f)
@@ -592,8 +688,9 @@ static void check_usage(FILE *f)
 		"\n"
 		"Report whether this host can run kvmini guests: access to /dev/kvm,\n"
 		"the KVM API version and capabilities, CPU virtualization (VT-x/AMD-V),\n"
-		"seccomp filter support and the networking devices. The last line is\n"
-		"the verdict.\n"
+		"seccomp filter support, the networking devices and whether their\n"
+		"modules load at boot (modules-load.d), and what this kvmini is built\n"
+		"without. The last line is the verdict.\n"
 		"\n"
 		"Exit status:\n"
 		"  0  hardware KVM works: Linux guests can boot\n"

@@ -57,7 +57,15 @@ struct check_probe {
 	int vhost_net_errno;	/* 0: /dev/vhost-net opened; else errno */
 	int seccomp_errno;	/* 0: the kernel takes seccomp filters; else errno
 				   (EINVAL: built without CONFIG_SECCOMP_FILTER) */
+	unsigned int boot_modules;	/* CHECK_BOOT_*: listed in modules-load.d or /etc/modules */
 };
+
+/* The modules --net needs, as loaded at boot by systemd-modules-load. */
+#define CHECK_BOOT_TUN		1u
+#define CHECK_BOOT_VHOST_NET	2u
+
+/* The CHECK_BOOT_* module one line of a modules-load.d file names, or 0. */
+unsigned int check_parse_modules_load(const char *line);
 
 #define CHECK_MAX_HINTS 6
 #define CHECK_TEXT_MAX 512

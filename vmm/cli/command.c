@@ -1,5 +1,5 @@
 /*
- * `kvmini run -- CMD`. The guest's init (tools/mkguest) finds the command
+ * `kvmini run -- CMD`. The guest's init (kvmini-mkguest) finds the command
  * as kvmini.exec=BASE64(shell words) on its command line, runs it with
  * stdout on ttyS0 and stderr on ttyS1 (COM2, which kvmini opens only in
  * this mode, onto its own stderr), then writes the exit status to the exit
@@ -47,8 +47,9 @@ static int guest_file(const char *dir, const char *name, const char *opt, char *
 	}
 	if (access(*out, R_OK) == 0)
 		return 0;
-	kv_err("no %s given and no default guest %s: run tools/mkguest to build it "
-	       "(or set KVMINI_GUEST_DIR, or give %s)", opt, *out, opt);
+	kv_err("no %s given and no default guest %s: run kvmini-mkguest to build it "
+	       "(tools/mkguest in a source tree; or set KVMINI_GUEST_DIR, or give %s)",
+	       opt, *out, opt);
 	return -ENOENT;
 }
 

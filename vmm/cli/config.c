@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conffile.h"
 #include "config.h"
 #include "keyval.h"
+#include "kvmini-features.h"
 #include "log.h"
 #include "util.h"
 
@@ -106,6 +108,7 @@ static const struct {
 	{ "pidfile", "  --pidfile FILE       write kvmini's PID to FILE, removed at exit\n" },
 	{ "api-socket", "  --api-socket PATH    the control socket (default $XDG_RUNTIME_DIR/kvmini/\n"
 			"                       NAME.sock, root: /run/kvmini/NAME.sock), or none\n" },
+	{ "config", "  --config FILE        options from FILE, one per line (kvmini.conf(5))\n" },
 	{ "help", "  --help               this text\n" },
 };
 
@@ -200,6 +203,10 @@ static void report_bad_option(const char *typed)
 	} else if (!strncmp(typed, "--", 2) &&
 		   options_with_prefix(typed + 2, strcspn(typed + 2, "=")) > 1) {
 		kv_err("'%s' is ambiguous: it starts several options; " SEE_HELP, typed);
+	} else if (!KVMINI_HAVE_NET && !strncmp(typed, "--net", 5) &&
+		   (!typed[5] || typed[5] == '=')) {
+		kv_err("--net: this kvmini is built without networking (-Dnet=disabled); "
+		       SEE_HELP);
 	} else {
 		kv_err("unknown option '%s'; " SEE_HELP, typed);
 	}
@@ -434,12 +441,17 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 	int c, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->seccomp = KVMINI_HAVE_SECCOMP ? SECCOMP_ON : SECCOMP_OFF;
 	cfg->memory = DEFAULT_MEMORY;
 	cfg->memory_text = DEFAULT_MEMORY_TEXT;
 	cfg->cpus = 1;
 	cfg->on_reboot = ON_REBOOT_EXIT;
 	cfg->exit_port = DEFAULT_EXIT_PORT;
 
+	/* --config FILE: its lines stand where it was given (kvmini.conf(5)) */
+	ret = conffile_expand(&argc, &argv);
+	if (ret)
+		return ret;
 	build_options();
 	/* 0, not 1: also drops what an earlier call left half-parsed ("-hv") */
 	optind = 0;
@@ -524,6 +536,11 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			break;
 		case OPT_SECCOMP:
+			if (!KVMINI_HAVE_SECCOMP && strcmp(optarg, "off")) {
+				kv_err("--seccomp %s: this kvmini is built without seccomp "
+				       "(-Dseccomp=disabled); only --seccomp off works", optarg);
+				return -EINVAL;
+			}
 			if (!strcmp(optarg, "on")) {
 				cfg->seccomp = SECCOMP_ON;
 			} else if (!strcmp(optarg, "log")) {

@@ -4,6 +4,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "kvmini-features.h"
 #include "log.h"
 #include "run.h"
 #include "stat.h"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("kvmini %s\n", KVMINI_VERSION);
+		printf("built with: %s\n", KVMINI_FEATURES_ON[0] ? KVMINI_FEATURES_ON : "-");
+		printf("built without: %s\n", KVMINI_FEATURES_OFF[0] ? KVMINI_FEATURES_OFF : "-");
 		return 0;
 	}
 	kv_err("unknown command '%s'; the commands are run, list, info, pause, resume, stop, "

@@ -5,7 +5,6 @@
  * capability clear when the uid stays 0, so a signal carries those to the
  * other threads (see signal_other_threads).
  */
-#include <cap-ng.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +23,12 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "kvmini-features.h"
 #include "log.h"
+
+#if KVMINI_HAVE_CAPNG
+#include <cap-ng.h>
+#endif
 #include "privs.h"
 #include "signals.h"
 
@@ -113,12 +117,20 @@ static int resolve_ids(const struct vm_config *cfg)
 	return 0;
 }
 
+#if KVMINI_HAVE_CAPNG
 /* Whether this process holds @cap in its effective set. */
 static bool have_cap(unsigned int cap)
 {
 	return capng_get_caps_process() == 0 &&
 	       capng_have_capability(CAPNG_EFFECTIVE, cap) == 1;
 }
+#else
+static bool have_cap(unsigned int cap)
+{
+	(void)cap;
+	return false;
+}
+#endif
 
 static int check_can_switch(const struct vm_config *cfg)
 {
@@ -151,6 +163,12 @@ int privs_prepare(const struct vm_config *cfg)
 	pv.active = cfg->user || cfg->group || cfg->jail;
 	if (!pv.active)
 		return 0;
+	if (!KVMINI_HAVE_CAPNG) {
+		kv_err("%s: this kvmini is built without libcap-ng (-Dcapng=disabled), which "
+		       "dropping privileges needs", cfg->user ? "--user" : cfg->group ?
+		       "--group" : "--jail");
+		return -ENOTSUP;
+	}
 	if (cfg->volume[0] && (cfg->user || cfg->group)) {
 		kv_err("--volume cannot be used with %s: kvmini unpacks the volume after the "
 		       "guest ends, with the dropped privileges; run kvmini as that user instead",
@@ -309,6 +327,7 @@ static bool caps_cleared(void)
 	return true;
 }
 
+#if KVMINI_HAVE_CAPNG
 static int change_ids(const struct vm_config *cfg, bool drop_bounds)
 {
 	int flags = CAPNG_DROP_SUPP_GRP | (drop_bounds ? CAPNG_CLEAR_BOUNDING : 0);
@@ -343,6 +362,13 @@ static int change_ids(const struct vm_config *cfg, bool drop_bounds)
 	}
 	return 0;
 }
+#else
+static int change_ids(const struct vm_config *cfg, bool drop_bounds)
+{
+	(void)cfg, (void)drop_bounds;
+	return -ENOTSUP;	/* privs_prepare() refused already */
+}
+#endif
 
 int privs_drop(const struct vm_config *cfg)
 {

@@ -39,7 +39,6 @@
 #include <linux/landlock.h>
 #include <pthread.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,11 +55,19 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "kvmini-features.h"
 #include "log.h"
 #include "sandbox.h"
 #include "signals.h"
 #include "term.h"
 #include "vm.h"
+
+#if KVMINI_HAVE_SECCOMP
+#include <seccomp.h>
+#else
+/* built without libseccomp (-Dseccomp=disabled): the mode is always off, no filter exists */
+typedef void *scmp_filter_ctx;
+#endif
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -126,6 +133,7 @@ static enum test_call test_call;
 static const char *test_arg;	/* the PID or the PATH */
 #endif
 
+#if KVMINI_HAVE_SECCOMP
 /* ---- the lists ---- */
 
 /* Every class: memory, locks, time, signals, thread exit, messages. */
@@ -501,6 +509,14 @@ static scmp_filter_ctx build(enum sandbox_class cls, const struct sandbox_io_cla
 	}
 	return f;
 }
+#else
+static scmp_filter_ctx build(enum sandbox_class cls, const struct sandbox_io_class *io,
+			     const struct vm_config *cfg)
+{
+	(void)cls, (void)io, (void)cfg;
+	return NULL;
+}
+#endif
 
 #ifdef KVMINI_TEST_HOOKS
 /* KVMINI_TEST_SECCOMP: see test_call above. 0, or -EINVAL after kv_err(). */
@@ -747,7 +763,12 @@ static int enter(scmp_filter_ctx f, const char *name, bool early, bool io)
 	}
 	/* seccomp_load() generates the program from the shared context */
 	pthread_mutex_lock(&load_lock);
+#if KVMINI_HAVE_SECCOMP
 	ret = seccomp_load(f);
+#else
+	(void)f;
+	ret = -ENOSYS;
+#endif
 	pthread_mutex_unlock(&load_lock);
 	if (ret) {
 		kv_err("cannot install the %s thread's seccomp filter: %s; "
@@ -896,6 +917,7 @@ int sandbox_deferred(sandbox_deferred_fn fn, void *ctx, int arg)
 
 /* ---- the --volume unpacker (vmm/cli/unpack.c) ---- */
 
+#if KVMINI_HAVE_SECCOMP
 /* What reading an ext4 image and recreating its tree takes; nothing else. */
 static const int unpacker_syscalls[] = {
 	SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(write), SCMP_SYS(lseek),
@@ -909,6 +931,7 @@ static const int unpacker_syscalls[] = {
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(exit_group),
 	SCMP_SYS(exit),
 };
+#endif
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
@@ -956,14 +979,20 @@ void sandbox_set_mode(enum seccomp_mode m)
 
 int sandbox_enter_unpacker(int stage_fd)
 {
+#if KVMINI_HAVE_SECCOMP
 	uint32_t deny = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
 	scmp_filter_ctx f;
 	int ret;
+#endif
 
 	if (confine_to_stage(stage_fd))
 		return -1;
 	if (mode == SECCOMP_OFF)
 		return 0;
+#if !KVMINI_HAVE_SECCOMP
+	errno = ENOSYS;
+	return -1;
+#else
 	f = seccomp_init(deny);
 	if (!f)
 		return -1;
@@ -987,4 +1016,5 @@ int sandbox_enter_unpacker(int stage_fd)
 	if (ret)
 		errno = -ret;
 	return ret ? -1 : 0;
+#endif
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "kvmini-features.h"
 #include "run.h"
 
 /* A host with hardware KVM and every device present. */
@@ -110,11 +111,49 @@ static void test_software_kvm_pvm(void **state)
 	assert_non_null(strstr(r.verdict, "kvm_pvm"));
 	assert_non_null(strstr(r.verdict, "firmware/"));
 	assert_non_null(strstr(r.verdict, "stock Linux kernels cannot boot"));
-	assert_non_null(strstr(r.verdict, "without vhost-net"));
 	assert_true(has_hint(&r, "nested test bed"));
 	assert_true(has_hint(&r, "VT-x or AMD-V"));
+	if (!KVMINI_HAVE_NET) {
+		assert_non_null(strstr(r.verdict, "built without networking (-Dnet=disabled)"));
+		assert_false(has_hint(&r, "modprobe vhost_net"));
+		return;
+	}
+	assert_non_null(strstr(r.verdict, "without vhost-net"));
 	assert_true(has_hint(&r, "modprobe vhost_net"));
 	assert_false(has_hint(&r, "modprobe tun"));
+}
+
+/* modules-load.d: a name per line, comments, - and _ alike, nothing by prefix */
+static void test_modules_load_lines(void **state)
+{
+	(void)state;
+	assert_int_equal(check_parse_modules_load("tun\n"), CHECK_BOOT_TUN);
+	assert_int_equal(check_parse_modules_load("  vhost_net # for kvmini\n"),
+			 CHECK_BOOT_VHOST_NET);
+	assert_int_equal(check_parse_modules_load("vhost-net"), CHECK_BOOT_VHOST_NET);
+	assert_int_equal(check_parse_modules_load("# tun\n"), 0);
+	assert_int_equal(check_parse_modules_load("; vhost_net\n"), 0);
+	assert_int_equal(check_parse_modules_load("tunnel4\n"), 0);
+	assert_int_equal(check_parse_modules_load("vhost\n"), 0);
+	assert_int_equal(check_parse_modules_load("vhost_net_extra\n"), 0);
+	assert_int_equal(check_parse_modules_load("\n"), 0);
+}
+
+/* A device missing now and not loaded at boot: the hint names modules-load.d. */
+static void test_boot_modules_hint(void **state)
+{
+	struct check_probe p = pvm_host();
+	struct check_result r;
+
+	(void)state;
+	if (!KVMINI_HAVE_NET)
+		skip();
+	check_decide(&p, &r);
+	assert_true(has_hint(&r, "modules-load.d/kvmini.conf"));
+	p.boot_modules = CHECK_BOOT_VHOST_NET;
+	check_decide(&p, &r);
+	assert_true(has_hint(&r, "modprobe vhost_net"));
+	assert_false(has_hint(&r, "modules-load.d"));
 }
 
 static void test_no_virt_flags_without_pvm(void **state)
@@ -215,7 +254,7 @@ static void test_kvm_access_hint(void **state)
 	n = kvm_node(0, "root", 0, "root", 0600);
 	check_kvm_access_hint(&n, hint, sizeof(hint));
 	assert_non_null(strstr(hint, "/dev/kvm is root:root 0600, which group kvm cannot open"));
-	assert_non_null(strstr(hint, "tools/udev/65-kvmini-kvm.rules"));
+	assert_non_null(strstr(hint, "udev rule 65-kvmini-kvm.rules"));
 	assert_non_null(strstr(hint, "sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm"));
 	assert_non_null(strstr(hint, "or run kvmini as root"));
 	assert_null(strstr(hint, "groupadd"));
@@ -370,6 +409,8 @@ static void test_networking_never_blocks(void **state)
 	struct check_result r;
 
 	(void)state;
+	if (!KVMINI_HAVE_NET)
+		skip();
 	p.tun_errno = ENOENT;
 	p.vhost_net_errno = ENOENT;
 	check_decide(&p, &r);
@@ -410,7 +451,10 @@ static void test_report_shape(void **state)
 	assert_int_equal(status, CHECK_LIMITED);
 	assert_non_null(strstr(out, "KVM_CAP_MAX_VCPUS"));
 	assert_non_null(strstr(out, " 1024\n"));
-	assert_non_null(strstr(out, "/dev/vhost-net"));
+	if (KVMINI_HAVE_NET)
+		assert_non_null(strstr(out, "/dev/vhost-net"));
+	else
+		assert_non_null(strstr(out, "built without"));
 
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		assert_false(seen_verdict);	/* nothing after the verdict */
@@ -457,6 +501,9 @@ static void test_no_seccomp(void **state)
 	struct check_probe p = good_host();
 	struct check_result r;
 	int status;
+
+	if (!KVMINI_HAVE_SECCOMP)
+		skip();	/* -Dseccomp=disabled: the verdict says that instead */
 	char *out;
 
 	(void)state;
@@ -513,6 +560,8 @@ int main(void)
 		cmocka_unit_test(test_missing_caps),
 		cmocka_unit_test(test_create_vm_fails),
 		cmocka_unit_test(test_networking_never_blocks),
+		cmocka_unit_test(test_modules_load_lines),
+		cmocka_unit_test(test_boot_modules_hint),
 		cmocka_unit_test(test_report_shape),
 		cmocka_unit_test(test_report_without_kvm),
 		cmocka_unit_test(test_no_seccomp),

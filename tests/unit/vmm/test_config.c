@@ -14,6 +14,7 @@
 #include "../err_capture.h"
 #include "virtio/blk.h"
 #include "config.h"
+#include "kvmini-features.h"
 #include "virtio/net.h"
 
 /* The device options of a parsed config, as the disk and net types read them. */
@@ -335,6 +336,8 @@ static void test_nets(void **state)
 	struct vm_config c;
 
 	(void)state;
+	if (!KVMINI_HAVE_NET)
+		skip();	/* -Dnet=disabled: no --net */
 	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
 	assert_int_equal(parsed(&c)->nr_nets, 0);
 	assert_int_equal(PARSE(&c, "--kernel", "k", "--net", "tap=tap0",
@@ -377,6 +380,8 @@ static void expect_net_error(char *const argv_extra[], int n, const char *msg)
 static void test_net_rejections(void **state)
 {
 	(void)state;
+	if (!KVMINI_HAVE_NET)
+		skip();
 	NET_ERR("no tap given", "--net", "");
 	NET_ERR("no tap given", "--net", "mac=02:00:00:00:00:01");
 	NET_ERR("unknown key 'tap0'", "--net", "tap0");
@@ -404,6 +409,8 @@ static void test_sandbox_options(void **state)
 	const char *err;
 
 	(void)state;
+	if (!KVMINI_HAVE_SECCOMP)
+		skip();	/* -Dseccomp=disabled: only --seccomp off, the default */
 	assert_int_equal(PARSE(&c, "--kernel", "k"), 0);
 	assert_int_equal(c.seccomp, SECCOMP_ON);
 	assert_null(c.user);
