@@ -101,6 +101,7 @@ void config_usage(FILE *f)
 	fputs("usage: kvmini run --kernel FILE [options]\n"
 	      "       kvmini run [options] -- CMD [ARGS...]\n"
 	      "       kvmini unpack [--volume-limit KEY=VALUE,...] IMAGE DEST\n"
+	      "       kvmini qemu [QEMU options]   (see kvmini-qemu(1))\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"

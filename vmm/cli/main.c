@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "qemu.h"
 #include "run.h"
 #include "vm.h"
 #include "volume.h"
@@ -16,12 +17,16 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	if (qemu_invoked_as(argv[0]))
+		return cmd_qemu(argc, argv);
 	if (!cmd) {
 		kv_err("no command given; use kvmini run, kvmini check, or 'kvmini help'");
 		return EXIT_ERROR;
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "qemu"))
+		return cmd_qemu(argc - 1, argv + 1);
 	if (!strcmp(cmd, "unpack"))
 		return cmd_unpack(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
@@ -34,6 +39,6 @@ int main(int argc, char **argv)
 		printf("kvmini %s\n", KVMINI_VERSION);
 		return 0;
 	}
-	kv_err("unknown command '%s'; the commands are run, check, help and version", cmd);
+	kv_err("unknown command '%s'; the commands are run, qemu, check, help and version", cmd);
 	return EXIT_ERROR;
 }
