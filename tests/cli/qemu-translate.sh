@@ -82,6 +82,9 @@ expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 '--net' 'tap=tap0,mac
 expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 '--transport' 'mmio' '--net' 'tap=t,mac=52:54:00:12:34:56,vhost=off'" \
 	-kernel K -netdev tap,id=n,ifname=t,script=no,downscript=no -device virtio-net-device,netdev=n
 # kvm-unit-tests' x86/run and virtme-ng shapes
+expect "kvmini $base '--memory' '128M' '--cpus' '1' '--on-reboot' 'restart' '--exit-port' '0xf4' '--device' 'pc-testdev' '--device' 'pci-testdev'" \
+	-enable-kvm -device pc-testdev -device isa-debug-exit,iobase=0xf4,iosize=0x4 -vnc none \
+	-serial stdio -device pci-testdev -kernel K -smp 1
 expect "kvmini $base '--memory' '128M' '--cpus' '1' '--on-reboot' 'restart' '--exit-port' '0xf4'" \
 	-enable-kvm -device isa-debug-exit,iobase=0xf4,iosize=0x4 -vnc none -serial stdio -kernel K -smp 1
 expect "kvmini $base '--cmdline' 'console=ttyS0' '--memory' '1024M' '--cpus' '2' '--on-reboot' 'exit' '--exit-port' 'none'" \
@@ -106,7 +109,8 @@ for name in qemu-kvm kvm; do
 	fi
 done
 # -device help lists what kvm-unit-tests' runner greps for
-if ! "$kvmini" qemu -device help | grep -qF 'name "isa-debug-exit"'; then
+if ! "$kvmini" qemu -device '?' | grep -qF '"pc-testdev"' ||
+   ! "$kvmini" qemu -device help | grep -qF 'name "isa-debug-exit"'; then
 	echo "FAIL: -device help"
 	fail=1
 fi

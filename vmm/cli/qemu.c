@@ -702,8 +702,26 @@ static int parse_exit_device(struct qemu *q, const char *opt, const char *arg,
 	return 0;
 }
 
+/* kvm-unit-tests' test devices: --device MODEL, one of each. */
+static int parse_testdev(struct qemu *q, const char *opt, const char *model, struct qkv *kv,
+			 int n)
+{
+	bool *have = !strcmp(model, "pc-testdev") ? &q->pc_testdev : &q->pci_testdev;
+	int i;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(kv[i].key, "id"))
+			return not_implemented("%s %s,%s=%s", opt, model, kv[i].key, kv[i].val);
+	if (*have)
+		return not_implemented("a second %s %s", opt, model);
+	*have = true;
+	return 0;
+}
+
 static const char *const device_help[] = {
 	"name \"isa-debug-exit\", bus ISA",
+	"name \"pc-testdev\", bus ISA",
+	"name \"pci-testdev\", bus PCI, desc \"PCI Test Device\"",
 	"name \"virtio-blk-device\", bus virtio-bus",
 	"name \"virtio-blk-pci\", bus PCI, alias \"virtio-blk\"",
 	"name \"virtio-net-device\", bus virtio-bus",
@@ -731,6 +749,8 @@ static int opt_device(struct qemu *q, const char *opt, const char *arg)
 	model = kv[0].val;
 	if (!strcmp(model, "isa-debug-exit"))
 		return parse_exit_device(q, opt, arg, kv, n);
+	if (!strcmp(model, "pc-testdev") || !strcmp(model, "pci-testdev"))
+		return parse_testdev(q, opt, model, kv, n);
 	if (!strcmp(model, "virtio-blk-pci") || !strcmp(model, "virtio-blk") ||
 	    !strcmp(model, "virtio-blk-device"))
 		d.kind = QDEV_BLK;
@@ -871,7 +891,7 @@ static void qemu_usage(FILE *f)
 	      "  -netdev tap,id=ID,ifname=TAP,script=no,downscript=no[,vhost=on|off]\n"
 	      "  -device virtio-net-pci|virtio-net-device,netdev=ID[,mac=MAC]\n"
 	      "  -nic tap,ifname=TAP,script=no,downscript=no,model=virtio[,mac=MAC]\n"
-	      "  -device isa-debug-exit,iobase=PORT,iosize=4\n"
+	      "  -device isa-debug-exit,iobase=PORT,iosize=4  -device pc-testdev|pci-testdev\n"
 	      "  -version  -help  -device help\n"
 	      "  -kvmini-print   print the kvmini run command instead of running it\n"
 	      "See kvmini-qemu(1) for each option's status.\n", f);
@@ -1031,6 +1051,10 @@ static int translate(struct qemu *q)
 		return -1;
 	if (q->transport_by && q->transport_mmio &&
 	    (emit(q, "--transport") || emit(q, "mmio")))
+		return -1;
+	if (q->pc_testdev && (emit(q, "--device") || emit(q, "pc-testdev")))
+		return -1;
+	if (q->pci_testdev && (emit(q, "--device") || emit(q, "pci-testdev")))
 		return -1;
 	if (q->name && (emit(q, "--name") || emit(q, "%s", q->name)))
 		return -1;
