@@ -19,7 +19,7 @@ ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot lin
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
 exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname
 exec-volume-rw exec-volume-ro exec-volume-timeout
-blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot firmware-testdev firmware-ioapic
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
@@ -491,6 +491,43 @@ t_firmware_multiboot() {
 	cat "$LOG.out" >>"$LOG"
 	cmp -s "$LOG.out" "$_fw/multiboot.expected" ||
 		{ REASON="serial output differs from multiboot.expected"; return 1; }
+	need_status 1
+}
+
+# A firmware guest FILE.elf with kvmini ARGS on real KVM, as tests/firmware does:
+# its output must equal FILE.expected and kvmini must exit 1 (0 failures).
+fw_run() {
+	_f=$1
+	shift
+	exec_only_kvmini && return 77
+	_fw=${FW_DIR:-/nested}
+	if [ ! -f "$_fw/$_f.elf" ]; then
+		REASON="no $_f.elf (build kvmini's firmware first)"
+		return 77
+	fi
+	echo "+ $VMM run --kernel $_f.elf $*" >"$LOG"
+	timeout $TIMEOUT_FG -s KILL "$L2_TIMEOUT" "$VMM" run --kernel "$_fw/$_f.elf" "$@" \
+		</dev/null >"$LOG.out" 2>>"$LOG"
+	STATUS=$?
+	cat "$LOG.out" >>"$LOG"
+	cmp -s "$LOG.out" "$_fw/$_f.expected" ||
+		{ REASON="serial output differs from $_f.expected"; return 1; }
+	need_status 1
+}
+
+# kvm-unit-tests' test devices on real KVM: the ioeventfd tests, BAR moves (firmware/testdev.c).
+t_firmware_testdev() {
+	fw_run testdev --device pc-testdev --device pci-testdev
+}
+
+# IOAPIC edge and level semantics on real KVM (firmware/ioapic.c); a second, verbose run
+# logs how often a level handler was entered with remote IRR clear, for comparison with
+# the software KVM of the build machines.
+t_firmware_ioapic() {
+	fw_run ioapic --device pc-testdev || return $?
+	echo "+ verbose run:" >>"$LOG"
+	timeout $TIMEOUT_FG -s KILL "$L2_TIMEOUT" "$VMM" run --kernel "${FW_DIR:-/nested}/ioapic.elf" \
+		--device pc-testdev --cmdline ioapic.verbose </dev/null >>"$LOG" 2>&1
 	need_status 1
 }
 
