@@ -478,9 +478,10 @@ static int opt_drive(struct qemu *q, const char *opt, const char *arg)
 
 		if (!strcmp(k, "file")) {
 			if (!v[0] || strchr(v, ',')) {
-				return not_implemented("%s file=%s (an empty name, or a comma in it)",
-						       opt, v);
+				not_implemented("%s file=%s (an empty name, or a comma in it)", opt, v);
+				goto err;
 			}
+			free(d.file);	/* the last one counts, as in QEMU */
 			d.file = xstrdup(v);
 		} else if (!strcmp(k, "if")) {
 			iface = kv[i].val;
@@ -494,6 +495,7 @@ static int opt_drive(struct qemu *q, const char *opt, const char *arg)
 			else if (strcmp(v, "raw"))
 				goto refuse;
 		} else if (!strcmp(k, "id")) {
+			free(d.id);
 			d.id = xstrdup(v);
 		} else if (!strcmp(k, "readonly")) {
 			if (parse_bool(opt, k, v, &d.readonly))
@@ -1226,6 +1228,45 @@ int cmd_qemu(int argc, char **argv)
 	qemu_free(q);
 	free(q);
 	return ret;
+}
+
+int qemu_translate_args(int argc, char **argv, char ***out, int *outc)
+{
+	struct qemu *q = calloc(1, sizeof(*q));
+	int ret;
+
+	*out = NULL;
+	*outc = 0;
+	if (!q) {
+		kv_err("out of memory");
+		return -1;
+	}
+	ret = qemu_translate(q, argc, argv);
+	if (!ret) {
+		*out = calloc((size_t)q->argc + 1, sizeof(char *));
+		if (*out) {
+			memcpy(*out, q->argv, (size_t)q->argc * sizeof(char *));
+			*outc = q->argc;
+			q->argc = 0;	/* the words are the caller's now */
+		} else {
+			kv_err("out of memory");
+			ret = -1;
+		}
+	}
+	qemu_free(q);
+	free(q);
+	return ret;
+}
+
+void qemu_args_free(char **args)
+{
+	char **a;
+
+	if (!args)
+		return;
+	for (a = args; *a; a++)
+		free(*a);
+	free(args);
 }
 
 bool qemu_invoked_as(const char *argv0)

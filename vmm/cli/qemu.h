@@ -13,4 +13,12 @@ bool qemu_invoked_as(const char *argv0);
  */
 int cmd_qemu(int argc, char **argv);
 
+/*
+ * The translation alone (tests, fuzzing): 0 and the kvmini run argv in
+ * *@out (*@outc words, NULL-terminated; qemu_args_free() it); 1 after
+ * -help, -version or -device help; -1 after one message.
+ */
+int qemu_translate_args(int argc, char **argv, char ***out, int *outc);
+void qemu_args_free(char **args);
+
 #endif
