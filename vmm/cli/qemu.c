@@ -129,6 +129,10 @@ static int not_implemented(const char *fmt, ...)
 
 static int pending_check(enum pending_feature f, const char *what)
 {
+#ifdef KVMINI_QEMU_TEST_PENDING_READY
+	(void)f;
+	return 0;	/* tests/unit/vmm/test_qemu.c: the translations once merged */
+#endif
 	if (pending[f].ready)
 		return 0;
 	return not_implemented("%s", what);
