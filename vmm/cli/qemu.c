@@ -36,7 +36,10 @@
 
 /*
  * kvmini run options that other branches are adding. A QEMU option that
- * needs one is refused until it exists here: set .ready once it is merged.
+ * needs one is refused until it exists here: set .ready once it is merged,
+ * and drop its refusal from tests/cli (cli-qemu-name, -pidfile, -snapshot,
+ * -drive-qcow2, -drive-snapshot; the qcow2 probe in qemu-translate.sh).
+ * tests/unit/vmm/test_qemu.c already checks the words each one gives.
  */
 enum pending_feature { PEND_NAME, PEND_PIDFILE, PEND_SNAPSHOT, PEND_QCOW2 };
 
