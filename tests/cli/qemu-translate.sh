@@ -60,6 +60,13 @@ expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0" -kernel K -serial mo
 expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 </dev/null >'/tmp/con log'" \
 	-kernel K -serial 'file:/tmp/con log'
 expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 </dev/null >/dev/null" -kernel K -serial null
+# virtme-ng's console: a muxed stdio chardev for COM1 and the monitor, after -serial none
+expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0" -kernel K -echr 1 -serial none \
+	-chardev stdio,id=console,signal=off,mux=on -serial chardev:console -mon chardev=console
+expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 </dev/null >'/tmp/c,log'" -kernel K \
+	-serial chardev:f -chardev file,id=f,path=/tmp/c,,log -mon chardev=f,mode=readline
+expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 </dev/null >/dev/null" -kernel K \
+	-nodefaults -chardev null,id=n -serial chardev:n
 # disks
 expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 '--disk' 'path=root.img'" \
 	-kernel K -drive file=root.img,if=virtio,format=raw,cache=none,aio=native,media=disk

@@ -31,6 +31,7 @@
 #define QEMU_MAX_DRIVES 16
 #define QEMU_MAX_NETS 16
 #define QEMU_MAX_DEVICES 32
+#define QEMU_MAX_CHARDEVS 8
 #define QKV_MAX 16
 #define QKV_VAL_MAX PATH_MAX
 
@@ -89,14 +90,26 @@ struct qemu_device {
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NULL };
 
+/* -chardev BACKEND,id=ID,...: what -serial chardev:ID and -mon chardev=ID name. */
+struct qemu_chardev {
+	char *id;
+	enum serial_mode mode;
+	char *path;		/* file */
+};
+
 struct qemu {
 	const char *kernel, *initrd, *append;
 	uint64_t memory;
 	unsigned int cpus;
 	bool no_reboot, nodefaults, print;
-	bool serial_given;
+	bool serial_given;	/* a -serial that gives the guest COM1 */
+	bool serial_none;	/* -serial none: none from that one */
 	enum serial_mode serial;
 	const char *serial_file;
+	char *serial_chardev;	/* -serial chardev:ID, resolved in translate() */
+	char *mon_chardev;	/* -mon chardev=ID: must exist */
+	struct qemu_chardev chardevs[QEMU_MAX_CHARDEVS];
+	unsigned int nr_chardevs;
 	bool mmio_machine;	/* -M microvm: virtio-mmio, as QEMU's microvm */
 	const char *transport_by;	/* the option that chose a transport, or NULL */
 	bool transport_mmio;
@@ -435,11 +448,18 @@ static int opt_none_only(struct qemu *q, const char *opt, const char *arg)
 
 static int opt_serial(struct qemu *q, const char *opt, const char *arg)
 {
+	if (!strcmp(arg, "none")) {
+		/* this -serial adds no port (virtme-ng's first one); a guest with none is refused */
+		q->serial_none = true;
+		return 0;
+	}
 	if (q->serial_given)
 		return not_implemented("a second %s (%s): kvmini's guest has one serial console",
 				       opt, arg);
 	q->serial_given = true;
-	if (!strcmp(arg, "stdio") || !strcmp(arg, "mon:stdio")) {
+	if (!strncmp(arg, "chardev:", 8) && arg[8]) {
+		q->serial_chardev = xstrdup(arg + 8);
+	} else if (!strcmp(arg, "stdio") || !strcmp(arg, "mon:stdio")) {
 		q->serial = SERIAL_STDIO;
 	} else if (!strcmp(arg, "null")) {
 		q->serial = SERIAL_NULL;
@@ -447,10 +467,108 @@ static int opt_serial(struct qemu *q, const char *opt, const char *arg)
 		q->serial = SERIAL_FILE;
 		q->serial_file = arg + 5;
 	} else {
-		/* none would leave the guest without COM1, which kvmini always has */
 		return not_implemented("%s %s", opt, arg);
 	}
 	return 0;
+}
+
+static struct qemu_chardev *find_chardev(struct qemu *q, const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < q->nr_chardevs; i++)
+		if (!strcmp(q->chardevs[i].id, id))
+			return &q->chardevs[i];
+	return NULL;
+}
+
+/* -chardev stdio|file|null,id=ID[,path=][,signal=][,mux=] for the serial console. */
+static int opt_chardev(struct qemu *q, const char *opt, const char *arg)
+{
+	struct qemu_chardev c = { 0 };
+	struct qkv kv[QKV_MAX];
+	int i, n = qkv_split(opt, arg, true, kv);
+	bool b;
+
+	if (n < 0)
+		return -1;
+	if (q->nr_chardevs == QEMU_MAX_CHARDEVS) {
+		kv_err("%s %s: kvmini takes at most %d -chardev options", opt, arg,
+		       QEMU_MAX_CHARDEVS);
+		return -1;
+	}
+	if (!strcmp(kv[0].val, "stdio"))
+		c.mode = SERIAL_STDIO;
+	else if (!strcmp(kv[0].val, "file"))
+		c.mode = SERIAL_FILE;
+	else if (!strcmp(kv[0].val, "null"))
+		c.mode = SERIAL_NULL;
+	else
+		return not_implemented("%s %s", opt, kv[0].val);
+	for (i = 1; i < n; i++) {
+		const char *k = kv[i].key, *v = kv[i].val;
+
+		if (!strcmp(k, "id") && v[0] && !c.id) {
+			c.id = xstrdup(v);
+		} else if (!strcmp(k, "path") && c.mode == SERIAL_FILE && v[0] && !c.path) {
+			c.path = xstrdup(v);
+		} else if (!strcmp(k, "signal") || !strcmp(k, "mux")) {
+			/* host side: kvmini passes ^C to the guest and multiplexes nothing */
+			if (parse_bool(opt, k, v, &b))
+				goto err;
+		} else {
+			not_implemented("%s %s,%s=%s", opt, kv[0].val, k, v);
+			goto err;
+		}
+	}
+	if (!c.id || (c.mode == SERIAL_FILE && !c.path)) {
+		kv_err("%s %s: give id=%s", opt, arg, c.mode == SERIAL_FILE ? " and path=" : "");
+		goto err;
+	}
+	if (find_chardev(q, c.id)) {
+		kv_err("%s %s: id=%s is taken by another -chardev", opt, arg, c.id);
+		goto err;
+	}
+	q->chardevs[q->nr_chardevs++] = c;
+	return 0;
+err:
+	free(c.id);
+	free(c.path);
+	return -1;
+}
+
+/* -mon chardev=ID: kvmini has no monitor; Ctrl-A x still ends it. */
+static int opt_mon(struct qemu *q, const char *opt, const char *arg)
+{
+	struct qkv kv[QKV_MAX];
+	int i, n = qkv_split(opt, arg, false, kv);
+
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(kv[i].key, "chardev") && !q->mon_chardev) {
+			q->mon_chardev = xstrdup(kv[i].val);
+		} else if (!strcmp(kv[i].key, "mode") &&
+			   (!strcmp(kv[i].val, "readline") || !strcmp(kv[i].val, "control"))) {
+			continue;
+		} else {
+			return not_implemented("%s %s=%s", opt, kv[i].key, kv[i].val);
+		}
+	}
+	if (!q->mon_chardev) {
+		kv_err("%s %s: no chardev=", opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* -echr: kvmini's escape character is Ctrl-A (1), QEMU's default too. */
+static int opt_echr(struct qemu *q, const char *opt, const char *arg)
+{
+	(void)q;
+	if (!strcmp(arg, "1") || !strcmp(arg, "0x01") || !strcmp(arg, "0x1"))
+		return 0;
+	return not_implemented("%s %s (kvmini's console escape is Ctrl-A, -echr 1)", opt, arg);
 }
 
 /* Whether @path holds a qcow2 image (its magic), which QEMU would probe. */
@@ -894,7 +1012,8 @@ static void qemu_usage(FILE *f)
 	      "  -m SIZE  -smp N  -cpu host|max  -enable-kvm  -accel kvm\n"
 	      "  -machine|-M q35|pc|microvm[,accel=kvm]\n"
 	      "  -nographic  -display none  -vga none  -vnc none  -nodefaults  -no-reboot\n"
-	      "  -serial stdio|mon:stdio|file:PATH|null\n"
+	      "  -serial stdio|mon:stdio|file:PATH|null|chardev:ID  -chardev stdio|file|null,id=ID\n"
+	      "  -mon chardev=ID  -echr 1\n"
 	      "  -drive file=F,if=virtio|none[,format=raw,id=ID,readonly=on,cache=,aio=]\n"
 	      "  -device virtio-blk-pci|virtio-blk-device,drive=ID[,serial=S]\n"
 	      "  -netdev tap,id=ID,ifname=TAP,script=no,downscript=no[,vhost=on|off]\n"
@@ -955,6 +1074,9 @@ static const struct qemu_option {
 	{ "nodefaults", false, opt_flag },
 	{ "no-reboot", false, opt_flag },
 	{ "serial", true, opt_serial },
+	{ "chardev", true, opt_chardev },
+	{ "mon", true, opt_mon },
+	{ "echr", true, opt_echr },
 	{ "drive", true, opt_drive },
 	{ "netdev", true, opt_netdev },
 	{ "nic", true, opt_nic },
@@ -1031,6 +1153,24 @@ static int translate(struct qemu *q)
 
 	if (!q->kernel)
 		return not_implemented("booting without -kernel (firmware and a boot disk)");
+	if (q->serial_chardev) {
+		const struct qemu_chardev *c = find_chardev(q, q->serial_chardev);
+
+		if (!c) {
+			kv_err("-serial chardev:%s: no -chardev has id=%s", q->serial_chardev,
+			       q->serial_chardev);
+			return -1;
+		}
+		q->serial = c->mode;
+		q->serial_file = c->path;
+	}
+	if (q->mon_chardev && !find_chardev(q, q->mon_chardev)) {
+		kv_err("-mon chardev=%s: no -chardev has id=%s", q->mon_chardev, q->mon_chardev);
+		return -1;
+	}
+	if (!q->serial_given && q->serial_none)
+		return not_implemented("-serial none (a guest without a serial port; kvmini's "
+				       "has COM1)");
 	if (q->nodefaults && !q->serial_given)
 		return not_implemented("-nodefaults without -serial (a guest without a serial "
 				       "port); add -serial stdio");
@@ -1137,6 +1277,12 @@ static void qemu_free(struct qemu *q)
 	for (a = 0; a < q->argc; a++)
 		free(q->argv[a]);
 	free(q->name);
+	free(q->serial_chardev);
+	free(q->mon_chardev);
+	for (i = 0; i < q->nr_chardevs; i++) {
+		free(q->chardevs[i].id);
+		free(q->chardevs[i].path);
+	}
 }
 
 static int qemu_translate(struct qemu *q, int argc, char **argv)
