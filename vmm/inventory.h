@@ -19,6 +19,7 @@ enum inv_role {
 	INV_RESET,		/* a reset line */
 	INV_EXIT,		/* the test exit device */
 	INV_PCI_DEVICE,		/* on PCI bus 0: the guest finds it by enumerating */
+	INV_TEST_DEVICE,	/* a test device at fixed addresses (kvm-unit-tests'), probed */
 };
 
 #define INV_MAX_RANGES	3

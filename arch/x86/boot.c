@@ -216,6 +216,39 @@ int x86_build_boot_pagetables(struct guest_mem *m)
 int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
 		       uint64_t max_len)
 {
+	return boot_write_cmdline_at(m, in, CMDLINE_ADDR, max_len);
+}
+
+bool boot_kernel_span_ok(const char *path, const char *what, uint64_t gpa, uint64_t len,
+			 bool low_ok)
+{
+	uint64_t end = gpa + len;	/* callers checked it against RAM: no wrap */
+
+	if (gpa >= HIMEM_START)
+		return true;
+	if (!low_ok) {
+		kv_err("kernel %s: %s at 0x%llx overlaps kvmini's boot data below 1 MiB; link the kernel at or above 0x%llx",
+		       path, what, (unsigned long long)gpa, (unsigned long long)HIMEM_START);
+		return false;
+	}
+	if (gpa < LOW_KERNEL_START) {
+		kv_err("kernel %s: %s at 0x%llx is below 0x%llx, where the real-mode interrupt vector table and kvmini's GDT are; link the kernel at or above 0x%llx",
+		       path, what, (unsigned long long)gpa, (unsigned long long)LOW_KERNEL_START,
+		       (unsigned long long)LOW_KERNEL_START);
+		return false;
+	}
+	if (end > EBDA_START) {
+		kv_err("kernel %s: %s [0x%llx, 0x%llx) reaches into [0x%llx, 1 MiB), the EBDA, VGA and ACPI table area; below 1 MiB a kernel must end by 0x%llx, or link it at or above 1 MiB",
+		       path, what, (unsigned long long)gpa, (unsigned long long)end,
+		       (unsigned long long)EBDA_START, (unsigned long long)EBDA_START);
+		return false;
+	}
+	return true;
+}
+
+int boot_write_cmdline_at(struct guest_mem *m, const struct boot_input *in, uint64_t gpa,
+			  uint64_t max_len)
+{
 	const char *s = in->cmdline ? in->cmdline : "";
 	size_t len = strlen(s);
 	char *dst;
@@ -227,11 +260,10 @@ int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
 		       len, in->kernel_path, (unsigned long long)max_len);
 		return -E2BIG;
 	}
-	dst = guest_ptr(m, CMDLINE_ADDR, len + 1);
+	dst = guest_ptr(m, gpa, len + 1);
 	if (!dst) {
 		kv_err("--memory %s leaves no room for the kernel command line at 0x%llx; raise --memory",
-		       boot_memory_text(in),
-		       (unsigned long long)CMDLINE_ADDR);
+		       boot_memory_text(in), (unsigned long long)gpa);
 		return -ENOMEM;
 	}
 	memcpy(dst, s, len + 1);

@@ -5,6 +5,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "boot.h"
@@ -320,7 +321,7 @@ static int elf_check_header(const struct boot_input *in, struct elf_info *e,
 
 /* Validate and copy every PT_LOAD; report the span loaded in start..end. */
 static int elf_load_segments(struct guest_mem *m, const struct boot_input *in,
-			     const struct elf_info *e, uint64_t *start,
+			     const struct elf_info *e, bool low_ok, uint64_t *start,
 			     uint64_t *end)
 {
 	const char *path = in->kernel_path;
@@ -330,6 +331,7 @@ static int elf_load_segments(struct guest_mem *m, const struct boot_input *in,
 	*end = 0;
 	for (i = 0; i < e->phnum; i++) {
 		struct elf_seg s;
+		char what[32];
 		uint8_t *dst;
 
 		elf_read_seg(in->kernel, e, i, &s);
@@ -347,13 +349,6 @@ static int elf_load_segments(struct guest_mem *m, const struct boot_input *in,
 			       (unsigned long long)s.memsz);
 			return -ENOEXEC;
 		}
-		/* kvmini's own boot data lives below 1 MiB */
-		if (s.paddr < HIMEM_START) {
-			kv_err("kernel %s: segment %u at 0x%llx overlaps kvmini's boot data below 1 MiB; link the kernel at or above 0x%llx",
-			       path, i, (unsigned long long)s.paddr,
-			       (unsigned long long)HIMEM_START);
-			return -ENOEXEC;
-		}
 		dst = guest_ptr(m, s.paddr, s.memsz);
 		if (!dst) {
 			kv_err("kernel %s: segment %u [0x%llx, +%llu MiB) is outside guest RAM (--memory %s); raise --memory",
@@ -362,6 +357,10 @@ static int elf_load_segments(struct guest_mem *m, const struct boot_input *in,
 			       boot_memory_text(in));
 			return -ENOMEM;
 		}
+		/* kvmini's own boot data lives below 1 MiB */
+		snprintf(what, sizeof(what), "segment %u", i);
+		if (!boot_kernel_span_ok(path, what, s.paddr, s.memsz, low_ok))
+			return -ENOEXEC;
 		memcpy(dst, in->kernel + s.offset, s.filesz);
 		memset(dst + s.filesz, 0, s.memsz - s.filesz);
 		if (s.paddr < *start)
@@ -472,7 +471,7 @@ int elf32_load_image(struct guest_mem *m, const struct boot_input *in,
 		       path, e.type);
 		return -ENOEXEC;
 	}
-	ret = elf_load_segments(m, in, &e, start, end);
+	ret = elf_load_segments(m, in, &e, true, start, end);
 	if (ret)
 		return ret;
 	*entry = e.entry;
@@ -496,7 +495,7 @@ int elf_load(struct guest_mem *m, const struct boot_input *in,
 	ret = elf_check_header(in, &e, fmt);
 	if (ret)
 		return ret;
-	ret = elf_load_segments(m, in, &e, &start, &end);
+	ret = elf_load_segments(m, in, &e, false, &start, &end);
 	if (ret)
 		return ret;
 	ret = boot_place_initrd(m, in, start, end, FOUR_GIB, &initrd_gpa);

@@ -16,6 +16,13 @@
 #define MULTIBOOT_INFO_ADDR	0x30000ULL	/* multiboot info, memory map, module list, names */
 #define MULTIBOOT_INFO_END	0x40000ULL
 #define EBDA_START		0x9fc00ULL	/* RAM below this is usable */
+/*
+ * A multiboot kernel may load in [LOW_KERNEL_START, EBDA_START) too (real-mode
+ * test payloads are linked at 0x8000): below it are the real-mode IVT and
+ * kvmini's GDT and IDT; its command line and information then go where the
+ * kernel is not (multiboot.c). Other formats load from HIMEM_START.
+ */
+#define LOW_KERNEL_START	0x1000ULL
 #define ACPI_TABLES_ADDR	0xe0000ULL	/* RSDP first (BIOS scan area) */
 #define ACPI_TABLES_END		0x100000ULL	/* [0xe0000, 1 MiB) is reserved in e820 */
 #define HIMEM_START		0x100000ULL

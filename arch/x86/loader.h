@@ -40,6 +40,16 @@ int multiboot_load(struct guest_mem *m, const struct boot_input *in,
 /* Copy the command line to CMDLINE_ADDR (at most @max_len chars). */
 int boot_write_cmdline(struct guest_mem *m, const struct boot_input *in,
 		       uint64_t max_len);
+/* The same at @gpa. */
+int boot_write_cmdline_at(struct guest_mem *m, const struct boot_input *in, uint64_t gpa,
+			  uint64_t max_len);
+/*
+ * Whether a kernel may load [@gpa, @gpa + @len): from HIMEM_START up, and
+ * with @low_ok (multiboot) also inside [LOW_KERNEL_START, EBDA_START).
+ * Otherwise one message naming @path, @what ("segment 2") and the area.
+ */
+bool boot_kernel_span_ok(const char *path, const char *what, uint64_t gpa, uint64_t len,
+			 bool low_ok);
 /* Place the initrd page-aligned, as high as possible in [kernel_end, limit). */
 int boot_place_initrd(struct guest_mem *m, const struct boot_input *in,
 		      uint64_t kernel_start, uint64_t kernel_end,

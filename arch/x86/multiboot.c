@@ -33,6 +33,12 @@
 #define MB_IF_LOADER_NAME	(1u << 9)
 
 #define MB_INFO_RESERVED	128	/* the structure, framebuffer fields included */
+/*
+ * The command line and then the information area: at CMDLINE_ADDR and
+ * MULTIBOOT_INFO_ADDR when the kernel leaves them free, else moved as a block.
+ */
+#define MB_DATA_LEN		(CMDLINE_MAX + MULTIBOOT_INFO_END - MULTIBOOT_INFO_ADDR)
+#define MB_INFO_OFF		CMDLINE_MAX
 #define MB_LOADER_NAME		"kvmini"
 #define MB_MMAP_MAX		32
 #define MB_NAME_MAX		256	/* module string, with its NUL */
@@ -177,11 +183,6 @@ static int mb_load_kludge(struct guest_mem *m, const struct boot_input *in,
 		       (unsigned long long)(h->load_addr + load_len));
 		return -ENOEXEC;
 	}
-	if (h->load_addr < HIMEM_START) {
-		kv_err("kernel %s: multiboot load_addr 0x%x overlaps kvmini's boot data below 1 MiB; link the kernel at or above 0x%llx",
-		       path, h->load_addr, (unsigned long long)HIMEM_START);
-		return -ENOEXEC;
-	}
 	dst = guest_ptr(m, h->load_addr, mem_end - h->load_addr);
 	if (!dst) {
 		kv_err("kernel %s: image [0x%x, 0x%llx) is outside guest RAM (--memory %s); raise --memory",
@@ -189,6 +190,9 @@ static int mb_load_kludge(struct guest_mem *m, const struct boot_input *in,
 		       boot_memory_text(in));
 		return -ENOMEM;
 	}
+	if (!boot_kernel_span_ok(path, "the multiboot image", h->load_addr,
+				 mem_end - h->load_addr, true))
+		return -ENOEXEC;
 	memcpy(dst, in->kernel + file_off, load_len);
 	memset(dst + load_len, 0, mem_end - h->load_addr - load_len);
 	img->start = h->load_addr;
@@ -266,10 +270,11 @@ static const char *path_basename(const char *path)
  * puts its heap after them), and below 4 GiB: the fields are 32-bit.
  */
 static int mb_place_modules(struct guest_mem *m, const struct boot_input *in,
-			    const struct mb_image *img, struct mb_module *mods)
+			    const struct mb_image *img, struct mb_module *mods, uint64_t *end)
 {
 	uint64_t low_end = guest_mem_low_end(m);
-	uint64_t next = img->end;
+	/* a kernel below 1 MiB: its modules from 1 MiB, clear of the reserved area */
+	uint64_t next = img->end < HIMEM_START ? HIMEM_START : img->end;
 	unsigned int i;
 
 	for (i = 0; i < in->nr_initrds; i++) {
@@ -295,6 +300,39 @@ static int mb_place_modules(struct guest_mem *m, const struct boot_input *in,
 			 (unsigned long long)addr, (unsigned long long)(addr + f->len));
 		next = addr + f->len;
 	}
+	*end = next;
+	return 0;
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * Where the command line and the information go: their usual place, else
+ * the first of a few low ones the kernel leaves free, else after the last
+ * module. 0 if none fits in RAM.
+ */
+static uint64_t mb_place_data(const struct guest_mem *m, const struct mb_image *img,
+			      uint64_t mods_end)
+{
+	const uint64_t low[] = {
+		CMDLINE_ADDR,
+		ALIGN_DOWN(EBDA_START - MB_DATA_LEN, 0x1000),
+		LOW_KERNEL_START,
+	};
+	uint64_t high = ALIGN_UP(mods_end > HIMEM_START ? mods_end : HIMEM_START, 0x1000);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(low); i++)
+		if (low[i] >= LOW_KERNEL_START && low[i] + MB_DATA_LEN <= EBDA_START &&
+		    !overlaps(low[i], MB_DATA_LEN, img->start, img->end - img->start) &&
+		    guest_ptr(m, low[i], MB_DATA_LEN))
+			return low[i];
+	if (high < guest_mem_low_end(m) && guest_ptr(m, high, MB_DATA_LEN) &&
+	    !overlaps(high, MB_DATA_LEN, img->start, img->end - img->start))
+		return high;
 	return 0;
 }
 
@@ -328,10 +366,10 @@ static int mb_put_memory(const struct guest_mem *m, struct mb_area *a,
 }
 
 static int mb_write_info(struct guest_mem *m, const struct boot_input *in,
-			 struct mb_module *mods)
+			 struct mb_module *mods, uint64_t data)
 {
 	struct mb_area a = {
-		.gpa = MULTIBOOT_INFO_ADDR,
+		.gpa = data + MB_INFO_OFF,
 		.size = MULTIBOOT_INFO_END - MULTIBOOT_INFO_ADDR,
 	};
 	struct mb_info info = { 0 };
@@ -349,7 +387,7 @@ static int mb_write_info(struct guest_mem *m, const struct boot_input *in,
 	a.used = MB_INFO_RESERVED;
 	if (mb_put_memory(m, &a, &info))
 		goto full;
-	info.cmdline = (uint32_t)CMDLINE_ADDR;
+	info.cmdline = (uint32_t)data;
 	info.flags |= MB_IF_CMDLINE;
 	info.boot_loader_name = mb_area_put(&a, MB_LOADER_NAME, sizeof(MB_LOADER_NAME));
 	if (!info.boot_loader_name)
@@ -376,8 +414,8 @@ static int mb_write_info(struct guest_mem *m, const struct boot_input *in,
 	return 0;
 full:	/* sizes are bounded by MB_MMAP_MAX, MAX_INITRDS and MB_NAME_MAX */
 	kv_err("multiboot information for kernel %s does not fit in [0x%llx, 0x%llx); pass fewer --initrd files",
-	       in->kernel_path, (unsigned long long)MULTIBOOT_INFO_ADDR,
-	       (unsigned long long)MULTIBOOT_INFO_END);
+	       in->kernel_path, (unsigned long long)a.gpa,
+	       (unsigned long long)(a.gpa + a.size));
 	return -ENOSPC;
 }
 
@@ -392,6 +430,7 @@ int multiboot_load(struct guest_mem *m, const struct boot_input *in,
 	struct boot_input mb_in;
 	struct mb_header h;
 	struct mb_image img;
+	uint64_t mods_end, data;
 	int ret;
 
 	if (in->nr_initrds > MAX_INITRDS) {	/* config.c caps --initrd */
@@ -403,21 +442,31 @@ int multiboot_load(struct guest_mem *m, const struct boot_input *in,
 	if (ret)
 		return ret;
 	memset(mods, 0, sizeof(mods));
-	ret = mb_place_modules(m, in, &img, mods);
+	ret = mb_place_modules(m, in, &img, mods, &mods_end);
 	if (ret)
 		return ret;
+	data = mb_place_data(m, &img, mods_end);
+	if (!data) {
+		kv_err("kernel %s [0x%llx, 0x%llx) and its modules leave no room for the %llu KiB of multiboot command line and information; raise --memory",
+		       in->kernel_path, (unsigned long long)img.start,
+		       (unsigned long long)img.end, (unsigned long long)(MB_DATA_LEN >> 10));
+		return -ENOMEM;
+	}
+	if (data != CMDLINE_ADDR)
+		kv_debug("multiboot command line and information at 0x%llx, clear of the kernel",
+			 (unsigned long long)data);
 	/* Linux's default options mean nothing to a multiboot payload: --cmdline only */
 	mb_in = *in;
 	mb_in.cmdline = in->cmdline_user ? in->cmdline_user : "";
-	ret = boot_write_cmdline(m, &mb_in, CMDLINE_MAX - 1);
+	ret = boot_write_cmdline_at(m, &mb_in, data, CMDLINE_MAX - 1);
 	if (ret)
 		return ret;
-	ret = mb_write_info(m, in, mods);
+	ret = mb_write_info(m, in, mods, data);
 	if (ret)
 		return ret;
 	out->fmt = KFMT_MULTIBOOT;
 	out->entry = img.entry;
-	out->boot_data = MULTIBOOT_INFO_ADDR;
+	out->boot_data = data + MB_INFO_OFF;
 	out->boot_magic = MB_BOOTLOADER_MAGIC;
 	out->mode32 = true;
 	return 0;

@@ -68,7 +68,7 @@ struct mb_env {
 
 void mb_main(uint32_t magic, const struct mb_info *mbi, uint32_t eflags);
 
-extern char _end[];	/* end of this kernel, stack included */
+extern char _image_start[], _end[];	/* this kernel, stack included */
 static unsigned int failures;
 
 static void put_str(const char *s)
@@ -241,6 +241,14 @@ static void check_modules(const struct mb_info *mbi, const struct mb_env *env)
 		       strlen(DATA_MODULE_TEXT)));
 }
 
+/* [a, a + len) lies outside this kernel's image, bss and stack. */
+static int outside_kernel(uint32_t a, uint32_t len)
+{
+	uint32_t start = (uint32_t)(uintptr_t)_image_start, end = (uint32_t)(uintptr_t)_end;
+
+	return a + len <= start || a >= end;
+}
+
 static uint32_t cpuid_1_ebx(void)
 {
 	uint32_t a = 1, b, c = 0, d;
@@ -284,6 +292,11 @@ void mb_main(uint32_t magic, const struct mb_info *mbi, uint32_t eflags)
 	report("boot_loader_name", (mbi->flags & MB_IF_LOADER_NAME) &&
 	       str_eq(phys(mbi->boot_loader_name), "kvmini"));
 	report_u32("NR_CPUS matches CPUID", (cpuid_1_ebx() >> 16) & 0xff, env.nr_cpus);
+	report("boot data outside the kernel",
+	       outside_kernel((uint32_t)(uintptr_t)mbi, sizeof(*mbi)) &&
+	       outside_kernel(mbi->cmdline, strlen(phys(mbi->cmdline)) + 1) &&
+	       outside_kernel(mbi->mmap_addr, mbi->mmap_length) &&
+	       outside_kernel(mbi->mods_addr, mbi->mods_count * 16));
 
 	if (failures == 0)
 		put_str("multiboot: all checks passed\n");

@@ -3,6 +3,9 @@
 # byte for byte and kvmini's exit status.
 #
 #   run-guest.sh KVMINI IMAGE EXPECTED_OUTPUT EXPECTED_STATUS [KVMINI_ARGS...]
+#   run-guest.sh KVMINI IMAGE EXPECTED_OUTPUT EXPECTED_STATUS --qemu [QEMU_ARGS...]
+#
+# With --qemu the guest runs through `kvmini qemu -kernel IMAGE QEMU_ARGS`.
 #
 # Exits 0 on a match, 1 on a mismatch or timeout, 77 (skip) without /dev/kvm.
 # KVMINI_TEST_TIMEOUT overrides the 60 s limit on one guest run.
@@ -34,7 +37,12 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-fw.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-cmd=("$kvmini" run --kernel "$image" "$@")
+if [ "${1:-}" = --qemu ]; then
+	shift
+	cmd=("$kvmini" qemu -kernel "$image" "$@")
+else
+	cmd=("$kvmini" run --kernel "$image" "$@")
+fi
 # SIGKILL, so 137 can only mean our limit: kvmini itself may exit 124 (--timeout)
 timeout -s KILL "$limit" "${cmd[@]}" </dev/null >"$tmp/stdout" 2>"$tmp/stderr"
 status=$?

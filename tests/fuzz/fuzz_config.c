@@ -44,6 +44,8 @@ static void check_config(struct vm_config *cfg, char **argv, int argc)
 			FUZZ_CHECK(d.path[0]);
 			FUZZ_CHECK(strlen(d.id) <= DISK_ID_MAX);
 			nr_disks++;
+		} else if (!strcmp(o->type, "device")) {
+			FUZZ_CHECK(!strcmp(o->opts, "pc-testdev") || !strcmp(o->opts, "pci-testdev"));
 		} else {
 			FUZZ_CHECK(!strcmp(o->type, "net"));
 			FUZZ_CHECK(device_opt_parse(o, &n, NULL) == 0);

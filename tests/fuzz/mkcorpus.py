@@ -313,6 +313,32 @@ def config_seeds():
     }
 
 
+def qemu_seeds():
+    return {
+        'kut': args('-enable-kvm', '-device', 'pc-testdev', '-device',
+                    'isa-debug-exit,iobase=0xf4,iosize=0x4', '-vnc', 'none', '-serial', 'stdio',
+                    '-device', 'pci-testdev', '-machine', 'accel=kvm', '-kernel', 'x.flat',
+                    '-smp', '2', '-m', '256', '-append', 'a b'),
+        'vng': args('-M', 'q35,accel=kvm', '-cpu', 'host', '-parallel', 'none', '-net', 'none',
+                    '-vga', 'none', '-display', 'none', '-nodefaults', '-no-reboot',
+                    '-serial', 'mon:stdio', '-m', '1.5G', '-smp', 'cpus=2,sockets=2', '-kernel', 'k'),
+        'vng-console': args('-machine', 'accel=kvm:tcg', '-echr', '1', '-serial', 'none',
+                            '-chardev', 'stdio,id=console,signal=off,mux=on', '-serial',
+                            'chardev:console', '-mon', 'chardev=console', '-chardev',
+                            'file,id=f,path=/tmp/x', '-kernel', 'k'),
+        'disk-net': args('-kernel', 'k', '-drive', 'file=a,,b.img,if=none,id=d0,readonly=on',
+                         '-device', 'virtio-blk-pci,drive=d0,serial=S', '-drive',
+                         'file=r.img,if=virtio,format=raw,cache=none', '-netdev',
+                         'tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on',
+                         '-device', 'virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01',
+                         '-nic', 'tap,ifname=t1,script=no,downscript=no,model=virtio'),
+        'microvm': args('-M', 'microvm', '-kernel', 'k', '-drive', 'id=c,file=c.img,if=none',
+                        '-device', 'virtio-blk-device,drive=c', '-serial', 'file:/dev/null'),
+        'refused': args('-kernel', 'k', '-name', 'vm', '-snapshot', '-usb'),
+        'help': args('-device', 'help'),
+    }
+
+
 def util_seeds():
     return {
         'size-mib': b'\0' + b'256M',
@@ -329,7 +355,7 @@ def main():
         os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     sets = {'virtq': virtq_seeds(), 'blk': blk_seeds(), 'net': net_seeds(),
             'loader': loader_seeds(),
-            'config': config_seeds(), 'util': util_seeds()}
+            'config': config_seeds(), 'util': util_seeds(), 'qemu': qemu_seeds()}
     for harness, seeds in sets.items():
         d = os.path.join(root, harness)
         os.makedirs(d, exist_ok=True)

@@ -87,7 +87,9 @@ fi
 # The multiboot test payload and its inputs (firmware/, tests/firmware/), where built.
 fw_files=
 for f in "$(dirname "$vmm")/firmware/multiboot/multiboot.elf" "$NESTED_DIR/../firmware/multiboot.env" \
-	"$NESTED_DIR/../firmware/multiboot.data" "$NESTED_DIR/../firmware/multiboot.expected"; do
+	"$NESTED_DIR/../firmware/multiboot.data" "$NESTED_DIR/../firmware/multiboot.expected" \
+	"$(dirname "$vmm")/firmware/testdev.elf" "$NESTED_DIR/../firmware/testdev.expected" \
+	"$(dirname "$vmm")/firmware/ioapic.elf" "$NESTED_DIR/../firmware/ioapic.expected"; do
 	[ -f "$f" ] && fw_files="$fw_files $f"
 done
 

@@ -123,6 +123,7 @@ void config_usage(FILE *f)
 	      "       kvmini list [--json]\n"
 	      "       kvmini info|pause|resume [--json] NAME\n"
 	      "       kvmini stop [--force] [--timeout SECONDS] [--json] NAME\n"
+	      "       kvmini qemu [QEMU options]   (see kvmini-qemu(1))\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"

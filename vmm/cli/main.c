@@ -6,6 +6,7 @@
 #include "config.h"
 #include "kvmini-features.h"
 #include "log.h"
+#include "qemu.h"
 #include "run.h"
 #include "stat.h"
 #include "vm.h"
@@ -19,12 +20,16 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	if (qemu_invoked_as(argv[0]))
+		return cmd_qemu(argc, argv);
 	if (!cmd) {
 		kv_err("no command given; use kvmini run, kvmini check, or 'kvmini help'");
 		return EXIT_ERROR;
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "qemu"))
+		return cmd_qemu(argc - 1, argv + 1);
 	if (!strcmp(cmd, "unpack"))
 		return cmd_unpack(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
@@ -46,7 +51,7 @@ int main(int argc, char **argv)
 		printf("built without: %s\n", KVMINI_FEATURES_OFF[0] ? KVMINI_FEATURES_OFF : "-");
 		return 0;
 	}
-	kv_err("unknown command '%s'; the commands are run, list, info, pause, resume, stop, "
-	       "stat, check, unpack, help and version", cmd);
+	kv_err("unknown command '%s'; the commands are run, qemu, list, info, pause, resume, "
+	       "stop, stat, check, unpack, help and version", cmd);
 	return EXIT_ERROR;
 }

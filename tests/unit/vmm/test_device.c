@@ -43,7 +43,28 @@ static void test_type_lookup(void **state)
 		assert_non_null(t->parse);
 		n++;
 	}
-	assert_int_equal(n, KVMINI_HAVE_NET ? 3 : 2);
+	/* disk, the console, net if built, and the test devices' --device */
+	assert_int_equal(n, KVMINI_HAVE_NET ? 4 : 3);
+}
+
+/* --device MODEL: the two test models, once each; anything else refused by name. */
+static void test_testdev_options(void **state)
+{
+	struct device_opt pc = { "device", "pc-testdev" }, pci = { "device", "pci-testdev" };
+	struct device_opt bad = { "device", "pc-testdev,id=x" };
+	struct device_opt opts[2] = { pc, pci };
+	struct errmsg err = { 0 };
+	char conf[64];
+
+	(void)state;
+	assert_int_equal(device_opt_parse(&pc, conf, &err), 0);
+	assert_int_equal(device_opt_parse(&pci, conf, &err), 0);
+	assert_int_equal(device_opt_parse(&bad, conf, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "pc-testdev,id=x: no such device"));
+	assert_int_equal(device_opt_check(opts, 1, &pci, &err), 0);
+	assert_int_equal(device_opt_check(opts, 1, &pc, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "pc-testdev is given twice"));
+	assert_int_equal(device_opt_check(opts, 2, &pc, &err), -ENOSPC);
 }
 
 static void test_unknown_type(void **state)
@@ -251,6 +272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_type_lookup),
+		cmocka_unit_test(test_testdev_options),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_disk_parse_errors),
 		cmocka_unit_test(test_net_parse_errors),

@@ -431,6 +431,88 @@ static void test_aout_load(void **state)
 	}
 }
 
+/* aout_good moved down by @down bytes */
+static struct aout_addrs aout_shifted(uint32_t down)
+{
+	struct aout_addrs a = aout_good;
+
+	a.header_addr -= down;
+	a.load_addr -= down;
+	a.load_end_addr -= down;
+	a.bss_end_addr -= down;
+	a.entry_addr -= down;
+	return a;
+}
+
+static bool clear_of(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a + alen <= b || b + blen <= a;
+}
+
+/*
+ * Kernels linked below 1 MiB (real-mode test payloads at 0x8000): they load
+ * there, their modules go from 1 MiB, and the command line and information
+ * go where the kernel is not, also when it covers their usual place.
+ */
+static void test_low_kernel(void **state)
+{
+	/* where, and how far its bss goes (0: as aout_good) */
+	static const struct {
+		uint32_t load, bss_end;
+		uint64_t data;	/* where the command line and information go */
+	} cases[] = {
+		{ 0x8000, 0, CMDLINE_ADDR },
+		{ 0x1000, 0, CMDLINE_ADDR },
+		{ 0x9b000, 0, CMDLINE_ADDR },
+		{ 0x1e000, 0, 0x7f000 },	/* over the usual place: below the EBDA */
+		{ 0x30000, 0, 0x7f000 },
+		{ 0x21000, 0x9f000, 0x1000 },	/* over both: below it */
+		{ 0x8000, 0x90000, 0 },		/* nearly all low RAM: after the modules */
+	};
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct aout_addrs a = aout_shifted(AOUT_LOAD - cases[i].load);
+		uint32_t mbi, cmdline, mods, mmap;
+		struct boot_input in;
+		struct boot_entry e;
+
+		if (cases[i].bss_end)
+			a.bss_end_addr = cases[i].bss_end;
+		make_aout(&a);
+		in = input(2);
+		assert_int_equal(load(&in, &e), 0);
+		assert_int_equal(e.entry, a.entry_addr);
+		assert_memory_equal(gp(a.load_addr, a.load_end_addr - a.load_addr), img,
+				    a.load_end_addr - a.load_addr);
+		mbi = (uint32_t)e.boot_data;
+		assert_int_equal(e.boot_data, mbi);
+		cmdline = g32(mbi + MBI_CMDLINE);
+		mods = g32(mbi + MBI_MODS_ADDR);
+		mmap = g32(mbi + MBI_MMAP_ADDR);
+		assert_string_equal(gp(cmdline, sizeof(TEST_CMDLINE)), TEST_CMDLINE);
+		assert_true(clear_of(mbi, 88, a.load_addr, a.bss_end_addr - a.load_addr));
+		assert_true(clear_of(cmdline, sizeof(TEST_CMDLINE), a.load_addr,
+				     a.bss_end_addr - a.load_addr));
+		assert_true(clear_of(mods, 32, a.load_addr, a.bss_end_addr - a.load_addr));
+		assert_true(clear_of(mmap, g32(mbi + MBI_MMAP_LENGTH), a.load_addr,
+				     a.bss_end_addr - a.load_addr));
+		/* the modules from 1 MiB, in order */
+		assert_int_equal(g32(mods), HIMEM_START);
+		assert_memory_equal(gp(g32(mods + 16), sizeof(data_mod)), data_mod,
+				    sizeof(data_mod));
+		if (cases[i].data) {
+			assert_int_equal(cmdline, cases[i].data);
+		} else {
+			/* past the last module, page-aligned */
+			assert_true(cmdline >= g32(mods + 16 + 4));
+			assert_int_equal(cmdline & 0xfff, 0);
+		}
+		assert_int_equal(mbi, cmdline + CMDLINE_MAX);
+	}
+}
+
 static void test_reject_checksum(void **state)
 {
 	struct boot_input in;
@@ -538,14 +620,11 @@ static void test_reject_outside_ram(void **state)
 	a = aout_good;
 	a.bss_end_addr = 0xfffff000;
 	reject_aout(&a, -ENOMEM, KERNEL_PATH, "raise --memory");
-	/* below 1 MiB: kvmini's own boot data */
-	a = aout_good;
-	a.header_addr -= 0x280000;
-	a.load_addr -= 0x280000;
-	a.load_end_addr -= 0x280000;
-	a.bss_end_addr -= 0x280000;
-	a.entry_addr -= 0x280000;
-	reject_aout(&a, -ENOEXEC, KERNEL_PATH, "1 MiB");
+	/* below 1 MiB: over the interrupt vector table and GDT, or into the EBDA */
+	a = aout_shifted(0x300000 - 0x800);
+	reject_aout(&a, -ENOEXEC, KERNEL_PATH, "interrupt vector table");
+	a = aout_shifted(0x300000 - 0x9e000);
+	reject_aout(&a, -ENOEXEC, KERNEL_PATH, "EBDA");
 
 	/* ELF32 segment above RAM */
 	make_elf32(0x3, EM_386);
@@ -637,6 +716,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reject_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_outside_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_low_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_video_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modules_dont_fit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_several_initrds_elf64, setup, teardown),
