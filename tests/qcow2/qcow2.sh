@@ -170,6 +170,32 @@ snapshot-on)
 	copy path=base.qcow2,snapshot=on,readonly=on path=out.raw
 	cmp base.raw out.raw || fail "snapshot=on read other bytes than the base's"
 	;;
+snapshot-disk)
+	# the offline mode: an overlay over a stopped image takes the writes
+	rand base.raw 4M
+	rand src.raw 1M
+	before=$(sha256sum <base.raw)
+	"$kvmini" snapshot-disk --image base.raw --file ov.qcow2 >log 2>&1 ||
+		fail "snapshot-disk failed"
+	qemu-img info ov.qcow2 | grep -q "backing file format: raw" || fail "no backing format"
+	"$kvmini" snapshot-disk --image base.raw --file ov.qcow2 >log 2>&1 &&
+		fail "snapshot-disk over an existing file succeeded"
+	grep -q 'File exists' log || fail "no reason given for the existing file"
+	copy path=src.raw,readonly=on path=ov.qcow2,format=qcow2
+	check ov.qcow2
+	cp base.raw want.raw && dd if=src.raw of=want.raw conv=notrunc status=none
+	same want.raw ov.qcow2
+	[ "$(sha256sum <base.raw)" = "$before" ] || fail "the base changed under its overlay"
+	# an image QEMU is writing is refused
+	qemu-io -f raw -c 'sleep 4000' base.raw >/dev/null 2>&1 &
+	qpid=$!
+	sleep 1
+	"$kvmini" snapshot-disk --image base.raw --file ov2.qcow2 >log 2>&1
+	st=$?
+	kill $qpid; wait $qpid 2>/dev/null
+	[ $st -eq 2 ] && grep -q 'in use' log && ! [ -e ov2.qcow2 ] ||
+		fail "snapshot-disk of an image in use: status $st"
+	;;
 probe-raw)
 	# format=raw on an image that starts like qcow2: read as raw bytes
 	rand src.raw 1M

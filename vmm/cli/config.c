@@ -101,6 +101,7 @@ void config_usage(FILE *f)
 	fputs("usage: kvmini run --kernel FILE [options]\n"
 	      "       kvmini run [options] -- CMD [ARGS...]\n"
 	      "       kvmini unpack [--volume-limit KEY=VALUE,...] IMAGE DEST\n"
+	      "       kvmini snapshot-disk --image FILE [--format raw|qcow2] --file NEW.qcow2\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"

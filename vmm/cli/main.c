@@ -5,6 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "run.h"
+#include "snapdisk.h"
 #include "vm.h"
 #include "volume.h"
 
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "unpack"))
 		return cmd_unpack(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot-disk"))
+		return cmd_snapshot_disk(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
