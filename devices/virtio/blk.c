@@ -694,8 +694,8 @@ struct blk_disk {
  */
 static const char *const blk_syscalls[] = {
 	"preadv", "pwritev",	/* reads, writes */
-	"pread64",
-	"pwrite64",		/* write-zeroes without fallocate */
+	"pread64",		/* qcow2 metadata */
+	"pwrite64",		/* write-zeroes without fallocate, qcow2 metadata */
 	"fdatasync", "fsync",	/* flush */
 	"fallocate",		/* discard, write-zeroes */
 	NULL
