@@ -195,6 +195,7 @@ static int open_snapshot(struct blk_image *img, const struct disk_config *dc,
 	ret = qcow2_open(&img->qcow2, img->fd, &a, e);
 	if (!ret)
 		img->size = qcow2_size(img->qcow2);
+	img->temporary = true;
 	return ret;
 }
 
@@ -266,6 +267,9 @@ int blk_image_snapshot(struct blk_image *img, const char *overlay, struct errmsg
 	if (img->readonly)
 		return errmsg_set(e, -EROFS, "path=%s: a read-only disk has nothing to snapshot",
 				  img->path);
+	if (img->temporary)
+		return errmsg_set(e, -EINVAL, "path=%s: the disk has snapshot=on: its writes are "
+				  "in a temporary overlay, not in the image", img->path);
 	if (image_flush(img))
 		return errmsg_set(e, -EIO, "path=%s: cannot flush the image", img->path);
 	if (!realpath(img->path, real))

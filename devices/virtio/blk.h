@@ -44,6 +44,7 @@ struct blk_image {
 	struct qcow2 *qcow2;	/* NULL: raw */
 	uint64_t size;		/* bytes, a multiple of BLK_SECTOR_SIZE */
 	bool readonly;
+	bool temporary;		/* snapshot=on: the top is kvmini's unlinked overlay */
 	char *path_buf;		/* owns path after a live snapshot */
 	char id[BLK_ID_BYTES];	/* zero padded, not NUL-terminated when full */
 	bool no_punch_hole;	/* fallocate modes the file turned out not to support */

@@ -328,6 +328,46 @@ static void test_live_snapshot(void **state)
 	qemu_img_check(ov);
 }
 
+/* snapshot=on: a temporary overlay, the image read-only; no live snapshot of it. */
+static void test_snapshot_on(void **state)
+{
+	struct disk_config *dc = calloc(1, sizeof(*dc));
+	struct blk_image img;
+	struct errmsg err;
+	static uint8_t w[4096], r[4096];
+	struct iovec v = { .iov_base = w, .iov_len = sizeof(w) };
+	struct iovec rv = { .iov_base = r, .iov_len = sizeof(r) };
+	char ov[256];
+	int bfd;
+
+	(void)state;
+	assert_non_null(dc);
+	bfd = open(base_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(bfd >= 0);
+	assert_int_equal(ftruncate(bfd, SIZE), 0);
+	close(bfd);
+	snprintf(dc->path, sizeof(dc->path), "%s", base_path);
+	dc->snapshot = true;
+	setenv("TMPDIR", dir, 1);
+	assert_int_equal(blk_image_open_conf(&img, dc, &err), 0);
+	unsetenv("TMPDIR");
+	assert_true(img.temporary);
+	assert_false(img.readonly);
+	memset(w, 0x99, sizeof(w));
+	assert_int_equal(qcow2_write(img.qcow2, &v, 1, 0, sizeof(w)), 0);
+	assert_int_equal(qcow2_read(img.qcow2, &rv, 1, 0, sizeof(r)), 0);
+	assert_int_equal(r[4095], 0x99);
+	snprintf(ov, sizeof(ov), "%s/overlay.qcow2", dir);
+	assert_int_equal(blk_image_snapshot(&img, ov, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "snapshot=on"));
+	blk_image_close(&img);
+	bfd = open(base_path, O_RDONLY);
+	assert_int_equal(pread(bfd, r, sizeof(r), 0), (ssize_t)sizeof(r));
+	assert_int_equal(r[0], 0);		/* the image itself never saw the write */
+	close(bfd);
+	free(dc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unaligned_l2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_from_backing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_on, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
