@@ -70,6 +70,7 @@ struct qcow2 {
 	uint64_t rt_offset;
 	uint64_t rc_per_block;		/* 16-bit refcounts in one block */
 	uint64_t next_free;		/* cluster index: allocations go here, the end */
+	uint64_t open_end;		/* bytes: the file's end when opened, in clusters */
 	struct l2_slot *l2;
 	unsigned int n_l2;
 	uint64_t l2_clock;
@@ -447,6 +448,24 @@ static int l2_load(struct qcow2 *q, uint64_t off, struct l2_slot **out)
 	return 0;
 }
 
+/*
+ * Entry @i2 of the table in @s. A table that was in the file when it was
+ * opened may only point inside that file: anything past it would alias the
+ * clusters kvmini allocates there.
+ */
+static int l2_get(const struct qcow2 *q, const struct l2_slot *s, uint64_t i2, uint64_t *e)
+{
+	uint64_t off;
+
+	*e = be64(s->buf + i2 * 8);
+	if (s->off >= q->open_end)
+		return 0;	/* one of ours */
+	off = *e & OFFSET_MASK;
+	if (*e & OFLAG_COMPRESSED)
+		off = *e & ((1ULL << (62 - (q->cluster_bits - 8))) - 1);
+	return off >= q->open_end ? -EIO : 0;
+}
+
 /* The L2 entry for guest offset @g; 0 where no L2 table exists. */
 static int l2_entry(struct qcow2 *q, uint64_t g, uint64_t *entry)
 {
@@ -462,7 +481,7 @@ static int l2_entry(struct qcow2 *q, uint64_t g, uint64_t *entry)
 		return 0;
 	ret = l2_load(q, q->l1[i1] & OFFSET_MASK, &s);
 	if (!ret)
-		*entry = be64(s->buf + i2 * 8);
+		ret = l2_get(q, s, i2, entry);
 	return ret;
 }
 
@@ -661,9 +680,10 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 	int ret;
 
 	ret = l2_for_write(q, g, &s);
+	if (!ret)
+		ret = l2_get(q, s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), &e);
 	if (ret)
 		return ret;
-	e = be64(s->buf + ((g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1)) * 8);
 	if ((e & OFLAG_COPIED) && !(e & OFLAG_COMPRESSED) && (e & OFFSET_MASK) &&
 	    !(q->version >= 3 && (e & OFLAG_ZERO))) {
 		if (e & (q->cluster_size - 1) & OFFSET_MASK)
@@ -741,9 +761,10 @@ static int zero_cluster(struct qcow2 *q, uint64_t g, bool unmap)
 	if (q->version < 3 && q->backing)
 		return zero_bytes(q, g, q->cluster_size);
 	ret = l2_for_write(q, g, &s);
+	if (!ret)
+		ret = l2_get(q, s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), &e);
 	if (ret)
 		return ret;
-	e = be64(s->buf + ((g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1)) * 8);
 	host = e & OFFSET_MASK;
 	own = (e & OFLAG_COPIED) && !(e & OFLAG_COMPRESSED) && host;
 	if (own && !unmap && !(e & OFLAG_ZERO))
@@ -983,6 +1004,19 @@ static int open_backing(struct qcow2 *q, const uint8_t *c0, const struct hdr_inf
 	return qcow2_layer_open(&q->backing, full, fmt, a->depth - 1, e);
 }
 
+static bool tables_inside(const struct qcow2 *q)
+{
+	uint64_t i;
+
+	for (i = 0; i < q->l1_size; i++)
+		if ((q->l1[i] & OFFSET_MASK) >= q->open_end)
+			return false;
+	for (i = 0; i < q->rt_entries; i++)
+		if ((q->rt[i] & OFFSET_MASK) >= q->open_end)
+			return false;
+	return true;
+}
+
 static int alloc_buffers(struct qcow2 *q)
 {
 	unsigned int i;
@@ -1077,6 +1111,12 @@ int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_args *a,
 		goto err;
 	}
 	q->next_free = ALIGN_UP((uint64_t)st.st_size, q->cluster_size) >> q->cluster_bits;
+	q->open_end = q->next_free << q->cluster_bits;
+	if (!tables_inside(q)) {
+		ret = corrupt(e, a->path, "an L1 or refcount table entry points past the end of "
+			      "the file");
+		goto err;
+	}
 	if (!q->readonly && h.autoclear) {
 		/* bits we do not keep up to date are cleared before the first write */
 		uint8_t zero[8] = { 0 };

@@ -31,6 +31,8 @@ CASES = {
     'small-l1': 'L1 table is too small',
     'l1-past-end': 'past the end of the file',
     'l1-unaligned': 'not aligned',
+    'l1-entry-past-end': 'entry points past the end of the file',
+    'refcount-block-past-end': 'entry points past the end of the file',
     'huge-refcount-table': 'over 8 MiB',
     'size-odd': 'not a multiple of 512',
     'size-absurd': 'L1 table is too small',
@@ -95,6 +97,12 @@ def make(name, out):
         patch(out, 40, 'Q', 1 << 50)
     elif name == 'l1-unaligned':
         patch(out, 40, 'Q', 0x30008)
+    elif name == 'l1-entry-past-end':
+        l1 = struct.unpack('>Q', open(out, 'rb').read()[40:48])[0]
+        patch(out, l1, 'Q', (1 << 63) | (1 << 40))
+    elif name == 'refcount-block-past-end':
+        rt = struct.unpack('>Q', open(out, 'rb').read()[48:56])[0]
+        patch(out, rt + 8, 'Q', 1 << 40)
     elif name == 'huge-refcount-table':
         patch(out, 56, 'I', 0xffffffff)
     elif name == 'size-odd':
