@@ -778,9 +778,21 @@ static int zero_cluster(struct qcow2 *q, uint64_t g, bool unmap)
 	return ret;
 }
 
+/* Whether the cluster at @g reads as zeroes without a look at its data: no allocation then. */
+static int reads_zero(struct qcow2 *q, uint64_t g, bool *zero)
+{
+	uint64_t e;
+	int ret = l2_entry(q, g, &e);
+
+	*zero = !ret && !(e & OFLAG_COMPRESSED) &&
+		((q->version >= 3 && (e & OFLAG_ZERO)) || (!(e & OFFSET_MASK) && !q->backing));
+	return ret;
+}
+
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap)
 {
 	uint64_t done, piece;
+	bool zero;
 	int ret;
 
 	if (q->readonly || !in_range(q, off, len))
@@ -793,7 +805,7 @@ int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap)
 			piece = len - done;
 		if (piece == q->cluster_size)
 			ret = zero_cluster(q, g, unmap);
-		else
+		else if (!(ret = reads_zero(q, g, &zero)) && !zero)
 			ret = zero_bytes(q, g, piece);
 		if (ret)
 			return ret;

@@ -205,6 +205,16 @@ static void test_zero_partial(void **state)
 		assert_int_equal(r[i], i >= 1024 && i < 3072 ? 0 : 0x44);
 }
 
+/* Zeroing part of a cluster that reads as zeroes already allocates nothing. */
+static void test_zero_partial_unallocated(void **state)
+{
+	(void)state;
+	assert_int_equal(qcow2_zero(q, 6 * CS + 4096, 4096, true), 0);
+	assert_int_equal(l1_entry(0), 0);	/* not even an L2 table */
+	assert_int_equal(qcow2_zero(q, 6 * CS, CS, true), 0);	/* a whole one, neither */
+	assert_int_equal(l1_entry(0), 0);
+}
+
 /* Reads and writes past the virtual size fail; nothing wraps. */
 static void test_out_of_range(void **state)
 {
@@ -376,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_unmap_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_partial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_partial_unallocated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unaligned_l2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_from_backing, setup, teardown),
