@@ -46,6 +46,8 @@
 #define L2_CACHE_MIN		4
 #define L2_CACHE_MAX		64
 #define MAX_REFCOUNT		0xffffu
+#define RESERVE_CLUSTERS	256	/* refcounts set, and synced, ahead of use */
+#define MAX_FREED		1024	/* frees waiting for the next flush */
 
 struct l2_slot {
 	uint64_t off;		/* host offset of the table; 0: empty */
@@ -71,6 +73,9 @@ struct qcow2 {
 	uint64_t rc_per_block;		/* 16-bit refcounts in one block */
 	uint64_t next_free;		/* cluster index: allocations go here, the end */
 	uint64_t open_end;		/* bytes: the file's end when opened, in clusters */
+	uint64_t reserved_end;		/* cluster index: refcounts 1 up to here */
+	uint64_t freed[MAX_FREED];	/* host offsets, refcount 0 at the next flush */
+	unsigned int n_freed;
 	struct l2_slot *l2;
 	unsigned int n_l2;
 	uint64_t l2_clock;
@@ -263,6 +268,11 @@ static int rc_add(struct qcow2 *q, uint64_t idx, int delta)
  * clusters until the header does (one 12-byte write): a crash before
  * that leaves leaks only. The old table is freed last.
  */
+static int sync_fd(struct qcow2 *q)
+{
+	return fdatasync(q->fd) < 0 ? -errno : 0;
+}
+
 /* Refcount blocks missing for clusters [start, end) */
 static uint64_t rt_missing(const struct qcow2 *q, uint64_t start, uint64_t end)
 {
@@ -343,7 +353,11 @@ static int rt_grow(struct qcow2 *q, uint64_t need_entries)
 	}
 	put_be64(hdr, start << q->cluster_bits);
 	put_be32(hdr + 8, (uint32_t)k);
-	ret = pwrite_all(q->fd, hdr, sizeof(hdr), 48);
+	ret = sync_fd(q);	/* the new table on disk before the header names it */
+	if (!ret)
+		ret = pwrite_all(q->fd, hdr, sizeof(hdr), 48);
+	if (!ret)
+		ret = sync_fd(q);	/* and the header before the old table is freed */
 	if (ret)
 		goto err;
 	free(q->rt);
@@ -360,14 +374,17 @@ err:
 }
 
 /*
- * One new cluster at the end of the file, its refcount 1 before anyone
- * refers to it. A missing refcount block is made there first, counting
- * itself, and only then entered in the table.
+ * Refcount 1 for the next clusters at the end of the file, synced before
+ * any of them is handed out: whatever order the disk puts later writes
+ * in, nothing can refer to a cluster whose count is not on it. A missing
+ * refcount block is made at the end first, counting itself, and synced
+ * before the table names it. A crash leaks the clusters not used yet;
+ * qcow2_close() gives them back.
  */
-static int alloc_cluster(struct qcow2 *q, uint64_t *off)
+static int reserve_clusters(struct qcow2 *q)
 {
 	for (;;) {
-		uint64_t idx = q->next_free, b = idx / q->rc_per_block;
+		uint64_t idx = q->next_free, b = idx / q->rc_per_block, n, i;
 		uint8_t e[8];
 		int ret;
 
@@ -383,39 +400,104 @@ static int alloc_cluster(struct qcow2 *q, uint64_t *off)
 			memset(q->mbuf, 0, q->cluster_size);
 			put_be16(q->mbuf + (idx % q->rc_per_block) * 2, 1);
 			ret = pwrite_all(q->fd, q->mbuf, q->cluster_size, idx << q->cluster_bits);
-			if (ret)
-				return ret;
+			if (!ret)
+				ret = sync_fd(q);
 			put_be64(e, idx << q->cluster_bits);
-			ret = pwrite_all(q->fd, e, 8, q->rt_offset + b * 8);
+			if (!ret)
+				ret = pwrite_all(q->fd, e, 8, q->rt_offset + b * 8);
 			if (ret)
 				return ret;
 			q->rt[b] = idx << q->cluster_bits;
 			q->next_free = idx + 1;
 			continue;
 		}
-		ret = rc_set(q, idx, 1);
+		/* within this block, and short of the largest offset */
+		n = q->rc_per_block - idx % q->rc_per_block;
+		if (n > RESERVE_CLUSTERS)
+			n = RESERVE_CLUSTERS;
+		if ((idx + n + 1) << q->cluster_bits >= MAX_HOST_OFFSET)
+			n = 1;
+		for (i = 0; i < n; i++)
+			put_be16(q->mbuf + i * 2, 1);
+		ret = pwrite_all(q->fd, q->mbuf, (size_t)n * 2,
+				 (q->rt[b] & OFFSET_MASK) + (idx % q->rc_per_block) * 2);
+		if (!ret)
+			ret = sync_fd(q);
 		if (ret)
 			return ret;
-		q->next_free = idx + 1;
-		*off = idx << q->cluster_bits;
+		q->reserved_end = idx + n;
 		return 0;
 	}
 }
 
-/* Drop the only reference to the cluster at @off: refcount 0, space back to the host. */
+/* One new cluster at the end of the file, its refcount 1 (and on disk) already. */
+static int alloc_cluster(struct qcow2 *q, uint64_t *off)
+{
+	int ret;
+
+	if (q->next_free >= q->reserved_end) {
+		ret = reserve_clusters(q);
+		if (ret)
+			return ret;
+	}
+	*off = q->next_free++ << q->cluster_bits;
+	return 0;
+}
+
+/* The reserved clusters nobody used: refcount 0 again, so a clean close leaks none. */
+static void unreserve_clusters(struct qcow2 *q)
+{
+	uint64_t n = q->reserved_end > q->next_free ? q->reserved_end - q->next_free : 0;
+	uint64_t blk = rc_block(q, q->next_free);
+
+	if (!n || !blk)
+		return;
+	memset(q->mbuf, 0, (size_t)n * 2);
+	(void)pwrite_all(q->fd, q->mbuf, (size_t)n * 2,
+			 blk + (q->next_free % q->rc_per_block) * 2);
+	q->reserved_end = q->next_free;
+}
+
+/*
+ * Clusters whose last reference is gone get refcount 0 only after the
+ * change of the reference is on disk (the next flush, or a full list):
+ * else a crash could leave a reference to a free cluster.
+ */
+static int apply_frees(struct qcow2 *q)
+{
+	unsigned int i;
+	int ret;
+
+	if (!q->n_freed)
+		return 0;
+	ret = sync_fd(q);
+	for (i = 0; !ret && i < q->n_freed; i++) {
+		uint64_t off = q->freed[i];
+		uint16_t v;
+
+		ret = rc_get(q, off >> q->cluster_bits, &v);
+		if (ret || v != 1)
+			continue;	/* shared or already wrong: a leak at worst */
+		ret = rc_set(q, off >> q->cluster_bits, 0);
+		if (!ret)
+			(void)fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					(off_t)off, (off_t)q->cluster_size);
+	}
+	q->n_freed = 0;
+	return ret;
+}
+
+/* Drop the only reference to the cluster at @off, its L2 entry already changed. */
 static int free_cluster(struct qcow2 *q, uint64_t off)
 {
-	uint64_t idx = off >> q->cluster_bits;
-	uint16_t v;
-	int ret = rc_get(q, idx, &v);
+	if (q->n_freed == MAX_FREED) {
+		int ret = apply_frees(q);
 
-	if (ret || v != 1)
-		return ret;	/* shared or already wrong: leave it, a leak at worst */
-	ret = rc_set(q, idx, 0);
-	if (!ret)
-		(void)fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-				(off_t)q->cluster_size);
-	return ret;
+		if (ret)
+			return ret;
+	}
+	q->freed[q->n_freed++] = off;
+	return 0;
 }
 
 /* ---- L2 tables ---- */
@@ -551,6 +633,8 @@ static int l2_for_write(struct qcow2 *q, uint64_t g, struct l2_slot **out)
 	}
 	if (!ret)
 		ret = pwrite_all(q->fd, q->cbuf, q->cluster_size, new);
+	if (!ret)
+		ret = sync_fd(q);	/* the table (and counts) before the L1 entry */
 	if (ret)
 		return ret;
 	put_be64(raw, new | OFLAG_COPIED);
@@ -815,9 +899,21 @@ int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap)
 
 int qcow2_flush(struct qcow2 *q)
 {
+	int ret;
+
 	if (q->readonly)
 		return 0;
-	return fdatasync(q->fd) < 0 ? -errno : 0;
+	ret = apply_frees(q);	/* syncs first */
+	if (!ret)
+		unreserve_clusters(q);
+	return ret ? ret : sync_fd(q);
+}
+
+int qcow2_settle(struct qcow2 *q)
+{
+	if (q->readonly || (!q->n_freed && q->reserved_end <= q->next_free))
+		return 0;	/* no system call: nothing waits */
+	return qcow2_flush(q);
 }
 
 uint64_t qcow2_size(const struct qcow2 *q)
@@ -1153,6 +1249,8 @@ void qcow2_close(struct qcow2 *q)
 
 	if (!q)
 		return;
+	if (q->rt && q->mbuf)
+		(void)qcow2_settle(q);
 	qcow2_layer_close(q->backing);
 	for (i = 0; q->l2 && i < q->n_l2; i++)
 		free(q->l2[i].buf);

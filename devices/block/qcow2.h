@@ -44,7 +44,7 @@ struct qcow2_open_args {
 /* Check and open the qcow2 image on @fd (kept by the caller). 0 or -errno, @e said. */
 int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_args *a,
 	       struct errmsg *e);
-/* Free @q and close its backing chain; @q's own fd stays open. */
+/* qcow2_settle(), then free @q and close its backing chain; @q's own fd stays open. */
 void qcow2_close(struct qcow2 *q);
 uint64_t qcow2_size(const struct qcow2 *q);
 
@@ -63,8 +63,17 @@ int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64
 		uint64_t len);
 /* Make the range read as zeroes; @unmap lets whole clusters be freed. */
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap);
-/* Data and metadata to stable storage. */
+/*
+ * Data and metadata to stable storage; refcounts of freed clusters drop,
+ * and clusters reserved ahead are given back: the image is leak-free.
+ */
 int qcow2_flush(struct qcow2 *q);
+/*
+ * qcow2_flush() if frees or reserved clusters wait, else nothing (not a
+ * system call): for the I/O thread at its end, so that qcow2_close() on a
+ * thread that may not write finds nothing to do.
+ */
+int qcow2_settle(struct qcow2 *q);
 
 /*
  * Write a fresh, empty qcow2 v3 image of @size bytes (64 KiB clusters) to

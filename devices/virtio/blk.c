@@ -742,6 +742,18 @@ static bool blk_serve(void *opaque)
 	return more;	/* come back after a reset had its chance */
 }
 
+/* I/O thread, its loop ended: what a qcow2 image keeps for later goes to disk now. */
+static void blk_finish(void *opaque)
+{
+	struct blk_disk *b = opaque;
+
+	pthread_mutex_lock(b->lock);
+	if (b->img.qcow2 && qcow2_settle(b->img.qcow2))
+		kv_warn("%s: cannot settle the qcow2 image; qemu-img check may report leaked "
+			"clusters", b->name);
+	pthread_mutex_unlock(b->lock);
+}
+
 static int blk_activate(struct virtio_dev *d)
 {
 	struct blk_disk *b = d->priv;
@@ -850,6 +862,7 @@ static int blk_create(struct vm *vm, const struct device_env *env, const void *c
 	b->host = host;
 	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
 	ret = virtio_worker_init(&b->worker, vm, thread, &blk_io_class, blk_serve, b);
+	b->worker.finish = blk_finish;
 	if (ret) {
 		pthread_mutex_destroy(&b->lock_mem);
 		free(b);

@@ -133,7 +133,11 @@ static void test_fresh_reads_zeroes(void **state)
 	assert_int_equal(qcow2_size(q), SIZE);
 }
 
-/* The first write makes an L2 table and a data cluster, each COPIED with refcount 1. */
+/*
+ * The first write makes an L2 table and a data cluster, each COPIED with
+ * refcount 1; refcounts are set ahead for the clusters to come, and given
+ * back when the image closes.
+ */
 static void test_write_allocates(void **state)
 {
 	static uint8_t w[4096], r[3 * 4096];
@@ -156,9 +160,13 @@ static void test_write_allocates(void **state)
 	/* a second write to the cluster goes in place */
 	assert_int_equal(rw(true, w, 512, CS), 0);
 	assert_int_equal(l2_entry(CS), data);
+	assert_int_equal(refcount((data & ~COPIED) + CS), 1);	/* reserved */
+	qcow2_close(q);
+	q = NULL;
+	assert_int_equal(refcount((data & ~COPIED) + CS), 0);	/* given back */
 }
 
-/* Unmapping zeroes: the zero flag first, then the cluster's refcount drops to 0. */
+/* Unmapping zeroes: the zero flag first, the cluster's refcount 0 after the next flush. */
 static void test_zero_unmap_frees(void **state)
 {
 	static uint8_t w[4096], r[4096], zero[4096];
@@ -170,6 +178,9 @@ static void test_zero_unmap_frees(void **state)
 	data = l2_entry(2 * CS) & ~COPIED;
 	assert_int_equal(qcow2_zero(q, 2 * CS, CS, true), 0);
 	assert_int_equal(l2_entry(2 * CS), 1);		/* OFLAG_ZERO, no cluster */
+	/* the count drops once the new entry is on disk: at the next flush */
+	assert_int_equal(refcount(data), 1);
+	assert_int_equal(qcow2_flush(q), 0);
 	assert_int_equal(refcount(data), 0);
 	assert_int_equal(rw(false, r, sizeof(r), 2 * CS), 0);
 	assert_memory_equal(r, zero, sizeof(r));
