@@ -774,15 +774,20 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 			return -EIO;
 		return iov_rw(q->fd, true, iov, n, skip, (size_t)len, (e & OFFSET_MASK) + in);
 	}
-	if (len < q->cluster_size) {
+	if (len == q->cluster_size) {
+		/* a whole cluster: straight from the guest's buffers */
+		ret = alloc_cluster(q, &new);
+		if (!ret)
+			ret = iov_rw(q->fd, true, iov, n, skip, (size_t)len, new);
+	} else {
 		ret = read_piece(q, e, &whole, 1, 0, start, q->cluster_size);
 		if (ret)
 			return ret;
+		iov_to_buf(iov, n, skip, q->cbuf + in, (size_t)len);
+		ret = alloc_cluster(q, &new);
+		if (!ret)
+			ret = pwrite_all(q->fd, q->cbuf, q->cluster_size, new);
 	}
-	iov_to_buf(iov, n, skip, q->cbuf + in, (size_t)len);
-	ret = alloc_cluster(q, &new);
-	if (!ret)
-		ret = pwrite_all(q->fd, q->cbuf, q->cluster_size, new);
 	if (!ret)
 		ret = l2_set(q, s, g, new | OFLAG_COPIED);
 	/* the old cluster, if shared or compressed, keeps its count: a leak at worst */
