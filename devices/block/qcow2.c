@@ -750,6 +750,13 @@ int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_
 
 /* ---- writes ---- */
 
+/* Whether @e names a data cluster of ours alone, written in place. */
+static bool owned(const struct qcow2 *q, uint64_t e)
+{
+	return (e & OFLAG_COPIED) && !(e & OFLAG_COMPRESSED) && (e & OFFSET_MASK) &&
+	       !(q->version >= 3 && (e & OFLAG_ZERO));
+}
+
 /*
  * Write @len bytes at @g inside one cluster: in place if the cluster is
  * ours alone, else into a new cluster (the old contents around the
@@ -768,8 +775,7 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 		ret = l2_get(q, s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), &e);
 	if (ret)
 		return ret;
-	if ((e & OFLAG_COPIED) && !(e & OFLAG_COMPRESSED) && (e & OFFSET_MASK) &&
-	    !(q->version >= 3 && (e & OFLAG_ZERO))) {
+	if (owned(q, e)) {
 		if (e & (q->cluster_size - 1) & OFFSET_MASK)
 			return -EIO;
 		return iov_rw(q->fd, true, iov, n, skip, (size_t)len, (e & OFFSET_MASK) + in);
@@ -794,10 +800,60 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 	return ret;
 }
 
+/*
+ * Up to @max whole clusters from the aligned @g on, in one L2 table, that
+ * all need new clusters: one pwritev of their data into consecutive
+ * reserved clusters, then one write of their L2 entries. *@done: how many
+ * (0: fewer than two qualified, write them one by one).
+ */
+static int write_run(struct qcow2 *q, const struct iovec *iov, unsigned int n, size_t skip,
+		     uint64_t g, uint64_t max, uint64_t *done)
+{
+	uint64_t i2 = (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), k, i, e, new;
+	struct l2_slot *s;
+	int ret;
+
+	*done = 0;
+	if (max > (1ULL << q->l2_bits) - i2)
+		max = (1ULL << q->l2_bits) - i2;
+	if (max < 2)
+		return 0;
+	ret = l2_for_write(q, g, &s);
+	for (k = 0; !ret && k < max; k++) {
+		ret = l2_get(q, s, i2 + k, &e);
+		if (!ret && owned(q, e))
+			break;
+	}
+	if (ret || k < 2)
+		return ret;
+	if (q->next_free >= q->reserved_end) {
+		ret = reserve_clusters(q);	/* touches no L2 table: s stays */
+		if (ret)
+			return ret;
+	}
+	if (k > q->reserved_end - q->next_free)
+		k = q->reserved_end - q->next_free;
+	new = q->next_free << q->cluster_bits;
+	q->next_free += k;
+	ret = iov_rw(q->fd, true, iov, n, skip, (size_t)(k << q->cluster_bits), new);
+	if (ret)
+		return ret;
+	for (i = 0; i < k; i++)
+		put_be64(q->mbuf + i * 8, (new + (i << q->cluster_bits)) | OFLAG_COPIED);
+	ret = pwrite_all(q->fd, q->mbuf, (size_t)k * 8, s->off + i2 * 8);
+	if (ret) {
+		s->off = 0;	/* unsure what the disk holds: read it again */
+		return ret;
+	}
+	memcpy(s->buf + i2 * 8, q->mbuf, (size_t)k * 8);
+	*done = k;
+	return 0;
+}
+
 int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_t off,
 		uint64_t len)
 {
-	uint64_t done, piece;
+	uint64_t done, piece, run;
 	int ret;
 
 	if (q->readonly || !in_range(q, off, len))
@@ -808,6 +864,16 @@ int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64
 		piece = q->cluster_size - (g & (q->cluster_size - 1));
 		if (piece > len - done)
 			piece = len - done;
+		if (piece == q->cluster_size) {
+			ret = write_run(q, iov, n, (size_t)done, g, (len - done) >> q->cluster_bits,
+					&run);
+			if (ret)
+				return ret;
+			if (run) {
+				piece = run << q->cluster_bits;
+				continue;
+			}
+		}
 		ret = write_piece(q, iov, n, (size_t)done, g, piece);
 		if (ret)
 			return ret;
