@@ -166,6 +166,29 @@ static void test_write_allocates(void **state)
 	assert_int_equal(refcount((data & ~COPIED) + CS), 0);	/* given back */
 }
 
+/* Whole clusters in one request: consecutive clusters, one entry each, read back. */
+static void test_write_run(void **state)
+{
+	static uint8_t w[4 * CS], r[4 * CS];
+	uint64_t first;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(w); i++)
+		w[i] = (uint8_t)(i / 4096 + 3);
+	assert_int_equal(rw(true, w, sizeof(w), 8 * CS), 0);
+	first = l2_entry(8 * CS);
+	assert_true(first & COPIED);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(l2_entry((8 + i) * CS), first + i * CS);
+		assert_int_equal(refcount((first & ~COPIED) + i * CS), 1);
+	}
+	assert_int_equal(rw(false, r, sizeof(r), 8 * CS), 0);
+	assert_memory_equal(r, w, sizeof(r));
+	/* over them again, in place: the entries stay */
+	assert_int_equal(rw(true, w, sizeof(w), 8 * CS), 0);
+	assert_int_equal(l2_entry(11 * CS), first + 3 * CS);
+}
+
 /* Unmapping zeroes: the zero flag first, the cluster's refcount 0 after the next flush. */
 static void test_zero_unmap_frees(void **state)
 {
@@ -394,6 +417,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fresh_reads_zeroes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_allocates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_unmap_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_keep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_partial, setup, teardown),
