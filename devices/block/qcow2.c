@@ -720,6 +720,14 @@ static int read_piece(struct qcow2 *q, uint64_t e, const struct iovec *iov, unsi
 	return iov_rw(q->fd, false, iov, n, skip, (size_t)len, (e & OFFSET_MASK) + in);
 }
 
+/* Bytes from @g to the end of its cluster, at most @left. */
+static uint64_t piece_at(const struct qcow2 *q, uint64_t g, uint64_t left)
+{
+	uint64_t piece = q->cluster_size - (g & (q->cluster_size - 1));
+
+	return piece < left ? piece : left;
+}
+
 static bool in_range(const struct qcow2 *q, uint64_t off, uint64_t len)
 {
 	return off <= q->size && len <= q->size - off;
@@ -736,9 +744,7 @@ int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_
 	for (done = 0; done < len; done += piece) {
 		uint64_t g = off + done, e;
 
-		piece = q->cluster_size - (g & (q->cluster_size - 1));
-		if (piece > len - done)
-			piece = len - done;
+		piece = piece_at(q, g, len - done);
 		ret = l2_entry(q, g, &e);
 		if (!ret)
 			ret = read_piece(q, e, iov, n, (size_t)done, g, piece);
@@ -861,9 +867,7 @@ int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64
 	for (done = 0; done < len; done += piece) {
 		uint64_t g = off + done;
 
-		piece = q->cluster_size - (g & (q->cluster_size - 1));
-		if (piece > len - done)
-			piece = len - done;
+		piece = piece_at(q, g, len - done);
 		if (piece == q->cluster_size) {
 			ret = write_run(q, iov, n, (size_t)done, g, (len - done) >> q->cluster_bits,
 					&run);
@@ -955,9 +959,7 @@ int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool unmap)
 	for (done = 0; done < len; done += piece) {
 		uint64_t g = off + done;
 
-		piece = q->cluster_size - (g & (q->cluster_size - 1));
-		if (piece > len - done)
-			piece = len - done;
+		piece = piece_at(q, g, len - done);
 		if (piece == q->cluster_size)
 			ret = zero_cluster(q, g, unmap);
 		else if (!(ret = reads_zero(q, g, &zero)) && !zero)
