@@ -206,6 +206,43 @@ snapshot-disk)
 	[ $st -eq 2 ] && grep -q 'in use' log && ! [ -e ov2.qcow2 ] ||
 		fail "snapshot-disk of an image in use: status $st"
 	;;
+guest-dwz-*)
+	# discard and write-zeroes through virtio (firmware/virtioblk.c, vblk.mode=dwz) on
+	# qcow2 images of 4 KiB clusters (v2, v3, v3 over a backing file) and on raw
+	kind=${case#guest-dwz-}
+	vblk=$(dirname "$fw")/virtioblk.elf
+	python3 -c '
+import sys
+b = bytearray(1 << 20)
+for s in range(64):
+    z = 8 <= s < 24 or 32 <= s < 40 or 48 <= s < 56 or 60 <= s < 62
+    b[s * 512:(s + 1) * 512] = bytes(512) if z else bytes([s + 1]) * 512
+sys.stdout.buffer.write(b)' >want.raw
+	case $kind in
+	raw) truncate -s 1M img; opts=path=img ;;
+	v2) qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4096 img 1M
+		opts=path=img,format=qcow2 ;;
+	v3) qemu-img create -q -f qcow2 -o cluster_size=4096 img 1M; opts=path=img,format=qcow2 ;;
+	backing)
+		rand base.raw 1M
+		qemu-img create -q -f qcow2 -o cluster_size=4096 -b base.raw -F raw img
+		dd if=base.raw of=want.raw bs=512 skip=64 seek=64 conv=notrunc status=none
+		opts=path=img,format=qcow2 ;;
+	esac
+	timeout -s KILL "$limit" "$kvmini" run --kernel "$vblk" --disk "$opts" \
+		--cmdline vblk.mode=dwz </dev/null >log 2>&1
+	st=$?
+	[ $st -eq 0 ] && grep -q 'dwz read back ok' log || fail "the dwz guest: status $st"
+	if [ "$kind" = raw ]; then
+		cmp want.raw img || fail "the raw image differs from the plan"
+	else
+		check img
+		same want.raw img
+		# whole clusters unmapped take no space (v3: zero clusters; v2: unallocated)
+		qemu-img map --output=json img | grep -q '"start": 4096, "length": 8192.*"data": false' ||
+			{ qemu-img map --output=json img; fail "sectors 8-23 are still allocated"; }
+	fi
+	;;
 probe-raw)
 	# format=raw on an image that starts like qcow2: read as raw bytes
 	rand src.raw 1M
