@@ -459,9 +459,10 @@ static void unreserve_clusters(struct qcow2 *q)
 }
 
 /*
- * Clusters whose last reference is gone get refcount 0 only after the
- * change of the reference is on disk (the next flush, or a full list):
- * else a crash could leave a reference to a free cluster.
+ * References dropped (an L2 entry or an L1 entry changed) count one less
+ * only after the change is on disk (the next flush, or a full list): else
+ * a crash could leave a reference to a free cluster. A cluster whose
+ * count reaches 0 goes back to the host.
  */
 static int apply_frees(struct qcow2 *q)
 {
@@ -476,10 +477,10 @@ static int apply_frees(struct qcow2 *q)
 		uint16_t v;
 
 		ret = rc_get(q, off >> q->cluster_bits, &v);
-		if (ret || v != 1)
-			continue;	/* shared or already wrong: a leak at worst */
-		ret = rc_set(q, off >> q->cluster_bits, 0);
-		if (!ret)
+		if (ret || !v)
+			continue;	/* already wrong: leave it */
+		ret = rc_set(q, off >> q->cluster_bits, (uint16_t)(v - 1));
+		if (!ret && v == 1)
 			(void)fallocate(q->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					(off_t)off, (off_t)q->cluster_size);
 	}
@@ -487,7 +488,7 @@ static int apply_frees(struct qcow2 *q)
 	return ret;
 }
 
-/* Drop the only reference to the cluster at @off, its L2 entry already changed. */
+/* One reference to the cluster at @off is gone: one less at the next flush. */
 static int free_cluster(struct qcow2 *q, uint64_t off)
 {
 	if (q->n_freed == MAX_FREED) {
@@ -577,37 +578,44 @@ static void compressed_span(const struct qcow2 *q, uint64_t e, uint64_t *off, ui
 	*len = (sectors + 1) * 512 - (*off & 511);
 }
 
-/* Reference counts for what a copied L2 table refers to: one more each. */
-static int l2_share_targets(struct qcow2 *q, uint8_t *table)
+/* The L2 entry @e, replaced: the clusters it referred to, one reference less each. */
+static int drop_refs(struct qcow2 *q, uint64_t e)
 {
-	uint64_t i, c;
-	int ret;
+	uint64_t off, len, c;
+	int ret = 0;
 
-	for (i = 0; i < 1ULL << q->l2_bits; i++) {
-		uint64_t e = be64(table + i * 8), off, len;
-
-		if (e & OFLAG_COMPRESSED) {
-			compressed_span(q, e, &off, &len);
-			for (c = off >> q->cluster_bits; c <= (off + len - 1) >> q->cluster_bits;
-			     c++) {
-				ret = rc_add(q, c, 1);
-				if (ret)
-					return ret;
-			}
-		} else if (e & OFFSET_MASK) {
-			ret = rc_add(q, (e & OFFSET_MASK) >> q->cluster_bits, 1);
-			if (ret)
-				return ret;
-		}
-		put_be64(table + i * 8, e & ~OFLAG_COPIED);	/* shared from now on */
+	if (e & OFLAG_COMPRESSED) {
+		compressed_span(q, e, &off, &len);
+		for (c = off >> q->cluster_bits; !ret && c <= (off + len - 1) >> q->cluster_bits;
+		     c++)
+			ret = free_cluster(q, c << q->cluster_bits);
+		q->dbuf_entry = 0;
+		return ret;
 	}
-	return 0;
+	if (e & OFFSET_MASK)
+		ret = free_cluster(q, e & OFFSET_MASK);
+	return ret;
+}
+
+/*
+ * A copy of an L2 table shared with an internal snapshot. As in QEMU, a
+ * data cluster counts one reference per L1 table (active or snapshot)
+ * that reaches it, so the copy takes no new counts; its entries are shared
+ * (refcount 2 or more) until written, so none is COPIED.
+ */
+static void l2_unshare(struct qcow2 *q, uint8_t *table)
+{
+	uint64_t i;
+
+	for (i = 0; i < 1ULL << q->l2_bits; i++)
+		put_be64(table + i * 8, be64(table + i * 8) & ~OFLAG_COPIED);
 }
 
 /*
  * The L2 table for guest offset @g, ours to change: a new one (zeroes)
- * or a copy of one shared with an internal snapshot, each written before
- * the L1 entry points at it.
+ * or a copy of one shared with an internal snapshot, each written (and
+ * synced) before the L1 entry points at it; the shared one then counts
+ * one reference less.
  */
 static int l2_for_write(struct qcow2 *q, uint64_t g, struct l2_slot **out)
 {
@@ -627,7 +635,7 @@ static int l2_for_write(struct qcow2 *q, uint64_t g, struct l2_slot **out)
 		if (ret)
 			return ret;
 		memcpy(q->cbuf, s->buf, q->cluster_size);
-		ret = l2_share_targets(q, q->cbuf);
+		l2_unshare(q, q->cbuf);
 	} else {
 		memset(q->cbuf, 0, q->cluster_size);
 	}
@@ -642,7 +650,9 @@ static int l2_for_write(struct qcow2 *q, uint64_t g, struct l2_slot **out)
 	if (ret)
 		return ret;
 	q->l1[i1] = new | OFLAG_COPIED;
-	return l2_load(q, new, out);
+	if (off)
+		ret = free_cluster(q, off);	/* the snapshot's table keeps its own count */
+	return ret ? ret : l2_load(q, new, out);
 }
 
 static int l2_set(struct qcow2 *q, struct l2_slot *s, uint64_t g, uint64_t entry)
@@ -802,7 +812,8 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 	}
 	if (!ret)
 		ret = l2_set(q, s, g, new | OFLAG_COPIED);
-	/* the old cluster, if shared or compressed, keeps its count: a leak at worst */
+	if (!ret)
+		ret = drop_refs(q, e);	/* what the cluster was: shared, compressed, zero */
 	return ret;
 }
 
@@ -851,9 +862,11 @@ static int write_run(struct qcow2 *q, const struct iovec *iov, unsigned int n, s
 		s->off = 0;	/* unsure what the disk holds: read it again */
 		return ret;
 	}
+	for (i = 0; !ret && i < k; i++)
+		ret = drop_refs(q, be64(s->buf + (i2 + i) * 8));
 	memcpy(s->buf + i2 * 8, q->mbuf, (size_t)k * 8);
 	*done = k;
-	return 0;
+	return ret;
 }
 
 int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_t off,
@@ -932,8 +945,8 @@ static int zero_cluster(struct qcow2 *q, uint64_t g, bool unmap)
 	if (e == want || (!e && !q->backing))
 		return 0;
 	ret = l2_set(q, s, g, want);	/* no reference first, then the refcount */
-	if (!ret && own)
-		ret = free_cluster(q, host);
+	if (!ret)
+		ret = drop_refs(q, e);
 	return ret;
 }
 
