@@ -7,6 +7,11 @@
  * "vblk.mode=ro" on the command line: the disk is readonly=on, so the
  * write must fail with VIRTIO_BLK_S_IOERR and sector 1 must not change.
  *
+ * "vblk.mode=dwz": discard and write-zeroes instead (for the qcow2 tests):
+ * sectors 0-63 get the sector number in every byte, then write-zeroes
+ * with UNMAP 8-23, without UNMAP 32-39, discard 48-55, write-zeroes of
+ * 60-61, a flush, and every sector must read back as planned.
+ *
  * "vblk.boots=N": a boot counter instead, for --on-reboot=restart. Each
  * boot adds one to the le32 in sector 2, writes and flushes it, then
  * reboots through the i8042 until the count reaches N, and powers off.
@@ -27,9 +32,9 @@ static char idbuf[ID_BYTES + 1];
 static struct vring ring;
 static struct vio dev;
 
-static bool init_device(void)
+static bool init_device(uint64_t want)
 {
-	uint32_t f0 = vio_negotiate(&dev, VIRTIO_F_VERSION_1);
+	uint32_t f0 = vio_negotiate(&dev, VIRTIO_F_VERSION_1 | want);
 
 	vio_queue_setup(&dev, &ring);
 	vio_driver_ok(&dev);
@@ -114,6 +119,57 @@ static void count_boot(uint32_t boots)
 	cpu_halt_forever();
 }
 
+/* ---- discard and write-zeroes (vblk.mode=dwz) ---- */
+
+#define T_DISCARD	11
+#define T_WRITE_ZEROES	13
+#define WZ_UNMAP	1
+
+static uint8_t seg[16] __attribute__((aligned(16)));
+
+static void dwz(uint32_t type, uint64_t sector, uint32_t count, uint32_t flags, const char *what)
+{
+	for (unsigned int i = 0; i < 8; i++)
+		seg[i] = (uint8_t)(sector >> (8 * i));
+	for (unsigned int i = 0; i < 4; i++) {
+		seg[8 + i] = (uint8_t)(count >> (8 * i));
+		seg[12 + i] = (uint8_t)(flags >> (8 * i));
+	}
+	check_ok(blk_request(type, 0, seg, sizeof(seg), false), what);
+	fw_printf("virtio-blk: %s ok\n", what);
+}
+
+static bool zeroed(uint64_t s)
+{
+	return (s >= 8 && s < 24) || (s >= 32 && s < 40) || (s >= 48 && s < 56) ||
+	       (s >= 60 && s < 62);
+}
+
+static void dwz_test(void)
+{
+	uint64_t s;
+
+	for (s = 0; s < 64; s++) {
+		memset(wbuf, (int)s + 1, sizeof(wbuf));
+		check_ok(blk_request(T_OUT, s, wbuf, SECTOR, false), "write a sector");
+	}
+	check_ok(blk_request(T_FLUSH, 0, NULL, 0, false), "flush");
+	fw_printf("virtio-blk: wrote sectors 0-63\n");
+	dwz(T_WRITE_ZEROES, 8, 16, WZ_UNMAP, "write zeroes 8-23 with unmap");
+	dwz(T_WRITE_ZEROES, 32, 8, 0, "write zeroes 32-39");
+	dwz(T_DISCARD, 48, 8, 0, "discard 48-55");
+	dwz(T_WRITE_ZEROES, 60, 2, WZ_UNMAP, "write zeroes 60-61 with unmap");
+	check_ok(blk_request(T_FLUSH, 0, NULL, 0, false), "flush");
+	for (s = 0; s < 64; s++) {
+		check_ok(blk_request(T_IN, s, rbuf, SECTOR, true), "read a sector");
+		for (unsigned int i = 0; i < SECTOR; i++)
+			if (rbuf[i] != (zeroed(s) ? 0 : (uint8_t)(s + 1)))
+				vio_fail("a sector reads back other bytes than planned");
+	}
+	fw_printf("virtio-blk: dwz read back ok\n");
+	acpi_poweroff();
+}
+
 /* ---- the test ---- */
 
 /* "sector 1 line 00" ... "sector 1 line 31": 32 lines of 16 bytes. */
@@ -131,6 +187,7 @@ static void make_pattern(uint8_t *b)
 void fw_main(const uint8_t *bp)
 {
 	bool ro_mode = cmdline_has(bp, "vblk.mode=ro");
+	bool dwz_mode = cmdline_has(bp, "vblk.mode=dwz");
 	bool ro_dev;
 	char text[17];
 	uint8_t s;
@@ -139,7 +196,7 @@ void fw_main(const uint8_t *bp)
 	acpi_init(bp);
 	vio_map(&dev, vio_find((uint32_t)VIRTIO_BLK_DEVICE << 16 | VIRTIO_VENDOR,
 			       "no virtio-blk (1af4:1042) on PCI bus 0"));
-	ro_dev = init_device();
+	ro_dev = init_device(dwz_mode ? VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_WRITE_ZEROES : 0);
 	if (ro_dev != ro_mode)
 		vio_fail(ro_mode ? "vblk.mode=ro but the device does not offer VIRTIO_BLK_F_RO" :
 			       "the device is read-only (VIRTIO_BLK_F_RO)");
@@ -148,6 +205,8 @@ void fw_main(const uint8_t *bp)
 		  (unsigned long long)vblk_capacity(&dev));
 	if (cmdline_boots(bp))
 		count_boot(cmdline_boots(bp));
+	if (dwz_mode)
+		dwz_test();
 
 	memset(rbuf, 0, sizeof(rbuf));
 	check_ok(blk_request(T_IN, 0, rbuf, SECTOR, true), "read sector 0");

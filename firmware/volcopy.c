@@ -1,5 +1,6 @@
 /*
- * Plays a hostile guest for the --volume tests: copies the first virtio-blk
+ * Plays a hostile guest for the --volume tests (and copies disks for the
+ * qcow2 tests, tests/qcow2/qcow2.sh): copies the first virtio-blk
  * disk (a crafted ext4 image, readonly=on) over the second (the volume
  * kvmini made), flushes, and reports status 0 through the exit device, as
  * a guest command that ended normally would. kvmini then copies the

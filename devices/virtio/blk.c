@@ -1,7 +1,9 @@
 /*
- * virtio-blk (device id 2) on raw images: --disk path=FILE[,readonly=on][,id=NAME].
+ * virtio-blk (device id 2) on raw or qcow2 images (devices/block/qcow2.c):
+ * --disk path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=NAME].
  * Each disk has its own I/O thread (worker.c); a request goes kick eventfd ->
- * blk_serve -> virtq_pop -> preadv/pwritev/fdatasync -> virtq_push -> interrupt.
+ * blk_serve -> virtq_pop -> image_rw (preadv/pwritev or qcow2_read/write)
+ * -> virtq_push -> interrupt.
  *
  * Why a thread doing synchronous preadv/pwritev rather than io_uring: it
  * keeps the vCPU threads free of I/O, needs no extra library, behaves the
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "block/lock.h"
+#include "block/qcow2.h"
 #include "counter.h"
 #include "device.h"
 #include "errmsg.h"
@@ -71,66 +75,7 @@
 /* data per read/write: the le32 used length must hold it plus the status byte */
 #define BLK_MAX_RW_BYTES	0xfffffe00ULL
 
-/*
- * Image locking interoperable with QEMU (block/file-posix.c): QEMU takes
- * shared OFD locks on single bytes, 100 + i while it holds permission i
- * and 200 + i while it refuses to share it, and tests the opposite byte
- * for conflicts. i: 0 consistent read, 1 write, 2 write unchanged,
- * 3 resize, 4 graph change (older QEMUs).
- */
-#define QEMU_LOCK_PERM_BASE	100
-#define QEMU_LOCK_SHARED_BASE	200
-#define QEMU_PERM_READ		0
-#define QEMU_PERM_WRITE		1
-#define QEMU_PERM_RESIZE	3
-#define QEMU_NR_PERMS		5
-
 /* ---- the image ---- */
-
-static int ofd_lock(int fd, short type, off_t start, off_t len)
-{
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
-
-	return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
-}
-
-/* -EAGAIN if another open file holds any lock on byte @off. */
-static int ofd_test(int fd, off_t off)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1 };
-
-	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
-		return -errno;
-	return fl.l_type == F_UNLCK ? 0 : -EAGAIN;
-}
-
-/*
- * Read-write: every byte QEMU uses, exclusively, so any other user
- * (kvmini or QEMU, reader or writer) conflicts. Read-only: what a QEMU
- * read-only user takes (reads, shares neither write nor resize), then
- * check that nobody writes or resizes.
- */
-static int image_lock(int fd, bool readonly)
-{
-	int ret;
-
-	if (!readonly) {
-		ret = ofd_lock(fd, F_WRLCK, QEMU_LOCK_PERM_BASE, QEMU_NR_PERMS);
-		if (!ret)
-			ret = ofd_lock(fd, F_WRLCK, QEMU_LOCK_SHARED_BASE, QEMU_NR_PERMS);
-		return ret;
-	}
-	ret = ofd_lock(fd, F_RDLCK, QEMU_LOCK_PERM_BASE + QEMU_PERM_READ, 1);
-	if (!ret)
-		ret = ofd_lock(fd, F_RDLCK, QEMU_LOCK_SHARED_BASE + QEMU_PERM_WRITE, 1);
-	if (!ret)
-		ret = ofd_lock(fd, F_RDLCK, QEMU_LOCK_SHARED_BASE + QEMU_PERM_RESIZE, 1);
-	if (!ret)
-		ret = ofd_test(fd, QEMU_LOCK_PERM_BASE + QEMU_PERM_WRITE);
-	if (!ret)
-		ret = ofd_test(fd, QEMU_LOCK_PERM_BASE + QEMU_PERM_RESIZE);
-	return ret;
-}
 
 static int open_error(const char *path, bool readonly, int err, struct errmsg *e)
 {
@@ -157,10 +102,11 @@ static int open_error(const char *path, bool readonly, int err, struct errmsg *e
 	}
 }
 
-static int image_size(struct blk_image *img, struct errmsg *e)
+static int image_size(struct blk_image *img, enum disk_format fmt, struct errmsg *e)
 {
 	const char *path = img->path;
 	struct stat st;
+	int ret;
 
 	if (fstat(img->fd, &st) < 0)
 		return open_error(path, img->readonly, errno, e);
@@ -175,6 +121,18 @@ static int image_size(struct blk_image *img, struct errmsg *e)
 		return errmsg_set(e, -EINVAL, "path=%s: not a regular file or block device; "
 				  "give a raw disk image file", path);
 	}
+	if (fmt == DISK_FORMAT_QCOW2 || (fmt == DISK_FORMAT_PROBE && qcow2_probe(img->fd))) {
+		struct qcow2_open_args a = {
+			.path = path, .readonly = img->readonly,
+			.probed = fmt == DISK_FORMAT_PROBE, .depth = QCOW2_MAX_DEPTH,
+		};
+
+		ret = qcow2_open(&img->qcow2, img->fd, &a, e);
+		if (ret)
+			return ret;
+		img->size = qcow2_size(img->qcow2);
+		return 0;
+	}
 	if (img->size == 0)
 		return errmsg_set(e, -EINVAL, "path=%s: the image is empty; give it a size, e.g. "
 				  "truncate -s 1G %s", path, path);
@@ -185,35 +143,105 @@ static int image_size(struct blk_image *img, struct errmsg *e)
 	return 0;
 }
 
-int blk_image_open_err(struct blk_image *img, const char *path, bool readonly,
-		       struct errmsg *e)
+static int lock_error(struct blk_image *img, int ret, struct errmsg *e)
+{
+	if (ret == -EAGAIN || ret == -EACCES)
+		return errmsg_set(e, -EBUSY, "path=%s: the image is in use by another process "
+				  "(locked); stop it or use readonly=on on both", img->path);
+	if (ret) {
+		/* as QEMU: a filesystem without OFD locks is usable, unprotected */
+		kv_warn("--disk path=%s: cannot lock the image (%s); nothing stops another "
+			"process from using it at the same time", img->path, strerror(-ret));
+	}
+	return 0;
+}
+
+/*
+ * snapshot=on: the image read-only under a qcow2 overlay in $TMPDIR,
+ * unlinked as soon as it exists so that every exit deletes it.
+ */
+static int open_snapshot(struct blk_image *img, const struct disk_config *dc,
+			 struct errmsg *e)
+{
+	static const char *const fmts[] = { NULL, "raw", "qcow2" };
+	const char *dir = getenv("TMPDIR");
+	struct qcow2_layer *base;
+	struct qcow2_open_args a = { .path = dc->path, .readonly = dc->readonly };
+	char tmp[PATH_MAX];
+	int ret;
+
+	ret = qcow2_layer_open(&base, dc->path, fmts[dc->format], QCOW2_MAX_DEPTH, e);
+	if (ret)
+		return ret;
+	if (base->size % BLK_SECTOR_SIZE || !base->size) {
+		qcow2_layer_close(base);
+		return errmsg_set(e, -EINVAL, "path=%s: size %llu is 0 or not a multiple of 512 "
+				  "bytes", dc->path, (unsigned long long)base->size);
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s/kvmini-snapshot-XXXXXX", dir && *dir ? dir : "/tmp")
+	    >= (int)sizeof(tmp) || (img->fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		ret = errmsg_set(e, -errno, "path=%s: snapshot=on: cannot create the overlay in "
+				 "%s: %s; set TMPDIR to a writable directory", dc->path,
+				 dir && *dir ? dir : "/tmp", strerror(errno));
+		qcow2_layer_close(base);
+		return ret;
+	}
+	unlink(tmp);
+	a.backing = base;	/* the overlay owns it from here on */
+	ret = qcow2_create(img->fd, base->size, NULL, NULL, e);
+	if (ret) {
+		qcow2_layer_close(base);
+		return ret;
+	}
+	ret = qcow2_open(&img->qcow2, img->fd, &a, e);
+	if (!ret)
+		img->size = qcow2_size(img->qcow2);
+	img->temporary = true;
+	return ret;
+}
+
+int blk_image_open_conf(struct blk_image *img, const struct disk_config *dc, struct errmsg *e)
 {
 	int ret;
 
 	memset(img, 0, sizeof(*img));
-	img->path = path;
-	img->readonly = readonly;
-	img->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	img->path = dc->path;
+	img->readonly = dc->readonly;
+	img->fd = -1;
+	if (dc->snapshot) {
+		ret = open_snapshot(img, dc, e);
+		if (ret)
+			goto err;
+		return 0;
+	}
+	img->fd = open(dc->path, (dc->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (img->fd < 0)
-		return open_error(path, readonly, errno, e);
-	ret = image_size(img, e);
+		return open_error(dc->path, dc->readonly, errno, e);
+	/* locked before the header is read: nobody changes it under us */
+	ret = lock_error(img, image_lock(img->fd, dc->readonly), e);
+	if (!ret)
+		ret = image_size(img, dc->format, e);
 	if (ret)
 		goto err;
-	ret = image_lock(img->fd, readonly);
-	if (ret == -EAGAIN || ret == -EACCES) {
-		ret = errmsg_set(e, -EBUSY, "path=%s: the image is in use by another process "
-				 "(locked); stop it or use readonly=on on both", path);
-		goto err;
-	}
-	if (ret) {
-		/* as QEMU: a filesystem without OFD locks is usable, unprotected */
-		kv_warn("--disk path=%s: cannot lock the image (%s); nothing stops another "
-			"process from using it at the same time", path, strerror(-ret));
-	}
 	return 0;
 err:
-	close(img->fd);
-	img->fd = -1;
+	blk_image_close(img);
+	return ret;
+}
+
+int blk_image_open_err(struct blk_image *img, const char *path, bool readonly,
+		       struct errmsg *e)
+{
+	struct disk_config *dc = calloc(1, sizeof(*dc));
+	int ret;
+
+	if (!dc)
+		return errmsg_set(e, -ENOMEM, "path=%s: out of memory", path);
+	snprintf(dc->path, sizeof(dc->path), "%s", path);
+	dc->readonly = readonly;
+	ret = blk_image_open_conf(img, dc, e);
+	img->path = path;	/* the caller's string outlives dc */
+	free(dc);
 	return ret;
 }
 
@@ -227,8 +255,72 @@ int blk_image_open(struct blk_image *img, const char *path, bool readonly)
 	return ret;
 }
 
+static int image_flush(struct blk_image *img);
+
+int blk_image_snapshot(struct blk_image *img, const char *overlay, struct errmsg *e)
+{
+	const char *fmt = img->qcow2 ? "qcow2" : "raw";
+	struct qcow2_open_args a = { .path = overlay };
+	struct qcow2 *q = NULL;
+	char real[PATH_MAX], *path;
+	int fd, ret;
+
+	if (img->readonly)
+		return errmsg_set(e, -EROFS, "path=%s: a read-only disk has nothing to snapshot",
+				  img->path);
+	if (img->temporary)
+		return errmsg_set(e, -EINVAL, "path=%s: the disk has snapshot=on: its writes are "
+				  "in a temporary overlay, not in the image", img->path);
+	if (image_flush(img))
+		return errmsg_set(e, -EIO, "path=%s: cannot flush the image", img->path);
+	if (!realpath(img->path, real))
+		return errmsg_set(e, -errno, "path=%s: %s", img->path, strerror(errno));
+	path = strdup(overlay);
+	if (!path)
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	a.path = path;
+	fd = open(overlay, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = errmsg_set(e, -errno, "%s: cannot create the overlay: %s", overlay,
+				 strerror(errno));
+		free(path);
+		return ret;
+	}
+	ret = image_lock(fd, false);
+	if (ret == -EAGAIN || ret == -EACCES) {
+		ret = errmsg_set(e, -EBUSY, "%s: locked by another process", overlay);
+		goto err_unlink;
+	}
+	ret = qcow2_create(fd, img->size, real, fmt, e);
+	if (ret)
+		goto err_unlink;
+	/* our own write lock would keep the read-only reopen out */
+	(void)image_unlock(img->fd);
+	ret = qcow2_layer_open(&a.backing, real, fmt, QCOW2_MAX_DEPTH, e);
+	if (!ret)
+		ret = qcow2_open(&q, fd, &a, e);	/* owns a.backing, even on error */
+	if (ret) {
+		(void)image_lock(img->fd, false);
+		goto err_unlink;
+	}
+	blk_image_close(img);		/* the old top; its file stays open in the layer */
+	img->fd = fd;
+	img->qcow2 = q;
+	img->path = img->path_buf = path;
+	return 0;
+err_unlink:
+	unlink(overlay);
+	close(fd);
+	free(path);
+	return ret;
+}
+
 void blk_image_close(struct blk_image *img)
 {
+	qcow2_close(img->qcow2);	/* and its backing files */
+	img->qcow2 = NULL;
+	free(img->path_buf);
+	img->path_buf = NULL;
 	if (img->fd >= 0)
 		close(img->fd);	/* drops the OFD locks */
 	img->fd = -1;
@@ -291,6 +383,25 @@ static int rw_all(struct blk_image *img, bool write, struct iovec *iov, unsigned
 	return 0;
 }
 
+/* One chunk of a read or write, through the image's format. */
+static int image_rw(struct blk_image *img, bool write, struct iovec *iov, unsigned int n,
+		    uint64_t off, size_t len)
+{
+	if (!img->qcow2)
+		return rw_all(img, write, iov, n, off);
+	return write ? qcow2_write(img->qcow2, iov, n, off, len) :
+		       qcow2_read(img->qcow2, iov, n, off, len);
+}
+
+static int image_flush(struct blk_image *img)
+{
+	if (img->readonly)
+		return 0;
+	if (img->qcow2)
+		return qcow2_flush(img->qcow2);
+	return fdatasync(img->fd) < 0 ? -errno : 0;
+}
+
 /* Between two chunks of work: may it go on? */
 static bool may_go_on(struct blk_ctl *ctl)
 {
@@ -319,7 +430,7 @@ static int blk_rw(struct blk_image *img, bool write, uint64_t sector, const stru
 		if (done && !may_go_on(ctl))
 			return -ECANCELED;
 		m = iov_slice(iov, n, skip + done, chunk, data);
-		if (rw_all(img, write, data, m, sector * BLK_SECTOR_SIZE + done))
+		if (image_rw(img, write, data, m, sector * BLK_SECTOR_SIZE + done, chunk))
 			return VIRTIO_BLK_S_IOERR;
 		if (ctl)
 			ctl->bytes += chunk;
@@ -357,6 +468,8 @@ static bool falloc_unsupported(int err)
  */
 static int zero_range(struct blk_image *img, uint64_t off, uint64_t len, bool unmap)
 {
+	if (img->qcow2)
+		return qcow2_zero(img->qcow2, off, len, unmap);
 	if (unmap && !img->no_punch_hole) {
 		if (!fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			       (off_t)off, (off_t)len))
@@ -493,8 +606,7 @@ static int blk_handle(struct virtio_dev *d, struct blk_image *img, struct virtq_
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		counter_add(&d->st_flushes, 1);
-		status = !img->readonly && fdatasync(img->fd) ? VIRTIO_BLK_S_IOERR :
-								 VIRTIO_BLK_S_OK;
+		status = image_flush(img) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		n = iov_from_buf(in, e->n_in, 0, img->id,
@@ -574,6 +686,7 @@ struct blk_disk {
 	struct device dev;
 	struct virtio_dev vdev;
 	struct blk_image img;
+	struct blk_image *host;		/* the spec's image img copies, kept across VMs */
 	char name[48];
 	uint8_t config[BLK_CONFIG_SIZE];
 	struct virtio_worker worker;
@@ -591,8 +704,8 @@ struct blk_disk {
  */
 static const char *const blk_syscalls[] = {
 	"preadv", "pwritev",	/* reads, writes */
-	"pread64",
-	"pwrite64",		/* write-zeroes without fallocate */
+	"pread64",		/* qcow2 metadata */
+	"pwrite64",		/* write-zeroes without fallocate, qcow2 metadata */
 	"fdatasync", "fsync",	/* flush */
 	"fallocate",		/* discard, write-zeroes */
 	NULL
@@ -633,6 +746,18 @@ static bool blk_serve(void *opaque)
 			more = true;
 	pthread_mutex_unlock(b->lock);
 	return more;	/* come back after a reset had its chance */
+}
+
+/* I/O thread, its loop ended: what a qcow2 image keeps for later goes to disk now. */
+static void blk_finish(void *opaque)
+{
+	struct blk_disk *b = opaque;
+
+	pthread_mutex_lock(b->lock);
+	if (b->img.qcow2 && qcow2_settle(b->img.qcow2))
+		kv_warn("%s: cannot settle the qcow2 image; qemu-img check may report leaked "
+			"clusters", b->name);
+	pthread_mutex_unlock(b->lock);
 }
 
 static int blk_activate(struct virtio_dev *d)
@@ -749,8 +874,10 @@ static int blk_create(struct vm *vm, const struct device_env *env, const void *c
 	pthread_mutex_init(&b->lock_mem, NULL);
 	b->lock = &b->lock_mem;
 	b->img = *image;	/* borrows the fd */
+	b->host = host;
 	snprintf(thread, sizeof(thread), "kvmini-blk%u", index);
 	ret = virtio_worker_init(&b->worker, vm, thread, &blk_io_class, blk_serve, b);
+	b->worker.finish = blk_finish;
 	if (ret) {
 		pthread_mutex_destroy(&b->lock_mem);
 		free(b);
@@ -796,6 +923,26 @@ err_thread:
 			  strerror(-ret));
 }
 
+int blk_disk_snapshot(struct device *dev, const char *overlay, struct errmsg *e)
+{
+	struct blk_disk *b;
+	char id[BLK_ID_BYTES];
+	int ret;
+
+	if (dev->type != &blk_type)
+		return errmsg_set(e, -EINVAL, "%s: not a disk", dev->name);
+	b = container_of(dev, struct blk_disk, dev);
+	pthread_mutex_lock(b->lock);	/* no request is being served */
+	ret = blk_image_snapshot(b->host, overlay, e);
+	if (!ret) {
+		memcpy(id, b->img.id, sizeof(id));
+		b->img = *b->host;
+		memcpy(b->img.id, id, sizeof(id));
+	}
+	pthread_mutex_unlock(b->lock);
+	return ret;
+}
+
 static void blk_close_host(void *host)
 {
 	struct blk_image *img = host;
@@ -815,7 +962,7 @@ static int blk_open_host(const void *conf, const struct device_env *env, void **
 	(void)env;
 	if (!img)
 		return errmsg_set(err, -ENOMEM, "path=%s: out of memory", dc->path);
-	ret = blk_image_open_err(img, dc->path, dc->readonly, err);
+	ret = blk_image_open_conf(img, dc, err);
 	if (ret) {
 		free(img);
 		return ret;
@@ -829,8 +976,9 @@ static struct device_type blk_type = {
 	.phase = PHASE_DEVICE,
 	.conf_size = sizeof(struct disk_config),
 	.max = MAX_DISKS,
-	.help = "  --disk path=FILE[,readonly=on][,id=NAME]\n"
-		"                       raw disk image as a virtio-blk device; repeatable\n",
+	.help = "  --disk path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=NAME]\n"
+		"                       raw or qcow2 disk image as a virtio-blk device;\n"
+		"                       snapshot=on: writes go to a temporary overlay; repeatable\n",
 	.help_after = "timeout",
 	.parse = disk_config_parse,
 	.conflicts = disk_config_conflicts,

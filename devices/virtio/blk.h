@@ -19,11 +19,15 @@
 #define MAX_DISKS 8
 #define DISK_ID_MAX 20		/* virtio-blk serial: 20 bytes */
 
-/* The options of one disk: path=FILE[,readonly=on][,id=NAME] */
+enum disk_format { DISK_FORMAT_PROBE, DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 };
+
+/* The options of one disk: path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=NAME] */
 struct disk_config {
 	char path[PATH_MAX];
 	char id[DISK_ID_MAX + 1];	/* "": a default from the disk's index */
 	bool readonly;
+	bool snapshot;			/* writes go to a temporary overlay */
+	enum disk_format format;	/* PROBE: qcow2 by its magic, else raw */
 };
 
 /* The disk type's option parser and its check against an earlier disk (blk_conf.c). */
@@ -31,12 +35,17 @@ int disk_config_parse(void *conf, const char *opts, struct errmsg *err);
 int disk_config_conflicts(const void *prev, const void *conf, const char *opts,
 			  struct errmsg *err);
 
+struct qcow2;
+
 /* One open, locked image. */
 struct blk_image {
 	const char *path;	/* for messages */
 	int fd;
+	struct qcow2 *qcow2;	/* NULL: raw */
 	uint64_t size;		/* bytes, a multiple of BLK_SECTOR_SIZE */
 	bool readonly;
+	bool temporary;		/* snapshot=on: the top is kvmini's unlinked overlay */
+	char *path_buf;		/* owns path after a live snapshot */
 	char id[BLK_ID_BYTES];	/* zero padded, not NUL-terminated when full */
 	bool no_punch_hole;	/* fallocate modes the file turned out not to support */
 	bool no_zero_range;
@@ -49,6 +58,18 @@ struct blk_image {
  */
 int blk_image_open_err(struct blk_image *img, const char *path, bool readonly,
 		       struct errmsg *e);
+/* The same with a disk's format and snapshot=on. */
+int blk_image_open_conf(struct blk_image *img, const struct disk_config *dc, struct errmsg *e);
+/*
+ * Live snapshot, on a disk whose queue is quiesced: flush, create the
+ * qcow2 @overlay (a new file) over the current image, reopen that
+ * read-only as the overlay's backing file and serve the disk from the
+ * overlay. On error the disk stays on its current image.
+ */
+int blk_image_snapshot(struct blk_image *img, const char *overlay, struct errmsg *e);
+/* blk_image_snapshot() on the disk device @dev (of type "disk"), under its lock. */
+struct device;
+int blk_disk_snapshot(struct device *dev, const char *overlay, struct errmsg *e);
 /* The same, printing @e as the command line names it (--disk ...). */
 int blk_image_open(struct blk_image *img, const char *path, bool readonly);
 void blk_image_close(struct blk_image *img);

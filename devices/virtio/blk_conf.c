@@ -1,4 +1,4 @@
-/* The disk type's options: path=FILE[,readonly=on][,id=NAME]. */
+/* The disk type's options: path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=NAME]. */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "keyval.h"
 #include "util.h"
 
-#define DISK_SYNTAX "use path=FILE[,readonly=on][,id=NAME]"
+#define DISK_SYNTAX "use path=FILE[,format=raw|qcow2][,readonly=on][,snapshot=on][,id=NAME]"
 
 static bool valid_disk_id(const char *id)
 {
@@ -18,7 +18,20 @@ static bool valid_disk_id(const char *id)
 	return true;
 }
 
-static const char *const disk_keys[] = { "path", "readonly", "id" };
+static const char *const disk_keys[] = { "path", "readonly", "id", "format", "snapshot" };
+
+static int set_on_off(bool *b, const char *arg, const char *key, const char *v, size_t vlen,
+		      struct errmsg *err)
+{
+	if (keyval_is(v, vlen, "on"))
+		*b = true;
+	else if (keyval_is(v, vlen, "off"))
+		*b = false;
+	else
+		return errmsg_set(err, -EINVAL, "%s: %s=%.*s: use %s=on or %s=off", arg, key,
+				  (int)vlen, v, key, key);
+	return 0;
+}
 
 /* Key @k (an index into disk_keys) set to the @vlen bytes at @v. */
 static int set_disk_key(void *obj, const char *arg, unsigned int k, const char *v, size_t vlen,
@@ -34,19 +47,23 @@ static int set_disk_key(void *obj, const char *arg, unsigned int k, const char *
 			return errmsg_set(err, -EINVAL, "%s: path too long", arg);
 		break;
 	case 1:
-		if (keyval_is(v, vlen, "on"))
-			d->readonly = true;
-		else if (keyval_is(v, vlen, "off"))
-			d->readonly = false;
-		else
-			return errmsg_set(err, -EINVAL, "%s: readonly=%.*s: use readonly=on or "
-					  "readonly=off", arg, (int)vlen, v);
-		break;
+		return set_on_off(&d->readonly, arg, "readonly", v, vlen, err);
 	case 2:
 		if (!vlen || !keyval_copy(d->id, sizeof(d->id), v, vlen) || !valid_disk_id(d->id))
 			return errmsg_set(err, -EINVAL, "%s: id=%.*s: use 1 to %d letters, digits, "
 					  "'.', '_' or '-'", arg, (int)vlen, v, DISK_ID_MAX);
 		break;
+	case 3:
+		if (keyval_is(v, vlen, "raw"))
+			d->format = DISK_FORMAT_RAW;
+		else if (keyval_is(v, vlen, "qcow2"))
+			d->format = DISK_FORMAT_QCOW2;
+		else
+			return errmsg_set(err, -EINVAL, "%s: format=%.*s: use format=raw or "
+					  "format=qcow2", arg, (int)vlen, v);
+		break;
+	case 4:
+		return set_on_off(&d->snapshot, arg, "snapshot", v, vlen, err);
 	}
 	return 0;
 }

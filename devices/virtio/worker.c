@@ -95,8 +95,11 @@ static void *worker_thread(void *opaque)
 	prctl(PR_SET_NAME, w->name);
 	/* waits for the end of setup; -ECANCELED if the device goes away first */
 	ret = sandbox_enter_io(w->cls);
-	if (ret == 0)
+	if (ret == 0) {
 		evloop_run(w->loop);
+		if (w->finish)
+			w->finish(w->opaque);
+	}
 	else if (ret != -ECANCELED)
 		vm_request_stop(w->vm, STOP_ERROR, EXIT_ERROR);	/* no filter, no device */
 	return NULL;

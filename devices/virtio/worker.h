@@ -26,6 +26,8 @@ struct virtio_worker {
 	const struct sandbox_io_class *cls;	/* its seccomp filter */
 	/* Serve the queues once; true if work is left (the worker wakes itself again). */
 	bool (*serve)(void *opaque);
+	/* NULL, or run on the thread, under its filter, once its loop has ended */
+	void (*finish)(void *opaque);
 	void *opaque;
 	struct evloop *loop;		/* the thread's; devices add their own fds */
 	int wake_fd;

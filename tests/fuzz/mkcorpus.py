@@ -9,6 +9,7 @@ Usage: tests/fuzz/mkcorpus.py [CORPUS_DIR]
 import os
 import struct
 import sys
+import zlib
 
 # ---- virtqueues: guest RAM layout shared by the virtq and blk seeds ----
 
@@ -350,12 +351,74 @@ def util_seeds():
     }
 
 
+# ---- qcow2: small images with 512-byte clusters, then operations ----
+
+def qcow2_image(version=3, backing=None, compressed=True):
+    cs = 512
+    c = lambda i: i * cs
+    img = bytearray(c(8))
+    hl = 104 if version == 3 else 72
+    hdr = struct.pack('>IIQIIQIIQQIIQ', 0x514649fb, version, 0, 0, 9, 64 * 1024, 0, 2, c(3),
+                      c(1), 1, 0, 0)
+    if version == 3:
+        hdr += struct.pack('>QQQII', 0, 0, 0, 4, hl)
+    img[0:len(hdr)] = hdr
+    pos = hl
+    if backing:
+        if version == 3:
+            img[pos:pos + 8] = struct.pack('>II', 0xe2792aca, 3)
+            img[pos + 8:pos + 11] = b'raw'
+            pos += 16
+        pos += 8
+        name = backing.encode()
+        img[8:20] = struct.pack('>QI', pos, len(name))
+        img[pos:pos + len(name)] = name
+    img[c(1):c(1) + 8] = struct.pack('>Q', c(2))           # refcount table -> block
+    for i in range(8):
+        img[c(2) + 2 * i:c(2) + 2 * i + 2] = struct.pack('>H', 1)
+    copied = 1 << 63
+    img[c(3):c(3) + 8] = struct.pack('>Q', c(4) | copied)  # L1[0] -> L2
+    l2 = [c(5) | copied, 1 if version == 3 else 0, 0, c(7) | copied]
+    if compressed:
+        z = zlib.compressobj(9, zlib.DEFLATED, -12)
+        data = z.compress(b'kvmini compressed cluster ' * 20) + z.flush()
+        data = data[:cs]
+        img[c(6):c(6) + len(data)] = data
+        l2[2] = (1 << 62) | c(6)
+    for i, e in enumerate(l2):
+        img[c(4) + 8 * i:c(4) + 8 * i + 8] = struct.pack('>Q', e)
+    img[c(5):c(6)] = b'd' * cs
+    img[c(7):c(8)] = b'e' * cs
+    return bytes(img)
+
+
+def qcow2_ops(flags, ops):
+    b = struct.pack('<BB', flags, len(ops))
+    for kind, sector, count in ops:
+        b += struct.pack('<BIH', kind, sector, count - 1)
+    return b
+
+
+def qcow2_seeds():
+    read_all = [(0, 0, 128)]
+    mixed = [(0, 0, 8), (1, 1, 3), (1, 100, 1), (2, 0, 1), (3, 3, 1), (0, 0, 128)]
+    return {
+        'v3-read': qcow2_ops(1, read_all) + qcow2_image(),
+        'v3-mixed': qcow2_ops(0, mixed) + qcow2_image(),
+        'v2-mixed': qcow2_ops(0, mixed) + qcow2_image(version=2),
+        'v3-grow': qcow2_ops(0, [(1, 0, 128)]) + qcow2_image(compressed=False),
+        'v3-probed-backing': qcow2_ops(2, read_all) + qcow2_image(backing='base.raw'),
+        'v2-backing': qcow2_ops(0, read_all) + qcow2_image(version=2, backing='base.raw'),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else \
         os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     sets = {'virtq': virtq_seeds(), 'blk': blk_seeds(), 'net': net_seeds(),
             'loader': loader_seeds(),
-            'config': config_seeds(), 'util': util_seeds(), 'qemu': qemu_seeds()}
+            'config': config_seeds(), 'util': util_seeds(), 'qemu': qemu_seeds(),
+            'qcow2': qcow2_seeds()}
     for harness, seeds in sets.items():
         d = os.path.join(root, harness)
         os.makedirs(d, exist_ok=True)

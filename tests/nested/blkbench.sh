@@ -13,6 +13,10 @@
 #              (page-cache I/O in QEMU's thread pool: the setup closest to kvmini's)
 #   qemu-none  the same with cache=none (O_DIRECT); added only when the image's file system
 #              accepts O_DIRECT (a probe run says; tmpfs refuses it before Linux 6.6)
+#   kvmini-qcow2, qemu-qcow2    a fresh qcow2 overlay over IMG for each run (kvmini
+#              snapshot-disk): seqwrite allocates, the reads find allocated clusters and IMG
+#   kvmini-qcow2a, qemu-qcow2a  one qcow2 overlay every cluster of which a guest dd wrote
+#              first (allocated: writes go in place)
 # Per run and workload: "BLK-RUN vmm=V run=I wl=W mbps=X iops=Y l1_busy=P cpu=thread:P,..."
 # (cpu: L1 CPU % of each VMM thread during the workload, summed by thread name; l1_busy: L1's
 # non-idle CPU %, 100 per L1 vCPU). Ends with "BLK-DONE".
@@ -24,6 +28,7 @@
 : "${MEMORY:=256M}" "${L2_TIMEOUT:=180}"
 : "${CMDLINE:=console=ttyS0 reboot=k panic=1 8250.nr_uarts=1 tsc=reliable no_timer_check}"
 IMG=$IMG_DIR/kvmini-blkbench.img
+QIMG=$IMG_DIR/kvmini-blkbench.qcow2 QIMGA=$IMG_DIR/kvmini-blkbench-alloc.qcow2
 QEMU_COMMON="-name blkbench,debug-threads=on -M microvm,pcie=on -accel kvm -cpu host -m $MEMORY -smp 1 -nodefaults
 	-no-user-config -display none -serial stdio -monitor none -no-reboot"
 
@@ -43,6 +48,18 @@ vmm_words() {
 	kvmini)
 		echo '"$KVMINI" run --kernel "$KERNEL" --initrd "$INITRD" --memory "$MEMORY"' \
 			'--disk path="$IMG" --cmdline "quiet kvmini.cmd='"$_b"'"' ;;
+	kvmini-qcow2 | kvmini-qcow2a)
+		_i='$QIMG'
+		[ "$1" = kvmini-qcow2a ] && _i='$QIMGA'
+		echo '"$KVMINI" run --kernel "$KERNEL" --initrd "$INITRD" --memory "$MEMORY"' \
+			'--disk path="'"$_i"'",format=qcow2 --cmdline "quiet kvmini.cmd='"$_b"'"' ;;
+	qemu-qcow2 | qemu-qcow2a)
+		_i='$QIMG'
+		[ "$1" = qemu-qcow2a ] && _i='$QIMGA'
+		echo '"$QEMU" $QEMU_COMMON -kernel "$KERNEL" -initrd "$INITRD"' \
+			'-append "$CMDLINE quiet kvmini.cmd='"$_b"'"' \
+			'-drive file="'"$_i"'",format=qcow2,if=none,id=d0,cache=writeback,aio=threads' \
+			'-device virtio-blk-pci,drive=d0' ;;
 	qemu | qemu-none)
 		_c=writeback
 		[ "$1" = qemu-none ] && _c=none
@@ -68,6 +85,12 @@ one_run() {
 	vmm=$1 run=$2 fifo=/tmp/blkbench.fifo
 	rm -f "$fifo" /tmp/blkbench.t0
 	mkfifo "$fifo"
+	case "$vmm" in
+	*-qcow2)
+		rm -f "$QIMG"
+		"$KVMINI" snapshot-disk --image "$IMG" --file "$QIMG" >/dev/null ||
+			echo "BLK-FAIL vmm=$vmm run=$run: snapshot-disk failed" ;;
+	esac
 	eval "set -- $(vmm_words "$vmm")"
 	"$@" </dev/null >"$fifo" 2>/tmp/blkbench.err &
 	pid=$!
@@ -113,6 +136,19 @@ echo "BLK-CONFIG runs=$RUNS secs=$SECS img_mb=$IMG_MB img_dir=$IMG_DIR l1_cpus=$
 rm -f "$IMG"
 dd if=/dev/zero of="$IMG" bs=1M count="$IMG_MB" 2>/dev/null || { echo "BLK-FAIL cannot create $IMG"; exit 1; }
 
+# The allocated qcow2: an overlay a guest wrote in full, once.
+case " $VMMS " in
+*qcow2a*)
+	rm -f "$QIMGA"
+	"$KVMINI" snapshot-disk --image "$IMG" --file "$QIMGA" >/dev/null
+	QIMG_SAVE=$QIMG QIMG=$QIMGA
+	eval "set -- $(vmm_words kvmini-qcow2 "$(printf 'dd if=/dev/zero of=/dev/vda bs=1M 2>/dev/null; sync' |
+		base64 -w 0)")"
+	QIMG=$QIMG_SAVE
+	timeout -s KILL "$L2_TIMEOUT" "$@" </dev/null >/tmp/blkbench.alloc 2>&1
+	echo "BLK-NOTE allocated qcow2: $(du -k "$QIMGA" | cut -f1) KiB after a guest dd (status $?)" ;;
+esac
+
 # cache=none needs O_DIRECT on the image's file system: probe it once with a guest "true".
 case " $VMMS " in
 *" qemu "*)
@@ -140,5 +176,5 @@ while [ "$r" -le "$RUNS" ]; do
 	done
 	r=$((r + 1))
 done
-rm -f "$IMG"
+rm -f "$IMG" "$QIMG" "$QIMGA"
 echo "BLK-DONE"

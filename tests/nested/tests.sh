@@ -19,7 +19,7 @@ ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot lin
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
 exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname exec-report
 exec-volume-rw exec-volume-ro exec-volume-timeout
-blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 firmware-multiboot api-stop stat-debugfs firmware-testdev firmware-ioapic qemu-kvm-linux
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 blk-qcow2-root firmware-multiboot api-stop stat-debugfs firmware-testdev firmware-ioapic qemu-kvm-linux
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
@@ -573,6 +573,35 @@ t_stat_debugfs() {
 	STATUS=$?
 	[ $_ok = 1 ] || return 1
 	need_status 0
+}
+
+# A qcow2 root disk over a raw backing file (kvmini snapshot-disk makes the overlay): the
+# guest writes a file and syncs; the raw base keeps its bytes, and a second boot on the
+# overlay reads the file back.
+t_blk_qcow2_root() {
+	blk_only_kvmini && return 77
+	_base=$OUT_DIR/qcow2-base.ext4 _ov=$OUT_DIR/qcow2-root.qcow2
+	rm -f "$_ov"
+	cp "$GUEST_DIR/guest/rootfs.ext4" "$_base"
+	_sum=$(sha256sum <"$_base")
+	_word=kvmini-qcow2-$$
+	"$VMM" snapshot-disk --image "$_base" --file "$_ov" >"$LOG.snap" 2>&1 ||
+		{ REASON="snapshot-disk failed: $(cat "$LOG.snap")"; return 1; }
+	VMM_EXTRA="--disk path=$_ov,format=qcow2"
+	vm_run "$(kernel_of 6.1)" "$(initrd_of 6.1)" \
+		"root=/dev/vda rw $(enc "cat /etc/kvmini-marker; echo $_word >/root/hello.txt; sync")"
+	cp "$LOG" "$LOG.write"
+	need_marker KVMINI-ROOTFS-OK && need_marker "KVMINI-CMD-END rc=0" && need_status 0 ||
+		{ VMM_EXTRA=; return 1; }
+	[ "$(sha256sum <"$_base")" = "$_sum" ] ||
+		{ VMM_EXTRA=; REASON="the raw backing file changed under its overlay"; return 1; }
+	vm_run "$(kernel_of 6.1)" "$(initrd_of 6.1)" \
+		"root=/dev/vda ro $(enc 'echo "KVMINI-QCOW2-READ $(cat /root/hello.txt)"')"
+	VMM_EXTRA=
+	need_status 0 || return 1
+	[ "$(guest_value KVMINI-QCOW2-READ)" = "$_word" ] ||
+		{ REASON="the second boot read '$(guest_value KVMINI-QCOW2-READ)', expected '$_word'"; return 1; }
+	echo "+ overlay $(du -k "$_ov" | cut -f1) KiB over a $(du -k "$_base" | cut -f1) KiB base" >>"$LOG"
 }
 
 # The multiboot test payload (firmware/multiboot) on real KVM: every check passes, and it

@@ -124,6 +124,7 @@ void config_usage(FILE *f)
 	      "       kvmini info|pause|resume [--json] NAME\n"
 	      "       kvmini stop [--force] [--timeout SECONDS] [--json] NAME\n"
 	      "       kvmini qemu [QEMU options]   (see kvmini-qemu(1))\n"
+	      "       kvmini snapshot-disk --image FILE [--format raw|qcow2] --file NEW.qcow2\n"
 	      "       kvmini check\n"
 	      "       kvmini help | version\n"
 	      "\n"
