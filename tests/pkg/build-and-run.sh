@@ -55,7 +55,7 @@ lintian --fail-on error "$changes" 2>&1 |
 [ "${PIPESTATUS[0]}" = 0 ] || fail "lintian reports errors (above)"
 
 deb() { ls "$tmp/$1"_*.deb 2>/dev/null | head -n 1; }
-for p in kvmini kvmini-tools kvmini-guest kvmini-doc; do
+for p in kvmini kvmini-tools kvmini-guest kvmini-doc kvmini-qemu; do
 	[ -n "$(deb "$p")" ] || fail "package $p was not built"
 done
 
@@ -77,11 +77,13 @@ holds kvmini-tools usr/sbin/kvmini-ifup usr/sbin/kvmini-ifdown \
 	usr/share/bash-completion/completions/kvmini
 holds kvmini-guest usr/bin/kvmini-mkguest usr/lib/kvmini/kvmini-exit \
 	usr/lib/kvmini/firmware/hello.elf usr/share/man/man1/kvmini-mkguest.1.gz
+holds kvmini-qemu usr/bin/qemu-kvm usr/bin/kvm usr/share/man/man1/kvmini-qemu.1.gz
+holds kvmini usr/share/man/man1/kvmini-stat.1.gz
 holds kvmini-doc usr/share/doc/kvmini-doc/design.md.gz \
 	usr/share/doc/kvmini-doc/examples/example.conf
 
 # dependencies: only kvmini-guest needs e2fsprogs, busybox-static and apt
-for p in kvmini kvmini-tools kvmini-doc; do
+for p in kvmini kvmini-tools kvmini-doc kvmini-qemu; do
 	d=$(dpkg-deb -f "$(deb "$p")" Depends)
 	grep -qwE 'e2fsprogs|busybox-static|apt' <<<"$d" && fail "$p depends on: $d"
 done
@@ -92,9 +94,12 @@ done
 echo "ok: contents and dependencies"
 
 root=$tmp/root
-for p in kvmini kvmini-tools kvmini-guest kvmini-doc; do
+for p in kvmini kvmini-tools kvmini-guest kvmini-doc kvmini-qemu; do
 	dpkg -x "$(deb "$p")" "$root" || fail "dpkg -x $(deb "$p")"
 done
+# the installed qemu-kvm is kvmini's front end
+"$root/usr/bin/qemu-kvm" -version | grep -q '^QEMU emulator version .*(kvmini ' ||
+	fail "qemu-kvm -version: $("$root/usr/bin/qemu-kvm" -version 2>&1)"
 kvmini=$root/usr/bin/kvmini
 
 "$kvmini" version | grep -q '^kvmini ' || fail "kvmini version: $("$kvmini" version 2>&1)"
