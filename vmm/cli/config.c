@@ -594,6 +594,11 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			cfg->pidfile = optarg;
 			break;
 		case OPT_REPORT:
+			if (!KVMINI_HAVE_API) {
+				kv_err("--report: kvmini is built without json-c (-Dapi=disabled); "
+				       "use --stats");
+				return -EINVAL;
+			}
 			if (!*optarg) {
 				kv_err("--report: empty path; give the JSON file to write");
 				return -EINVAL;
@@ -601,6 +606,11 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			cfg->report = optarg;
 			break;
 		case OPT_API_SOCKET:
+			if (!KVMINI_HAVE_API && strcmp(optarg, "none")) {
+				kv_err("--api-socket %s: kvmini is built without the control plane "
+				       "(-Dapi=disabled)", optarg);
+				return -EINVAL;
+			}
 			if (!*optarg) {
 				kv_err("--api-socket: empty path; give a socket path, or none");
 				return -EINVAL;

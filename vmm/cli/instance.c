@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "instance.h"
+#include "kvmini-features.h"
 #include "log.h"
 
 int instance_runtime_dir(char *buf, size_t size, bool create, char *err, size_t errlen)
@@ -208,8 +209,8 @@ int instance_setup(struct instance *in, const struct vm_config *cfg)
 		if (ret)
 			return ret;
 	}
-	if (cfg->api_socket && !strcmp(cfg->api_socket, "none"))
-		return 0;
+	if (!KVMINI_HAVE_API || (cfg->api_socket && !strcmp(cfg->api_socket, "none")))
+		return 0;	/* no control plane in this build, or none asked for */
 	if (cfg->api_socket)
 		return make_socket(in, cfg->api_socket, false);
 	ret = instance_runtime_dir(dir, sizeof(dir), true, err, sizeof(err));

@@ -14,10 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
-#include <json-c/json.h>
 
 #include "api.h"
-#include "proto.h"
 #include "arch.h"
 #include "check.h"
 #include "command.h"
@@ -27,8 +25,13 @@
 #include "evloop.h"
 #include "instance.h"
 #include "jail.h"
+#include "kvmini-features.h"
+#if KVMINI_HAVE_API
+#include <json-c/json.h>
+#endif
 #include "log.h"
 #include "privs.h"
+#include "proto.h"
 #include "run.h"
 #include "sandbox.h"
 #include "signals.h"
@@ -343,6 +346,7 @@ static void record_run(struct vm *vm, const struct vm_config *cfg)
 	vm_memory_kib(vm, &run_record.peak_kib, &run_record.rss_kib, &run_record.guest_kib);
 }
 
+#if KVMINI_HAVE_API
 static double ms_since_exec(uint64_t ns)
 {
 	return ns ? (double)(ns - run_record.exec_ns) / 1e6 : -1;
@@ -393,6 +397,12 @@ static void write_report(int fd, const struct vm_config *cfg, int status)
 		kv_err("--report %s: cannot write: %s", cfg->report, strerror(errno));
 	json_object_put(o);
 }
+#else
+static void write_report(int fd, const struct vm_config *cfg, int status)
+{
+	(void)fd, (void)cfg, (void)status;	/* config.c refuses --report without json-c */
+}
+#endif
 
 /* The kernel and initrd file contents, owned by cmd_run. */
 struct inputs {
