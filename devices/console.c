@@ -24,6 +24,8 @@ int console_parse(struct console_config *c, const char *opts, struct errmsg *err
 		c->backend = CONSOLE_PTY;
 	} else if (!strcmp(opts, "null")) {
 		c->backend = CONSOLE_NULL;
+	} else if (!strcmp(opts, "none")) {
+		c->backend = CONSOLE_NONE;
 	} else if (!strncmp(opts, "file=", 5)) {
 		if (!opts[5])
 			return errmsg_set(err, -EINVAL, "%s: no file given; " CONSOLE_SYNTAX, opts);
@@ -117,6 +119,9 @@ int console_open(const struct console_config *c, struct console_host *h, struct 
 		return open_stdio(h);
 	case CONSOLE_PTY:
 		return open_pty(h, err);
+	case CONSOLE_NONE:
+		snprintf(h->name, sizeof(h->name), "none");
+		return 0;	/* no UART: nothing to open */
 	case CONSOLE_FILE:
 	case CONSOLE_NULL:
 		break;

@@ -1,4 +1,4 @@
-/* Where the guest console (COM1) goes: --serial stdio|file=PATH|pty|null. */
+/* Where the guest console (COM1) goes: --serial stdio|file=PATH|pty|null|none. */
 #ifndef KVMINI_CONSOLE_H
 #define KVMINI_CONSOLE_H
 
@@ -7,7 +7,8 @@
 
 #include "errmsg.h"
 
-enum console_backend { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_PTY, CONSOLE_NULL };
+/* CONSOLE_NONE: no COM1 at all, as QEMU's -serial none */
+enum console_backend { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_PTY, CONSOLE_NULL, CONSOLE_NONE };
 
 struct console_config {
 	enum console_backend backend;
@@ -23,7 +24,7 @@ struct console_host {
 	char name[PATH_MAX + 8];	/* for messages: "stdout", the file, the pty */
 };
 
-#define CONSOLE_SYNTAX "use --serial stdio, file=PATH, pty or null"
+#define CONSOLE_SYNTAX "use --serial stdio, file=PATH, pty, null or none"
 
 /* Parse @opts into @c; -EINVAL with @err set. */
 int console_parse(struct console_config *c, const char *opts, struct errmsg *err);

@@ -796,6 +796,7 @@ static void serial_close_host(void *host)
 static int serial_init(struct vm *vm, const struct device_env *env, const void *conf,
 		       void *host, unsigned int index, struct errmsg *err)
 {
+	const struct console_config *c = conf;
 	const struct console_host *h = host;
 	const struct serial_port_desc com[] = {
 		{ h->in_fd, h->out_fd, h->name, false, h->keys },
@@ -805,8 +806,14 @@ static int serial_init(struct vm *vm, const struct device_env *env, const void *
 	struct serial *s = NULL;
 	int ret;
 
-	(void)conf;
 	(void)index;
+	if (c && c->backend == CONSOLE_NONE) {
+		/* no COM1, as QEMU's -serial none; the command mode needs its consoles */
+		if (env->stderr_console)
+			return errmsg_set(err, -EINVAL, "none: kvmini run -- CMD needs the serial "
+					  "console for the command's output; use --serial null");
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		ret = serial_create(vm, &com[i], i, &s);
 		if (ret)
@@ -823,7 +830,7 @@ static struct device_type serial_type = {
 	.max = 1,
 	.default_opts = "stdio",
 	.help = "  --serial WHERE       the console: stdio (default), file=PATH (output only),\n"
-		"                       pty (path on stderr) or null\n",
+		"                       pty (path on stderr), null, or none (no COM1 at all)\n",
 	.help_after = "timeout",
 	.parse = serial_parse,
 	.open_host = serial_open_host,

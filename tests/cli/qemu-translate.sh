@@ -39,6 +39,9 @@ expect "kvmini $base '--memory' '512M' '--cpus' '1' $tail0" -kernel K -m size=51
 expect "kvmini $base '--memory' '1536M' '--cpus' '1' $tail0" -kernel K -m 1.5G
 expect "kvmini $base '--memory' '4104K' '--cpus' '1' $tail0" -kernel K -m 4100K
 expect "kvmini $base '--memory' '64M' '--cpus' '1' $tail0" -kernel K -m 67108864B
+# -serial none, and -nodefaults without -serial: no serial port (--serial none)
+expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 '--serial' 'none'" -kernel K -serial none
+expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 '--serial' 'none'" -kernel K -nodefaults
 # -name and -pidfile: kvmini's --name and --pidfile
 expect "kvmini $base '--memory' '128M' '--cpus' '1' $tail0 '--name' 'vm1' '--pidfile' '/tmp/x.pid'" \
 	-kernel K -name vm1 -pidfile /tmp/x.pid

@@ -1136,6 +1136,7 @@ static int emit_nic(struct qemu *q, struct qemu_netdev *n, const char *mac, unsi
 static int translate(struct qemu *q)
 {
 	unsigned int i, nics = 0;
+	bool no_serial;
 
 	if (!q->kernel)
 		return not_implemented("booting without -kernel (firmware and a boot disk)");
@@ -1154,12 +1155,8 @@ static int translate(struct qemu *q)
 		kv_err("-mon chardev=%s: no -chardev has id=%s", q->mon_chardev, q->mon_chardev);
 		return -1;
 	}
-	if (!q->serial_given && q->serial_none)
-		return not_implemented("-serial none (a guest without a serial port; kvmini's "
-				       "has COM1)");
-	if (q->nodefaults && !q->serial_given)
-		return not_implemented("-nodefaults without -serial (a guest without a serial "
-				       "port); add -serial stdio");
+	/* -serial none, or -nodefaults without -serial: a guest without a serial port */
+	no_serial = !q->serial_given && (q->serial_none || q->nodefaults);
 	if (q->mmio_machine && set_transport(q, true, "-M microvm"))
 		return -1;
 	if (emit(q, "run") || emit(q, "--kernel") || emit(q, "%s", q->kernel))
@@ -1194,6 +1191,8 @@ static int translate(struct qemu *q)
 	if (q->name && (emit(q, "--name") || emit(q, "%s", q->name)))
 		return -1;
 	if (q->pidfile && (emit(q, "--pidfile") || emit(q, "%s", q->pidfile)))
+		return -1;
+	if (no_serial && (emit(q, "--serial") || emit(q, "none")))
 		return -1;
 	for (i = 0; i < q->nr_drives; i++) {
 		if (q->drives[i].virtio) {
