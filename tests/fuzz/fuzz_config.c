@@ -16,6 +16,7 @@ struct outcome {
 	int ret;
 	struct vm_config cfg;	/* pointers cleared */
 	char kernel[64], cmd0[64], memory_text[64], name[80], pidfile[64], api_socket[64];
+	char report[64];
 	char devices[MAX_DEVICE_OPTS][64];	/* the device options' text */
 };
 
@@ -100,6 +101,8 @@ static int parse_once(const uint8_t *data, size_t size, char **argv, struct outc
 	copy_str(o->name, sizeof(o->name), o->cfg.name);
 	copy_str(o->pidfile, sizeof(o->pidfile), o->cfg.pidfile);
 	copy_str(o->api_socket, sizeof(o->api_socket), o->cfg.api_socket);
+	copy_str(o->report, sizeof(o->report), o->cfg.report);
+	o->cfg.report = NULL;
 	if (o->ret == 0 && o->cfg.name)
 		FUZZ_CHECK(config_name_valid(o->cfg.name) && !strchr(o->cfg.name, '/'));
 	o->cfg.name = o->cfg.pidfile = o->cfg.api_socket = NULL;
@@ -137,7 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!strcmp(first.kernel, second.kernel) && !strcmp(first.cmd0, second.cmd0));
 	FUZZ_CHECK(!strcmp(first.memory_text, second.memory_text));
 	FUZZ_CHECK(!strcmp(first.name, second.name) && !strcmp(first.pidfile, second.pidfile) &&
-		   !strcmp(first.api_socket, second.api_socket));
+		   !strcmp(first.api_socket, second.api_socket) &&
+		   !strcmp(first.report, second.report));
 	FUZZ_CHECK(!memcmp(&first.cfg, &second.cfg, sizeof(first.cfg)));
 	FUZZ_CHECK(!memcmp(first.devices, second.devices, sizeof(first.devices)));
 	return 0;
