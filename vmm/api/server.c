@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -377,6 +378,14 @@ static void *api_thread(void *arg)
 
 	(void)arg;
 	prctl(PR_SET_NAME, "kvmini-api");
+	/*
+	 * Below the vCPUs and the event loop: loading this thread's filter at
+	 * start must not delay the guest's boot on a small host. Requests are
+	 * rare; an idle API sleeps in poll().
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) < 0) {
+		/* not fatal: the API merely competes with the guest at start */
+	}
 	if (sandbox_enter_io(&api_class))
 		goto out;
 	while (!stopping)

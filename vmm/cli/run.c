@@ -589,6 +589,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (privs_prepare(&cfg))
 		goto out;
+	sandbox_allow_unlink_in(inst.sock.dir_fd);
+	sandbox_allow_unlink_in(inst.pidfile.dir_fd);
 	if (sandbox_configure(&cfg))
 		goto out;
 	if (cfg.cmd_argv && command_prepare(&cfg, &cmd_state))
@@ -637,8 +639,17 @@ int cmd_run(int argc, char **argv)
 	/* last before the run: nothing to clean up in DIR if an input was bad */
 	if (inst.sock_fd >= 0)
 		sandbox_defer_close_fd(inst.sock_fd);
+	/*
+	 * The helper costs startup time (the parent's later writes to its
+	 * pages fault, copy on write): only --volume, and a socket or pidfile
+	 * that a dropped uid could not remove, need it. Otherwise the main
+	 * thread removes them at exit, its filter allowing unlinkat in their
+	 * directories only; a kill -9 leaves a stale socket, replaced at the
+	 * next start.
+	 */
 	if (volume_prepare(&cfg, &volume) ||
-	    ((volume.active || inst.sock.dir_fd >= 0 || inst.pidfile.dir_fd >= 0) &&
+	    ((volume.active || ((inst.sock.dir_fd >= 0 || inst.pidfile.dir_fd >= 0) &&
+				(cfg.user || cfg.group))) &&
 	     sandbox_defer(exit_work_run, &work)))
 		goto out;
 	/* what is used after setup is opened now, after the helper's fork */

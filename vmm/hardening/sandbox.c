@@ -409,9 +409,30 @@ static int add_vcpu_rules(scmp_filter_ctx f)
 	return ret;
 }
 
+static int unlink_dirs[2] = { -1, -1 };
+
+void sandbox_allow_unlink_in(int dirfd)
+{
+	unsigned int i;
+
+	for (i = 0; dirfd >= 0 && i < ARRAY_LEN(unlink_dirs); i++) {
+		if (unlink_dirs[i] < 0 || unlink_dirs[i] == dirfd) {
+			unlink_dirs[i] = dirfd;
+			return;
+		}
+	}
+}
+
 static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 {
 	int ret = allow_all(f, main_syscalls, ARRAY_LEN(main_syscalls));
+	unsigned int i;
+
+	/* at exit: the API socket and the pidfile, by name in their own directories */
+	for (i = 0; !ret && i < ARRAY_LEN(unlink_dirs); i++)
+		if (unlink_dirs[i] >= 0)
+			ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 1,
+					       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)unlink_dirs[i]));
 
 	if (!ret)
 		ret = allow_ioctls(f, main_ioctls, ARRAY_LEN(main_ioctls));

@@ -45,6 +45,12 @@ void sandbox_register_io_class(const struct sandbox_io_class *c);
  */
 int sandbox_configure(const struct vm_config *cfg);
 /*
+ * Before sandbox_configure(): the main thread may unlinkat() in the
+ * directory open as @dirfd (the API socket's, the pidfile's), and nowhere
+ * else. -1 is ignored; two at most.
+ */
+void sandbox_allow_unlink_in(int dirfd);
+/*
  * Install the filter of @cls on the calling thread (no-op with
  * --seccomp=off). 0, or -errno after kv_err(); the caller must then stop.
  *
