@@ -432,7 +432,7 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 	for (i = 0; !ret && i < ARRAY_LEN(unlink_dirs); i++)
 		if (unlink_dirs[i] >= 0)
 			ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 1,
-					       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)unlink_dirs[i]));
+					       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)unlink_dirs[i], 0));
 
 	if (!ret)
 		ret = allow_ioctls(f, main_ioctls, ARRAY_LEN(main_ioctls));
