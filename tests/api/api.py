@@ -7,7 +7,7 @@ socket's protocol, and the `kvmini list/info/pause/resume/stop` client.
 Each case boots the counter firmware (it prints "COUNT n" about every
 50 ms and powers off on the ACPI power button unless counter.button=ignore)
 and drives it; the stat and report cases boot the pioloop firmware,
-which makes a known number of port reads of the i8042. Exits 0 on success, 1 on failure (with the tail of the
+which makes a known number of port writes to the i8042. Exits 0 on success, 1 on failure (with the tail of the
 guest's output and kvmini's stderr), 77 without a usable /dev/kvm.
 Every wait has a deadline (KVMINI_TEST_TIMEOUT, 120 s by default) that only
 stops a hung run; nothing asserts on how long anything took.
@@ -641,7 +641,7 @@ def case_stat(k, img):
         check(ev["kvmini.exits.io"]["total"] >= PIO_COUNT, "kvmini.exits.io %r" % ev["kvmini.exits.io"])
         if "exits" in ev:  # KVM's binary statistics (Linux 5.14+)
             check(ev["exits"]["total"] >= PIO_COUNT, "KVM exits %r" % ev["exits"])
-        # the guest has finished its reads: the count holds still
+        # the guest has finished its writes: the count holds still
         j2 = stat_json(k, name)
         check(events_of(j2)["kvmini.pio.i8042"]["total"] == PIO_COUNT, "the count moved")
         # -f: only matching names
