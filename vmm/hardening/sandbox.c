@@ -133,6 +133,20 @@ static enum test_call test_call;
 static const char *test_arg;	/* the PID or the PATH */
 #endif
 
+static int unlink_dirs[2] = { -1, -1 };
+
+void sandbox_allow_unlink_in(int dirfd)
+{
+	unsigned int i;
+
+	for (i = 0; dirfd >= 0 && i < ARRAY_LEN(unlink_dirs); i++) {
+		if (unlink_dirs[i] < 0 || unlink_dirs[i] == dirfd) {
+			unlink_dirs[i] = dirfd;
+			return;
+		}
+	}
+}
+
 #if KVMINI_HAVE_SECCOMP
 /* ---- the lists ---- */
 
@@ -407,20 +421,6 @@ static int add_vcpu_rules(scmp_filter_ctx f)
 	if (!ret)
 		ret = add_device_ioctls(f);
 	return ret;
-}
-
-static int unlink_dirs[2] = { -1, -1 };
-
-void sandbox_allow_unlink_in(int dirfd)
-{
-	unsigned int i;
-
-	for (i = 0; dirfd >= 0 && i < ARRAY_LEN(unlink_dirs); i++) {
-		if (unlink_dirs[i] < 0 || unlink_dirs[i] == dirfd) {
-			unlink_dirs[i] = dirfd;
-			return;
-		}
-	}
 }
 
 static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
