@@ -65,6 +65,7 @@ struct qcow2 {
 	uint64_t size;			/* virtual */
 	unsigned int l2_bits;		/* entries per L2 table: 1 << l2_bits */
 	uint64_t *l1;			/* host order */
+	uint64_t *l2_ok;		/* per L1 entry: the table offset checked; 0: none */
 	uint32_t l1_size;
 	uint64_t l1_offset;
 	uint64_t *rt;			/* refcount table, host order */
@@ -531,22 +532,42 @@ static int l2_load(struct qcow2 *q, uint64_t off, struct l2_slot **out)
 	return 0;
 }
 
-/*
- * Entry @i2 of the table in @s. A table that was in the file when it was
- * opened may only point inside that file: anything past it would alias the
- * clusters kvmini allocates there.
- */
-static int l2_get(const struct qcow2 *q, const struct l2_slot *s, uint64_t i2, uint64_t *e)
+/* Whether entry @e of a table points at or past the file's end when it was opened. */
+static bool past_open_end(const struct qcow2 *q, uint64_t e)
 {
-	uint64_t off;
+	uint64_t off = e & OFFSET_MASK;
 
-	*e = be64(s->buf + i2 * 8);
-	if (s->off >= q->open_end)
-		return 0;	/* one of ours */
-	off = *e & OFFSET_MASK;
-	if (*e & OFLAG_COMPRESSED)
-		off = *e & ((1ULL << (62 - (q->cluster_bits - 8))) - 1);
-	return off >= q->open_end ? -EIO : 0;
+	if (e & OFLAG_COMPRESSED)
+		off = e & ((1ULL << (62 - (q->cluster_bits - 8))) - 1);
+	return off >= q->open_end;
+}
+
+/*
+ * The L2 table at @off, reached through L1 entry @i1, checked before its
+ * first use. A table that was in the file when it was opened may only
+ * point inside that file: anything past it would alias the clusters
+ * kvmini allocates there. Once a table has passed, the entries kvmini
+ * writes into it (clusters it allocated past that end) are its own; a
+ * table that fails is never used, for reads or writes.
+ */
+static int l2_table(struct qcow2 *q, uint64_t i1, uint64_t off, struct l2_slot **out)
+{
+	uint64_t i;
+	int ret = l2_load(q, off, out);
+
+	if (ret || off >= q->open_end || q->l2_ok[i1] == off)
+		return ret;
+	for (i = 0; i < 1ULL << q->l2_bits; i++)
+		if (past_open_end(q, be64((*out)->buf + i * 8)))
+			return -EIO;
+	q->l2_ok[i1] = off;
+	return 0;
+}
+
+/* Entry @i2 of the table in @s. */
+static uint64_t l2_get(const struct l2_slot *s, uint64_t i2)
+{
+	return be64(s->buf + i2 * 8);
 }
 
 /* The L2 entry for guest offset @g; 0 where no L2 table exists. */
@@ -562,9 +583,9 @@ static int l2_entry(struct qcow2 *q, uint64_t g, uint64_t *entry)
 		return -EIO;
 	if (!(q->l1[i1] & OFFSET_MASK))
 		return 0;
-	ret = l2_load(q, q->l1[i1] & OFFSET_MASK, &s);
+	ret = l2_table(q, i1, q->l1[i1] & OFFSET_MASK, &s);
 	if (!ret)
-		ret = l2_get(q, s, i2, entry);
+		*entry = l2_get(s, i2);
 	return ret;
 }
 
@@ -626,12 +647,12 @@ static int l2_for_write(struct qcow2 *q, uint64_t g, struct l2_slot **out)
 	int ret;
 
 	if (off && (e & OFLAG_COPIED))
-		return l2_load(q, off, out);
+		return l2_table(q, i1, off, out);
 	ret = alloc_cluster(q, &new);
 	if (ret)
 		return ret;
 	if (off) {
-		ret = l2_load(q, off, &s);
+		ret = l2_table(q, i1, off, &s);
 		if (ret)
 			return ret;
 		memcpy(q->cbuf, s->buf, q->cluster_size);
@@ -787,10 +808,9 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 	int ret;
 
 	ret = l2_for_write(q, g, &s);
-	if (!ret)
-		ret = l2_get(q, s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), &e);
 	if (ret)
 		return ret;
+	e = l2_get(s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1));
 	if (owned(q, e)) {
 		if (e & (q->cluster_size - 1) & OFFSET_MASK)
 			return -EIO;
@@ -826,7 +846,7 @@ static int write_piece(struct qcow2 *q, const struct iovec *iov, unsigned int n,
 static int write_run(struct qcow2 *q, const struct iovec *iov, unsigned int n, size_t skip,
 		     uint64_t g, uint64_t max, uint64_t *done)
 {
-	uint64_t i2 = (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), k, i, e, new;
+	uint64_t i2 = (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), k, i, new;
 	struct l2_slot *s;
 	int ret;
 
@@ -836,11 +856,9 @@ static int write_run(struct qcow2 *q, const struct iovec *iov, unsigned int n, s
 	if (max < 2)
 		return 0;
 	ret = l2_for_write(q, g, &s);
-	for (k = 0; !ret && k < max; k++) {
-		ret = l2_get(q, s, i2 + k, &e);
-		if (!ret && owned(q, e))
+	for (k = 0; !ret && k < max; k++)
+		if (owned(q, l2_get(s, i2 + k)))
 			break;
-	}
 	if (ret || k < 2)
 		return ret;
 	if (q->next_free >= q->reserved_end) {
@@ -933,10 +951,9 @@ static int zero_cluster(struct qcow2 *q, uint64_t g, bool unmap)
 	if (q->version < 3 && q->backing)
 		return zero_bytes(q, g, q->cluster_size);
 	ret = l2_for_write(q, g, &s);
-	if (!ret)
-		ret = l2_get(q, s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1), &e);
 	if (ret)
 		return ret;
+	e = l2_get(s, (g >> q->cluster_bits) & ((1ULL << q->l2_bits) - 1));
 	host = e & OFFSET_MASK;
 	own = (e & OFLAG_COPIED) && !(e & OFLAG_COMPRESSED) && host;
 	if (own && !unmap && !(e & OFLAG_ZERO))
@@ -1295,6 +1312,11 @@ int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_args *a,
 		ret = open_backing(q, c0, &h, a, e);
 	if (ret)
 		goto err;
+	q->l2_ok = calloc(q->l1_size ? q->l1_size : 1, sizeof(*q->l2_ok));
+	if (!q->l2_ok) {
+		ret = errmsg_set(e, -ENOMEM, "path=%s: out of memory", a->path);
+		goto err;
+	}
 	if (read_table(fd, q->l1_offset, q->l1_size, (uint64_t)st.st_size, &q->l1) ||
 	    read_table(fd, q->rt_offset, q->rt_entries, (uint64_t)st.st_size, &q->rt)) {
 		ret = corrupt(e, a->path, "cannot read the L1 or refcount table");
@@ -1348,6 +1370,7 @@ void qcow2_close(struct qcow2 *q)
 	free(q->zbuf);
 	free(q->mbuf);
 	free(q->l1);
+	free(q->l2_ok);
 	free(q->rt);
 	free(q);
 }

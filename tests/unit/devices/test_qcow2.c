@@ -279,6 +279,53 @@ static void test_unaligned_l2(void **state)
 	assert_int_equal(pwrite(fd, e, 8, L1_OFF), 8);	/* for qemu-img check */
 }
 
+/*
+ * A second run: the L2 table written by the first is in the file when it
+ * opens, and the clusters now allocated past the file's end are named in
+ * it. They read back; a hostile entry past the end, in a table the file
+ * brought, makes that table unusable instead.
+ */
+static void test_reopened_tables(void **state)
+{
+	struct qcow2_open_args a = { .path = path, .depth = 1 };
+	static uint8_t b[2 * CS], r[CS];
+	uint8_t e[8];
+	struct errmsg err;
+	struct stat st;
+	uint64_t l2, bad;
+
+	(void)state;
+	memset(b, 0x5a, sizeof(b));
+	assert_int_equal(rw(true, b, CS, 0), 0);
+	qcow2_close(q);
+	assert_int_equal(qcow2_open(&q, fd, &a, &err), 0);
+	memset(b, 0xa5, sizeof(b));
+	assert_int_equal(rw(true, b, 4096, 3 * CS), 0);		/* partial: copy-on-write */
+	assert_int_equal(rw(true, b, 2 * CS, 4 * CS), 0);	/* a run of whole clusters */
+	assert_int_equal(rw(false, r, sizeof(r), 3 * CS), 0);
+	assert_memory_equal(r, b, 4096);
+	assert_int_equal(rw(false, r, sizeof(r), 5 * CS), 0);
+	assert_memory_equal(r, b, sizeof(r));
+	assert_int_equal(rw(false, r, 512, 0), 0);
+	assert_int_equal(r[0], 0x5a);
+	qcow2_close(q);
+	q = NULL;
+	qemu_img_check(path);
+	/* an entry past the end, written into the table behind kvmini's back */
+	l2 = l1_entry(0) & 0x00fffffffffffe00ULL;
+	assert_int_equal(fstat(fd, &st), 0);
+	bad = (((uint64_t)st.st_size + CS - 1) & ~(CS - 1)) + 4 * CS;
+	for (int i = 0; i < 8; i++)
+		e[i] = (uint8_t)((bad | COPIED) >> (56 - 8 * i));
+	assert_int_equal(pwrite(fd, e, 8, (off_t)(l2 + 7 * 8)), 8);
+	assert_int_equal(qcow2_open(&q, fd, &a, &err), 0);
+	assert_int_equal(rw(false, r, 512, 7 * CS), -EIO);
+	assert_int_equal(rw(false, r, 512, 0), -EIO);		/* the whole table */
+	assert_int_equal(rw(true, b, 512, 6 * CS), -EIO);
+	memset(e, 0, sizeof(e));
+	assert_int_equal(pwrite(fd, e, 8, (off_t)(l2 + 7 * 8)), 8);	/* for qemu-img check */
+}
+
 /* Over a backing file: a partial write copies the rest of the cluster from it. */
 static void test_cow_from_backing(void **state)
 {
@@ -424,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_partial_unallocated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unaligned_l2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopened_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cow_from_backing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_on, setup, teardown),
