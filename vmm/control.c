@@ -19,6 +19,7 @@
 #include "counter.h"
 #include "control.h"
 #include "device.h"
+#include "errmsg.h"
 #include "evloop.h"
 #include "inventory.h"
 #include "kstats.h"
@@ -178,6 +179,7 @@ static void fill_info(struct vm *vm, struct control_info *info)
 		[INV_PCI_DEVICE] = "pci",
 	};
 	struct timespec now;
+	struct device *d;
 	unsigned int i;
 
 	memset(info, 0, sizeof(*info));
@@ -203,6 +205,62 @@ static void fill_info(struct vm *vm, struct control_info *info)
 		info->devices[n].pio = e->nr_ranges && e->ranges[0].pio;
 		info->devices[n].irq = e->irq;
 	}
+	for (d = vm->devices; d && info->nr_disks < CONTROL_MAX_DISKS; d = d->next) {
+		struct device_disk_info di = { .path = "" };
+		unsigned int n;
+
+		if (!d->ops->disk_info)
+			continue;
+		d->ops->disk_info(d, &di);
+		n = info->nr_disks++;
+		snprintf(info->disks[n].name, sizeof(info->disks[n].name), "%s", d->name);
+		snprintf(info->disks[n].id, sizeof(info->disks[n].id), "%.*s",
+			 (int)sizeof(di.id), di.id);
+		snprintf(info->disks[n].path, sizeof(info->disks[n].path), "%s", di.path);
+		snprintf(info->disks[n].format, sizeof(info->disks[n].format), "%s", di.format);
+		info->disks[n].size = di.size;
+		info->disks[n].depth = di.depth;
+		info->disks[n].readonly = di.readonly;
+		info->disks[n].temporary = di.temporary;
+	}
+}
+
+/* The disk named @name: its device name (disk0) or its id=. */
+static struct device *find_disk(struct vm *vm, const char *name)
+{
+	struct device *d;
+
+	for (d = vm->devices; d; d = d->next) {
+		struct device_disk_info di;
+
+		if (!d->ops->disk_info || !d->ops->snapshot_disk)
+			continue;
+		memset(&di, 0, sizeof(di));
+		d->ops->disk_info(d, &di);
+		if (!strcmp(d->name, name) || (di.id[0] && !strncmp(di.id, name, sizeof(di.id)) &&
+					       strlen(name) <= sizeof(di.id)))
+			return d;
+	}
+	return NULL;
+}
+
+static int do_snapshot_disk(struct vm *vm, struct control_request *req)
+{
+	struct device *d = find_disk(vm, req->disk);
+	struct errmsg e;
+	int ret;
+
+	if (!d) {
+		snprintf(req->msg, CONTROL_MSG_MAX, "no disk '%s' (its name, disk0..., or its id=)",
+			 req->disk);
+		return -ENOENT;
+	}
+	ret = d->ops->snapshot_disk(d, req->fd, req->file, &e);
+	if (ret)
+		snprintf(req->msg, CONTROL_MSG_MAX, "%.*s", CONTROL_MSG_MAX - 1, e.msg);
+	else
+		kv_info("%s: now on %s (live snapshot)", d->name, req->file);
+	return ret;
 }
 
 void control_stats_free(struct control_stats *st)
@@ -485,6 +543,9 @@ static void on_request(int fd, uint32_t events, void *opaque)
 			break;
 		case CONTROL_STATS:
 			ret = control_collect_stats(vm, req->stats);
+			break;
+		case CONTROL_SNAPSHOT_DISK:
+			ret = do_snapshot_disk(vm, req);
 			break;
 		default:
 			ret = -EINVAL;

@@ -22,7 +22,10 @@ enum vm_state {
 };
 const char *vm_state_name(enum vm_state s);
 
-enum control_op { CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP, CONTROL_STATS };
+enum control_op {
+	CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP, CONTROL_STATS,
+	CONTROL_SNAPSHOT_DISK,
+};
 
 /* One counter of `stats`: KVM's or kvmini's, in total and per vCPU where it is per vCPU. */
 struct control_stat {
@@ -45,6 +48,7 @@ int control_collect_stats(struct vm *vm, struct control_stats *st);
 const struct control_stat *control_stat_find(const struct control_stats *st, const char *name);
 
 #define CONTROL_MAX_DEVICES 32
+#define CONTROL_MAX_DISKS 8
 
 /* What `info` reports: filled on the event loop thread. */
 struct control_info {
@@ -63,6 +67,16 @@ struct control_info {
 		bool pio;
 		int irq;		/* -1: none */
 	} devices[CONTROL_MAX_DEVICES];
+	unsigned int nr_disks;
+	struct {
+		char name[32];		/* the device: disk0, ... */
+		char id[24];
+		char path[4096];
+		char format[8];
+		uint64_t size;
+		unsigned int depth;
+		bool readonly, temporary;
+	} disks[CONTROL_MAX_DISKS];
 };
 
 struct control_request {
@@ -71,7 +85,13 @@ struct control_request {
 	bool force;		/* stop: no power button, stop now */
 	struct control_info *info;	/* CONTROL_INFO: where to put it */
 	struct control_stats *stats;	/* CONTROL_STATS: filled, freed by the caller */
+	/* CONTROL_SNAPSHOT_DISK: the disk (device name or id=), the new file and its name */
+	const char *disk;
+	int fd;				/* the caller's; it closes it */
+	const char *file;
+	char *msg;			/* why it failed, CONTROL_MSG_MAX bytes */
 };
+#define CONTROL_MSG_MAX 1024
 
 /* Events for subscribers, in order. */
 enum control_event_kind { EVENT_STATE, EVENT_STOP, EVENT_POWER_BUTTON };

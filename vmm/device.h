@@ -48,6 +48,9 @@ struct device_env {
  * NULL reset too (a guest resets its devices through their transport, and
  * a reboot builds a new VM).
  */
+struct device_disk_info;
+struct errmsg;
+
 struct device_ops {
 	int (*reset)(struct device *dev);
 	int (*pause)(struct device *dev);
@@ -69,8 +72,26 @@ struct device_ops {
 	 */
 	void (*stats)(struct device *dev, void (*fn)(void *ctx, const char *name, uint64_t value),
 		      void *ctx);
+	/* A disk: what `info` shows of it (@out zeroed first). Event loop thread. */
+	void (*disk_info)(struct device *dev, struct device_disk_info *out);
+	/*
+	 * A disk: a live external snapshot into @fd, a new empty file the
+	 * caller made, named @file (kvmini snapshot-disk). Event loop thread;
+	 * the disk's queue is held while it switches. 0 or -errno with @err.
+	 */
+	int (*snapshot_disk)(struct device *dev, int fd, const char *file, struct errmsg *err);
 	/* Undo create and free the instance; vCPUs are stopped. */
 	void (*destroy)(struct device *dev);
+};
+
+/* What a disk says of itself to the API. */
+struct device_disk_info {
+	char id[24];		/* its serial (id=) */
+	const char *path;	/* the top image: its full path where known */
+	const char *format;	/* of the top: "raw" or "qcow2" */
+	uint64_t size;		/* bytes */
+	unsigned int depth;	/* backing files under the top */
+	bool readonly, temporary;
 };
 
 /* One instance, embedded in the type's own struct. */

@@ -71,3 +71,27 @@ int image_unlock(int fd)
 		ret = ofd_lock(fd, F_UNLCK, QEMU_LOCK_SHARED_BASE, QEMU_NR_PERMS);
 	return ret;
 }
+
+/*
+ * A read-write lock becomes what a read-only user holds (a live snapshot's
+ * old top): each byte converted or dropped in place, so no writer can
+ * slip in between.
+ */
+int image_lock_share(int fd)
+{
+	int ret = ofd_lock(fd, F_RDLCK, QEMU_LOCK_PERM_BASE + QEMU_PERM_READ, 1);
+
+	if (!ret)
+		ret = ofd_lock(fd, F_UNLCK, QEMU_LOCK_PERM_BASE + 1, QEMU_NR_PERMS - 1);
+	if (!ret)
+		ret = ofd_lock(fd, F_RDLCK, QEMU_LOCK_SHARED_BASE + QEMU_PERM_WRITE, 1);
+	if (!ret)
+		ret = ofd_lock(fd, F_RDLCK, QEMU_LOCK_SHARED_BASE + QEMU_PERM_RESIZE, 1);
+	if (!ret)
+		ret = ofd_lock(fd, F_UNLCK, QEMU_LOCK_SHARED_BASE + QEMU_PERM_READ, 1);
+	if (!ret)
+		ret = ofd_lock(fd, F_UNLCK, QEMU_LOCK_SHARED_BASE + 2, 1);
+	if (!ret)
+		ret = ofd_lock(fd, F_UNLCK, QEMU_LOCK_SHARED_BASE + 4, 1);
+	return ret;
+}

@@ -13,5 +13,7 @@
 int image_lock(int fd, bool readonly);
 /* Drop every lock @fd holds (its other users keep theirs). */
 int image_unlock(int fd);
+/* Read-write to read-only in place (no window for a writer). 0 or -errno. */
+int image_lock_share(int fd);
 
 #endif

@@ -1426,9 +1426,53 @@ void qcow2_layer_close(struct qcow2_layer *l)
 {
 	if (!l)
 		return;
-	qcow2_close(l->q);
-	close(l->fd);	/* drops its locks */
+	if (!l->borrowed) {
+		qcow2_close(l->q);
+		close(l->fd);	/* drops its locks */
+	}
 	free(l);
+}
+
+int qcow2_layer_wrap(struct qcow2_layer **out, int fd, struct qcow2 *q, uint64_t size,
+		     const char *path, struct errmsg *e)
+{
+	size_t plen = strlen(path) + 1;
+	struct qcow2_layer *l = calloc(1, sizeof(*l) + plen);
+	int ret;
+
+	if (!l)
+		return errmsg_set(e, -ENOMEM, "path=%s: out of memory", path);
+	if (q) {
+		ret = qcow2_flush(q);	/* frees applied, reserved clusters given back */
+		if (ret) {
+			free(l);
+			return errmsg_set(e, ret, "path=%s: cannot flush the image: %s", path,
+					  strerror(-ret));
+		}
+		q->readonly = true;
+	}
+	memcpy(l->path, path, plen);
+	l->fd = fd;
+	l->q = q;
+	l->size = size;
+	l->borrowed = true;
+	*out = l;
+	return 0;
+}
+
+void qcow2_unwrap(struct qcow2 *q)
+{
+	if (q)
+		q->readonly = false;
+}
+
+unsigned int qcow2_chain_depth(const struct qcow2 *q)
+{
+	unsigned int n = 0;
+
+	for (; q && q->backing; q = q->backing->q)
+		n++;
+	return n;
 }
 
 /* ---- creating an overlay ---- */

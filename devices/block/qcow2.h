@@ -26,6 +26,7 @@ struct qcow2_layer {
 	int fd;
 	uint64_t size;		/* what reads see; beyond it, zeroes */
 	struct qcow2 *q;
+	bool borrowed;		/* qcow2_layer_close() leaves @fd and @q open */
 	char path[];		/* for messages */
 };
 
@@ -55,6 +56,17 @@ uint64_t qcow2_size(const struct qcow2 *q);
 int qcow2_layer_open(struct qcow2_layer **out, const char *path, const char *fmt,
 		     unsigned int depth, struct errmsg *e);
 void qcow2_layer_close(struct qcow2_layer *l);
+/*
+ * An open image (@fd, and @q for qcow2, else raw) of @size bytes as a
+ * layer under a new overlay (a live snapshot): @q is flushed and becomes
+ * read-only. The layer borrows both until its borrowed flag is cleared.
+ */
+int qcow2_layer_wrap(struct qcow2_layer **out, int fd, struct qcow2 *q, uint64_t size,
+		     const char *path, struct errmsg *e);
+/* Back to read-write, for a snapshot that failed after qcow2_layer_wrap(). */
+void qcow2_unwrap(struct qcow2 *q);
+/* Backing files under @q. */
+unsigned int qcow2_chain_depth(const struct qcow2 *q);
 
 /* The guest's view, @len bytes at @off (inside qcow2_size()): 0 or -errno. */
 int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_t off,

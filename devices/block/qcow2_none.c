@@ -53,8 +53,29 @@ void qcow2_layer_close(struct qcow2_layer *l)
 {
 	if (!l)
 		return;
-	close(l->fd);
+	if (!l->borrowed)
+		close(l->fd);
 	free(l);
+}
+
+int qcow2_layer_wrap(struct qcow2_layer **out, int fd, struct qcow2 *q, uint64_t size,
+		     const char *path, struct errmsg *e)
+{
+	(void)fd, (void)q, (void)size;
+	*out = NULL;
+	return errmsg_set(e, -ENOTSUP, "%s: a live snapshot makes a qcow2 overlay: %s", path,
+			  NO_QCOW2);
+}
+
+void qcow2_unwrap(struct qcow2 *q)
+{
+	(void)q;
+}
+
+unsigned int qcow2_chain_depth(const struct qcow2 *q)
+{
+	(void)q;
+	return 0;
 }
 
 int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_t off,

@@ -217,6 +217,8 @@ int blk_image_open_conf(struct blk_image *img, const struct disk_config *dc, str
 	img->fd = open(dc->path, (dc->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (img->fd < 0)
 		return open_error(dc->path, dc->readonly, errno, e);
+	/* the name a live snapshot's overlay gives its backing file: resolved while we can */
+	img->real = realpath(dc->path, NULL);
 	/* locked before the header is read: nobody changes it under us */
 	ret = lock_error(img, image_lock(img->fd, dc->readonly), e);
 	if (!ret)
@@ -257,13 +259,15 @@ int blk_image_open(struct blk_image *img, const char *path, bool readonly)
 
 static int image_flush(struct blk_image *img);
 
-int blk_image_snapshot(struct blk_image *img, const char *overlay, struct errmsg *e)
+int blk_image_snapshot(struct blk_image *img, int fd, const char *overlay, struct errmsg *e)
 {
 	const char *fmt = img->qcow2 ? "qcow2" : "raw";
 	struct qcow2_open_args a = { .path = overlay };
+	struct qcow2_layer *old = NULL;
 	struct qcow2 *q = NULL;
-	char real[PATH_MAX], *path;
-	int fd, ret;
+	struct stat st;
+	char *path, *real;
+	int ret;
 
 	if (img->readonly)
 		return errmsg_set(e, -EROFS, "path=%s: a read-only disk has nothing to snapshot",
@@ -271,47 +275,59 @@ int blk_image_snapshot(struct blk_image *img, const char *overlay, struct errmsg
 	if (img->temporary)
 		return errmsg_set(e, -EINVAL, "path=%s: the disk has snapshot=on: its writes are "
 				  "in a temporary overlay, not in the image", img->path);
-	if (image_flush(img))
-		return errmsg_set(e, -EIO, "path=%s: cannot flush the image", img->path);
-	if (!realpath(img->path, real))
-		return errmsg_set(e, -errno, "path=%s: %s", img->path, strerror(errno));
-	path = strdup(overlay);
-	if (!path)
-		return errmsg_set(e, -ENOMEM, "out of memory");
-	a.path = path;
-	fd = open(overlay, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = errmsg_set(e, -errno, "%s: cannot create the overlay: %s", overlay,
-				 strerror(errno));
-		free(path);
-		return ret;
-	}
+	if (!img->real)
+		return errmsg_set(e, -EINVAL, "path=%s: its full path is unknown", img->path);
+	if (qcow2_chain_depth(img->qcow2) + 1 >= QCOW2_MAX_DEPTH)
+		return errmsg_set(e, -EMLINK, "path=%s: its backing chain is already %u deep; "
+				  "merge it first (qemu-img commit)", img->path,
+				  qcow2_chain_depth(img->qcow2) + 1);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)
+		return errmsg_set(e, -EINVAL, "%s: the overlay must be a new, empty file",
+				  overlay);
 	ret = image_lock(fd, false);
-	if (ret == -EAGAIN || ret == -EACCES) {
-		ret = errmsg_set(e, -EBUSY, "%s: locked by another process", overlay);
-		goto err_unlink;
-	}
-	ret = qcow2_create(fd, img->size, real, fmt, e);
 	if (ret)
-		goto err_unlink;
-	/* our own write lock would keep the read-only reopen out */
-	(void)image_unlock(img->fd);
-	ret = qcow2_layer_open(&a.backing, real, fmt, QCOW2_MAX_DEPTH, e);
-	if (!ret)
-		ret = qcow2_open(&q, fd, &a, e);	/* owns a.backing, even on error */
-	if (ret) {
-		(void)image_lock(img->fd, false);
-		goto err_unlink;
+		return errmsg_set(e, -EBUSY, "%s: locked by another process", overlay);
+	path = strdup(overlay);
+	real = strdup(overlay);
+	if (!path || !real) {
+		ret = errmsg_set(e, -ENOMEM, "out of memory");
+		goto err;
 	}
-	blk_image_close(img);		/* the old top; its file stays open in the layer */
+	a.path = path;
+	/* the overlay names the old top by its full path, as the host sees it */
+	ret = qcow2_create(fd, img->size, img->real, fmt, e);
+	if (!ret && fdatasync(fd) < 0)
+		ret = errmsg_set(e, -errno, "%s: %s", overlay, strerror(errno));
+	if (ret)
+		goto err;
+	if (!img->qcow2 && fdatasync(img->fd) < 0) {
+		ret = errmsg_set(e, -errno, "path=%s: cannot flush the image: %s", img->path,
+				 strerror(errno));
+		goto err;
+	}
+	ret = qcow2_layer_wrap(&old, img->fd, img->qcow2, img->size, img->path, e);
+	if (ret)
+		goto err;
+	a.backing = old;
+	ret = qcow2_open(&q, fd, &a, e);	/* owns @old, even on error: it is borrowed */
+	if (ret) {
+		qcow2_unwrap(img->qcow2);
+		goto err;
+	}
+	/* from here on the old top is a read-only base: others may read it too */
+	(void)image_lock_share(img->fd);
+	old->borrowed = false;
+	free(img->path_buf);
+	free(img->real);
 	img->fd = fd;
 	img->qcow2 = q;
 	img->path = img->path_buf = path;
+	img->real = real;
 	return 0;
-err_unlink:
-	unlink(overlay);
-	close(fd);
+err:
+	(void)image_unlock(fd);
 	free(path);
+	free(real);
 	return ret;
 }
 
@@ -321,6 +337,8 @@ void blk_image_close(struct blk_image *img)
 	img->qcow2 = NULL;
 	free(img->path_buf);
 	img->path_buf = NULL;
+	free(img->real);
+	img->real = NULL;
 	if (img->fd >= 0)
 		close(img->fd);	/* drops the OFD locks */
 	img->fd = -1;
@@ -849,9 +867,30 @@ static void blk_stats(struct device *dev,
 	virtio_dev_stats(&b->vdev, "writes", "reads", counter_get(&b->worker.kicks), fn, ctx);
 }
 
+static void blk_disk_info(struct device *dev, struct device_disk_info *out)
+{
+	struct blk_disk *b = container_of(dev, struct blk_disk, dev);
+	const struct blk_image *img = b->host;	/* this thread switches it */
+
+	memcpy(out->id, b->img.id, BLK_ID_BYTES);
+	out->path = img->real ? img->real : img->path;
+	out->format = img->qcow2 ? "qcow2" : "raw";
+	out->size = img->size;
+	out->depth = qcow2_chain_depth(img->qcow2);
+	out->readonly = img->readonly;
+	out->temporary = img->temporary;
+}
+
+static int blk_snapshot_op(struct device *dev, int fd, const char *file, struct errmsg *err)
+{
+	return blk_disk_snapshot(dev, fd, file, err);
+}
+
 static const struct device_ops blk_device_ops = {
 	.describe = blk_describe,
 	.stats = blk_stats,
+	.disk_info = blk_disk_info,
+	.snapshot_disk = blk_snapshot_op,
 	.destroy = blk_destroy,
 };
 
@@ -923,7 +962,7 @@ err_thread:
 			  strerror(-ret));
 }
 
-int blk_disk_snapshot(struct device *dev, const char *overlay, struct errmsg *e)
+int blk_disk_snapshot(struct device *dev, int fd, const char *overlay, struct errmsg *e)
 {
 	struct blk_disk *b;
 	char id[BLK_ID_BYTES];
@@ -933,7 +972,7 @@ int blk_disk_snapshot(struct device *dev, const char *overlay, struct errmsg *e)
 		return errmsg_set(e, -EINVAL, "%s: not a disk", dev->name);
 	b = container_of(dev, struct blk_disk, dev);
 	pthread_mutex_lock(b->lock);	/* no request is being served */
-	ret = blk_image_snapshot(b->host, overlay, e);
+	ret = blk_image_snapshot(b->host, fd, overlay, e);
 	if (!ret) {
 		memcpy(id, b->img.id, sizeof(id));
 		b->img = *b->host;

@@ -46,6 +46,7 @@ struct blk_image {
 	bool readonly;
 	bool temporary;		/* snapshot=on: the top is kvmini's unlinked overlay */
 	char *path_buf;		/* owns path after a live snapshot */
+	char *real;		/* the full path, for a live snapshot's overlay; NULL: unknown */
 	char id[BLK_ID_BYTES];	/* zero padded, not NUL-terminated when full */
 	bool no_punch_hole;	/* fallocate modes the file turned out not to support */
 	bool no_zero_range;
@@ -61,15 +62,17 @@ int blk_image_open_err(struct blk_image *img, const char *path, bool readonly,
 /* The same with a disk's format and snapshot=on. */
 int blk_image_open_conf(struct blk_image *img, const struct disk_config *dc, struct errmsg *e);
 /*
- * Live snapshot, on a disk whose queue is quiesced: flush, create the
- * qcow2 @overlay (a new file) over the current image, reopen that
- * read-only as the overlay's backing file and serve the disk from the
- * overlay. On error the disk stays on its current image.
+ * Live snapshot, on a disk whose queue is quiesced: flush, write a qcow2
+ * header naming the current image (by its full path) as backing file into
+ * @fd (a new, empty file the caller made, known to users as @overlay),
+ * and serve the disk from it; the old image stays open as its read-only
+ * base, locked shared. On error the disk stays on its current image.
  */
-int blk_image_snapshot(struct blk_image *img, const char *overlay, struct errmsg *e);
+int blk_image_snapshot(struct blk_image *img, int fd, const char *overlay, struct errmsg *e);
 /* blk_image_snapshot() on the disk device @dev (of type "disk"), under its lock. */
 struct device;
-int blk_disk_snapshot(struct device *dev, const char *overlay, struct errmsg *e);
+int blk_disk_snapshot(struct device *dev, int fd, const char *overlay, struct errmsg *e);
+
 /* The same, printing @e as the command line names it (--disk ...). */
 int blk_image_open(struct blk_image *img, const char *path, bool readonly);
 void blk_image_close(struct blk_image *img);

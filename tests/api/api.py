@@ -373,6 +373,30 @@ def case_bad_input(k, img):
                      "bad-json")
         expect_error(_raw(c, b"{\"execute\": \"in\\u0000fo\"}\n"), "unknown-command")
         expect_error(_raw(c, b"\xff\xfe\n"), "bad-json")
+        # snapshot-disk: its arguments, the descriptor it needs, and descriptors nobody asked for
+        expect_error(c.call({"execute": "snapshot-disk"}), "bad-argument")
+        expect_error(c.call({"execute": "snapshot-disk", "arguments": {"disk": "disk0"}}),
+                     "bad-argument")
+        expect_error(c.call({"execute": "snapshot-disk",
+                             "arguments": {"disk": "disk0", "file": "rel.qcow2"}}), "bad-argument")
+        expect_error(c.call({"execute": "snapshot-disk",
+                             "arguments": {"disk": "disk0", "file": "/x.qcow2", "y": 1}}),
+                     "bad-argument")
+        snap = {"execute": "snapshot-disk", "arguments": {"disk": "disk0", "file": "/x.qcow2"}}
+        expect_error(c.call(snap), "bad-request")  # no descriptor
+        with tempfile.TemporaryFile() as f:
+            line = json.dumps(snap).encode() + b"\n"
+            socket.send_fds(c.s, [line], [f.fileno()])
+            r = c.line()
+            expect_error(r, "not-found")  # this VM has no disks
+            check("no disk 'disk0'" in r["error"]["message"], "snapshot-disk: %r" % r)
+            # four descriptors with a plain info: the newest waits for a snapshot-disk on
+            # that connection, the others are closed at once; all go with the connection
+            # (the fd count below)
+            extra = greeted(path)
+            socket.send_fds(extra.s, [b'{"execute": "info"}\n'], [f.fileno()] * 4)
+            check("return" in extra.line(), "info with descriptors")
+            extra.close()
         r = c.call({"execute": "info", "id": {"any": ["json", 1]}})
         check(r.get("id") == {"any": ["json", 1]} and r["return"]["name"] == vm.name,
               "id echoed %r" % r)

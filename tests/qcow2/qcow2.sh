@@ -225,6 +225,96 @@ snapshot-disk)
 	[ $st -eq 2 ] && grep -q 'in use' log && ! [ -e ov2.qcow2 ] ||
 		fail "snapshot-disk of an image in use: status $st"
 	;;
+live-snapshot)
+	# kvmini snapshot-disk NAME while a guest streams writes (firmware/blkstream.c): a raw
+	# base, then a second snapshot over the first overlay (a chain of three). The guest
+	# reads every sector back at the end; then the chain must hold its last pass, and per
+	# sector the base <= the first overlay's chain <= the last (the passes only grow).
+	stream=$(dirname "$fw")/blkstream.elf
+	truncate -s 256K base.raw
+	truncate -s 64K ro.raw
+	mkdir -p run && export XDG_RUNTIME_DIR=$tmp/run	# the API socket, unless root
+	name=kvmini-qcow2-live-$$
+	mkfifo in
+	timeout -s KILL "$limit" "$kvmini" run --kernel "$stream" --name "$name" --disk path=base.raw \
+		--disk path=ro.raw,readonly=on <in >log 2>&1 &
+	vpid=$!
+	exec 3>in
+	# pass N written: wait (bounded) until the guest's log shows it
+	wait_pass() {
+		local i
+		for i in $(seq 1 600); do
+			[ "$(sed -n 's/^blkstream: pass \([0-9]*\) written$/\1/p' log | tail -n 1)" -ge "$1" ] \
+				2>/dev/null && return 0
+			kill -0 $vpid 2>/dev/null || fail "the guest ended early"
+			sleep 0.1
+		done
+		fail "the guest did not write pass $1"
+	}
+	last_pass() { sed -n 's/^blkstream: pass \([0-9]*\) written$/\1/p' log | tail -n 1; }
+	wait_pass 1
+	# refusals first: none of them may touch the disk or leave a file
+	"$kvmini" snapshot-disk "$name-nosuch" >out 2>&1; st=$?
+	[ $st -eq 3 ] && grep -q "no VM named" out || { cat out; fail "unknown VM: status $st"; }
+	"$kvmini" snapshot-disk "$name" --disk nosuch >out 2>&1; st=$?
+	[ $st -eq 1 ] && grep -q "no disk 'nosuch'" out || { cat out; fail "unknown disk: status $st"; }
+	"$kvmini" snapshot-disk "$name" --disk disk1 >out 2>&1; st=$?
+	[ $st -eq 1 ] && grep -q "read-only" out || { cat out; fail "read-only disk: status $st"; }
+	echo keep >taken.qcow2
+	"$kvmini" snapshot-disk "$name" --file taken.qcow2 >out 2>&1; st=$?
+	[ $st -eq 2 ] && grep -q "File exists" out && [ "$(cat taken.qcow2)" = keep ] ||
+		{ cat out; fail "an existing --file: status $st"; }
+	"$kvmini" snapshot-disk "$name" --image base.raw --file x.qcow2 >out 2>&1; st=$?
+	[ $st -ne 0 ] && grep -q "stopped image" out && ! [ -e x.qcow2 ] ||
+		{ cat out; fail "--image with a VM name: status $st"; }
+	"$kvmini" snapshot-disk "$name" --file ov1.qcow2 >out 2>&1 ||
+		{ cat out; fail "the first live snapshot failed"; }
+	grep -q "base.raw is now a read-only base; writes go to $tmp/ov1.qcow2" out ||
+		{ cat out; fail "the first snapshot's report"; }
+	p1=$(last_pass)
+	# the old top is a base now: QEMU may read it, not write it
+	qemu-img info -U base.raw >/dev/null 2>&1 || fail "qemu-img cannot read the base"
+	qemu-io -f raw -c 'write 0 512' base.raw >out 2>&1 &&
+		fail "QEMU could write the base under a running overlay"
+	wait_pass $((p1 + 2))
+	"$kvmini" snapshot-disk "$name" --disk disk0 >out 2>&1 ||
+		{ cat out; fail "the second live snapshot failed"; }
+	ov2=$(ls ov1.snap-*.qcow2 2>/dev/null | head -n 1)
+	[ -n "$ov2" ] || { cat out; ls; fail "no overlay with the default name"; }
+	"$kvmini" info "$name" >out 2>&1
+	grep -q "disk0 .*qcow2 .*$ov2 over 2 backing files" out || { cat out; fail "info's disks"; }
+	wait_pass $(($(last_pass) + 2))
+	echo x >&3
+	exec 3>&-
+	wait $vpid; st=$?
+	[ $st -eq 1 ] && grep -q "read back ok" log || fail "the guest ended with status $st"
+	last=$(sed -n 's/^blkstream: pass \([0-9]*\) read back ok$/\1/p' log)
+	check ov1.qcow2
+	check "$ov2"
+	qemu-img info --backing-chain "$ov2" | grep -c '^image:' | grep -qx 3 ||
+		fail "the chain is not three images deep"
+	qemu-img convert -U -O raw ov1.qcow2 mid.raw || fail "qemu-img convert ov1.qcow2"
+	qemu-img convert -U -O raw "$ov2" top.raw || fail "qemu-img convert $ov2"
+	python3 - "$last" base.raw mid.raw top.raw <<'PY' >out 2>&1 || { cat out; fail "the chain's contents"; }
+import struct, sys
+last = int(sys.argv[1])
+imgs = [open(p, "rb").read() for p in sys.argv[2:]]
+def pass_of(img, k):
+    s = img[k * 512:(k + 1) * 512]
+    if s == bytes(512):
+        return 0
+    magic, p, sec = struct.unpack_from("<8sII", s)
+    assert magic == b"KVSTREAM" and sec == k, "sector %d: not a stamp" % k
+    assert s[16:] == bytes([(p * 7 + 1) & 255]) * 496, "sector %d: a torn write" % k
+    return p
+for k in range(len(imgs[0]) // 512):
+    b, m, t = (pass_of(i, k) for i in imgs)
+    assert t == last, "sector %d: pass %d in the chain, the guest wrote %d" % (k, t, last)
+    assert b <= m <= t, "sector %d: base %d, middle %d, top %d" % (k, b, m, t)
+    assert b >= 1, "sector %d: the base lost the writes before the snapshot" % k
+print("ok")
+PY
+	;;
 guest-dwz-*)
 	# discard and write-zeroes through virtio (firmware/virtioblk.c, vblk.mode=dwz) on
 	# qcow2 images of 4 KiB clusters (v2, v3, v3 over a backing file) and on raw

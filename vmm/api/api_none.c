@@ -51,3 +51,11 @@ int cmd_stat(int argc, char **argv)
 	kv_err("kvmini stat: " NO_API);
 	return CLIENT_ERROR;
 }
+
+int client_snapshot_disk(const char *name, const char *disk, const char *file)
+{
+	(void)disk, (void)file;
+	kv_err("kvmini snapshot-disk %s: a running VM's disk goes through its API: " NO_API
+	       "; a stopped image works with --image", name);
+	return CLIENT_ERROR;
+}

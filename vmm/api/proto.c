@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -22,6 +23,7 @@ static const struct {
 	{ "stop", API_CMD_STOP },
 	{ "events", API_CMD_EVENTS },
 	{ "stats", API_CMD_STATS },
+	{ "snapshot-disk", API_CMD_SNAPSHOT_DISK },
 };
 
 void api_json_init(void)
@@ -34,6 +36,9 @@ void api_json_init(void)
 
 void api_request_free(struct api_request *req)
 {
+	free(req->disk);
+	free(req->file);
+	req->disk = req->file = NULL;
 	json_object_put(req->id);
 	req->id = NULL;
 }
@@ -44,6 +49,36 @@ static int fail(const char **code, char *msg, size_t msglen, const char *c, cons
 	*code = c;
 	snprintf(msg, msglen, fmt, arg);
 	return -1;
+}
+
+/* "arguments" of snapshot-disk: {"disk": NAME, "file": FULL_PATH}, both strings. */
+static int parse_snapshot_disk_args(struct json_object *args, struct api_request *req,
+				    const char **code, char *msg, size_t msglen)
+{
+	json_object_object_foreach(args, key, val) {
+		const char *s;
+
+		if (strcmp(key, "disk") && strcmp(key, "file"))
+			return fail(code, msg, msglen, "bad-argument",
+				    "unknown argument '%.64s'; snapshot-disk takes disk and file", key);
+		if (!json_object_is_type(val, json_type_string))
+			return fail(code, msg, msglen, "bad-argument", "%s must be a string", key);
+		s = json_object_get_string(val);
+		if (!*s || strlen(s) > API_PATH_MAX || (!strcmp(key, "file") && s[0] != '/'))
+			return fail(code, msg, msglen, "bad-argument", "%s", !strcmp(key, "file") ?
+				    "file must be a full path (up to 4095 bytes)" :
+				    "disk must be a disk's name (1 to 4095 bytes)");
+		if (!strcmp(key, "disk"))
+			req->disk = strdup(s);
+		else
+			req->file = strdup(s);
+		if (!(!strcmp(key, "disk") ? req->disk : req->file))
+			return fail(code, msg, msglen, "internal", "%s", "out of memory");
+	}
+	if (!req->disk || !req->file)
+		return fail(code, msg, msglen, "bad-argument", "snapshot-disk needs %s",
+			    !req->disk ? "disk" : "file");
+	return 0;
 }
 
 /* "arguments" of stop: {"timeout": SECONDS, "force": BOOL}, nothing else. */
@@ -141,10 +176,14 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 	if (i == ARRAY_SIZE(commands)) {
 		fail(code, msg, msglen, "unknown-command",
 		     "unknown command '%.64s'; the commands are info, pause, resume, stop, "
-		     "events and stats", name);
+		     "events, stats and snapshot-disk", name);
 		goto out;
 	}
 	req->cmd = commands[i].cmd;
+	if (req->cmd == API_CMD_SNAPSHOT_DISK && !json_object_object_get_ex(obj, "arguments", &args)) {
+		fail(code, msg, msglen, "bad-argument", "%s", "snapshot-disk needs disk and file");
+		goto out;
+	}
 	json_object_object_foreach(obj, key, val) {
 		(void)val;
 		if (strcmp(key, "execute") && strcmp(key, "arguments") && strcmp(key, "id")) {
@@ -161,6 +200,9 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 		}
 		if (req->cmd == API_CMD_STOP) {
 			if (parse_stop_args(args, req, code, msg, msglen))
+				goto out;
+		} else if (req->cmd == API_CMD_SNAPSHOT_DISK) {
+			if (parse_snapshot_disk_args(args, req, code, msg, msglen))
 				goto out;
 		} else if (json_object_object_length(args)) {
 			fail(code, msg, msglen, "bad-argument", "%s takes no arguments", name);
@@ -262,6 +304,34 @@ char *api_reply_info(const struct api_request *req, const char *name,
 		json_object_array_add(devs, d);
 	}
 	json_object_object_add(r, "devices", devs);
+	devs = json_object_new_array();
+	for (i = 0; i < info->nr_disks && i < CONTROL_MAX_DISKS; i++) {
+		struct json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "name", json_object_new_string(info->disks[i].name));
+		json_object_object_add(d, "id", json_object_new_string(info->disks[i].id));
+		json_object_object_add(d, "path", json_object_new_string(info->disks[i].path));
+		json_object_object_add(d, "format", json_object_new_string(info->disks[i].format));
+		json_object_object_add(d, "size", json_object_new_int64((int64_t)info->disks[i].size));
+		json_object_object_add(d, "backing_depth",
+				       json_object_new_int((int)info->disks[i].depth));
+		json_object_object_add(d, "readonly",
+				       json_object_new_boolean(info->disks[i].readonly));
+		json_object_object_add(d, "snapshot",
+				       json_object_new_boolean(info->disks[i].temporary));
+		json_object_array_add(devs, d);
+	}
+	json_object_object_add(r, "disks", devs);
+	return api_reply_ok(req, r);
+}
+
+char *api_reply_snapshot_disk(const struct api_request *req, const char *disk,
+			      const char *file)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "disk", json_object_new_string(disk));
+	json_object_object_add(r, "file", json_object_new_string(file));
 	return api_reply_ok(req, r);
 }
 
@@ -329,6 +399,9 @@ const char *api_errno_code(int err, const char **msg)
 	case -ENODEV:
 		*msg = "this VM has no power button; use force";
 		return "unsupported";
+	case -ENOENT:
+		*msg = "no such disk";
+		return "not-found";
 	default:
 		*msg = "the request failed";
 		return "failed";

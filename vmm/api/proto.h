@@ -17,7 +17,9 @@
 #define API_JSON_DEPTH 8	/* nesting a request may have */
 
 enum api_cmd { API_CMD_INFO, API_CMD_PAUSE, API_CMD_RESUME, API_CMD_STOP, API_CMD_EVENTS,
-	       API_CMD_STATS };
+	       API_CMD_STATS, API_CMD_SNAPSHOT_DISK };
+
+#define API_PATH_MAX 4095	/* snapshot-disk: bytes of the file's name */
 
 struct json_object;
 
@@ -26,6 +28,8 @@ struct api_request {
 	struct json_object *id;	/* the request's "id", owned (json_object_put), or NULL */
 	double timeout;		/* stop */
 	bool force;		/* stop */
+	char *disk;		/* snapshot-disk: the disk's name or id= (malloc'd) */
+	char *file;		/* snapshot-disk: the new overlay's full path (malloc'd) */
 };
 
 #define API_DEFAULT_STOP_TIMEOUT 30.0
@@ -54,6 +58,8 @@ char *api_reply_info(const struct api_request *req, const char *name,
 		     const struct control_info *info);
 char *api_event(const struct control_event *ev);
 char *api_reply_stats(const struct api_request *req, const struct control_stats *st);
+char *api_reply_snapshot_disk(const struct api_request *req, const char *disk,
+			      const char *file);
 /* The error code and message of a control_call() failure. */
 const char *api_errno_code(int err, const char **msg);
 

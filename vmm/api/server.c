@@ -39,6 +39,7 @@ struct client {
 	size_t out_len, out_cap;
 	bool subscribed;
 	bool closing;			/* close once @out is written */
+	int passed_fd;			/* sent with SCM_RIGHTS, for snapshot-disk; -1: none */
 };
 
 static struct {
@@ -54,18 +55,23 @@ static struct {
 
 /* An API thread's system calls: socket I/O, poll. Base: read, write, close, futex, memory. */
 static const char *const api_syscalls[] = {
-	"poll", "ppoll", "accept4", "getsockopt", NULL,
+	"poll", "ppoll", "accept4", "getsockopt",
+	"recvmsg",	/* a request line, with the fd snapshot-disk hands over */
+	NULL,
 };
 static const struct sandbox_io_class api_class = { .name = "api", .syscalls = api_syscalls };
 SANDBOX_IO_CLASS(api_class);
 
 static void client_close(struct client *c)
 {
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->passed_fd = -1;
 }
 
 /* Queue @line (malloc'd, taken). False: the client is dropped (it does not read). */
@@ -176,6 +182,31 @@ static void handle_request(struct client *c, const char *line, size_t len)
 		}
 		free(info);
 		break;
+	case API_CMD_SNAPSHOT_DISK: {
+		char why[CONTROL_MSG_MAX] = "";
+
+		if (c->passed_fd < 0) {
+			client_queue(c, api_reply_error(req.id, "bad-request",
+							"snapshot-disk needs the new file's descriptor, "
+							"sent with the request (SCM_RIGHTS)"));
+			break;
+		}
+		creq.op = CONTROL_SNAPSHOT_DISK;
+		creq.disk = req.disk;
+		creq.file = req.file;
+		creq.fd = c->passed_fd;
+		creq.msg = why;
+		c->passed_fd = -1;	/* the disk keeps it, or it is closed below */
+		ret = control_call(&creq);
+		if (ret) {
+			close(creq.fd);
+			code = api_errno_code(ret, &emsg);
+			client_queue(c, api_reply_error(req.id, code, why[0] ? why : emsg));
+		} else {
+			client_queue(c, api_reply_snapshot_disk(&req, req.disk, req.file));
+		}
+		break;
+	}
 	case API_CMD_PAUSE:
 	case API_CMD_RESUME:
 	case API_CMD_STOP:
@@ -201,6 +232,45 @@ static void handle_request(struct client *c, const char *line, size_t len)
 	api_request_free(&req);
 }
 
+/*
+ * recvmsg() that keeps one descriptor passed with the bytes (the newest);
+ * any other, or a truncated set, is closed at once.
+ */
+static ssize_t recv_with_fd(struct client *c, char *buf, size_t size)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec v = { .iov_base = buf, .iov_len = size };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.b,
+			    .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *h;
+	ssize_t n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+
+	if (n < 0)
+		return n;
+	for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		size_t i, nfd;
+		int fd;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (i == 0 && !(m.msg_flags & MSG_CTRUNC)) {
+				if (c->passed_fd >= 0)
+					close(c->passed_fd);
+				c->passed_fd = fd;
+			} else {
+				close(fd);
+			}
+		}
+	}
+	return n;
+}
+
 /* New bytes from @c: complete lines are requests. False: close it now. */
 static bool client_read(struct client *c)
 {
@@ -213,7 +283,7 @@ static bool client_read(struct client *c)
 		if (!c->in)
 			return false;
 	}
-	n = read(c->fd, buf, sizeof(buf));
+	n = recv_with_fd(c, buf, sizeof(buf));
 	if (n == 0)
 		return false;	/* closed */
 	if (n < 0)
@@ -286,6 +356,7 @@ static void accept_clients(void)
 		c = &api.clients[i];
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
+		c->passed_fd = -1;
 		api.nr++;
 		client_queue(c, api_greeting(api.name, (int)getpid()));
 	}

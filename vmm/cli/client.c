@@ -3,6 +3,8 @@
  * directory, send one request, print the reply as text or --json.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <poll.h>
@@ -18,9 +20,11 @@
 
 #include "client.h"
 #include "config.h"
+#include "control.h"
 #include "instance.h"
 #include "log.h"
 #include "proto.h"
+#include "util.h"
 
 #define REPLY_TIMEOUT_MS 10000	/* a live kvmini answers at once; this is for a stuck one */
 #define LIST_TIMEOUT_MS 2000	/* list: a VM that does not greet by then is left out */
@@ -172,21 +176,43 @@ static int conn_open(struct conn *c, const char *name, bool quiet)
 	return 0;
 }
 
-static int conn_send(struct conn *c, struct json_object *req)
+/* The request line; @pass_fd >= 0 goes with its first byte (SCM_RIGHTS). */
+static int conn_send_fd(struct conn *c, struct json_object *req, int pass_fd)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	size_t n = strlen(s);
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec v = { .iov_base = (void *)s, .iov_len = n };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (write(c->fd, s, n) != (ssize_t)n || write(c->fd, "\n", 1) != 1) {
+	if (pass_fd >= 0) {
+		struct cmsghdr *h;
+
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_control = ctl.b;
+		m.msg_controllen = sizeof(ctl.b);
+		h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+	}
+	if (sendmsg(c->fd, &m, MSG_NOSIGNAL) != (ssize_t)n || write(c->fd, "\n", 1) != 1) {
 		kv_err("cannot write to %s: %s", c->path, strerror(errno));
 		return CLIENT_ERROR;
 	}
 	return 0;
 }
 
-/* Send {"execute": @cmd, "arguments": @args} and wait for its reply (events skipped). */
-static int conn_call(struct conn *c, const char *cmd, struct json_object *args,
-		     struct json_object **reply)
+/*
+ * Send {"execute": @cmd, "arguments": @args} (with @pass_fd, if >= 0) and
+ * wait for its reply (events skipped).
+ */
+static int conn_call_fd(struct conn *c, const char *cmd, struct json_object *args,
+			int pass_fd, struct json_object **reply)
 {
 	struct json_object *req = json_object_new_object(), *v;
 	char *line;
@@ -195,7 +221,7 @@ static int conn_call(struct conn *c, const char *cmd, struct json_object *args,
 	json_object_object_add(req, "execute", json_object_new_string(cmd));
 	if (args)
 		json_object_object_add(req, "arguments", args);
-	ret = conn_send(c, req);
+	ret = conn_send_fd(c, req, pass_fd);
 	json_object_put(req);
 	if (ret)
 		return ret;
@@ -211,6 +237,12 @@ static int conn_call(struct conn *c, const char *cmd, struct json_object *args,
 			return 0;
 		json_object_put(*reply);
 	}
+}
+
+static int conn_call(struct conn *c, const char *cmd, struct json_object *args,
+		     struct json_object **reply)
+{
+	return conn_call_fd(c, cmd, args, -1, reply);
 }
 
 /* The error member of @reply, said; CLIENT_REFUSED. */
@@ -244,8 +276,10 @@ static void format_size(char *buf, size_t size, unsigned long long bytes)
 {
 	if (bytes >= (1ULL << 30) && !(bytes % (1ULL << 30)))
 		snprintf(buf, size, "%lluG", bytes >> 30);
-	else
+	else if (bytes >= (1ULL << 20) || !bytes)
 		snprintf(buf, size, "%lluM", bytes >> 20);
+	else
+		snprintf(buf, size, "%lluK", bytes >> 10);
 }
 
 static void format_uptime(char *buf, size_t size, long long ms)
@@ -297,6 +331,22 @@ static void print_info(struct json_object *info)
 		       json_object_object_get_ex(d, "port", NULL) ? member_str(d, "port") :
 								    member_str(d, "address"),
 		       irq);
+	}
+	if (!json_object_object_get_ex(info, "disks", &devs) || !json_object_array_length(devs))
+		return;
+	printf("disks:\n");
+	for (i = 0; i < json_object_array_length(devs); i++) {
+		struct json_object *d = json_object_array_get_idx(devs, i), *v;
+		bool ro = json_object_object_get_ex(d, "readonly", &v) && json_object_get_boolean(v);
+		bool tmp = json_object_object_get_ex(d, "snapshot", &v) && json_object_get_boolean(v);
+		long long depth = member_int(d, "backing_depth");
+
+		format_size(mem, sizeof(mem), (unsigned long long)member_int(d, "size"));
+		printf("  %-12s %-5s %8s %s%s%s", member_str(d, "name"), member_str(d, "format"), mem,
+		       member_str(d, "path"), ro ? " (read-only)" : "", tmp ? " (snapshot=on)" : "");
+		if (depth)
+			printf(" over %lld backing file%s", depth, depth > 1 ? "s" : "");
+		printf("\n");
 	}
 }
 
@@ -548,6 +598,127 @@ int cmd_control(int argc, char **argv)
 			print_json(reply);
 		json_object_put(reply);
 	}
+	close(c->fd);
+	free(c);
+	return ret;
+}
+
+/* Beside @top: its name without .qcow2, .raw or .img, then .snap-DATE-TIME.qcow2 */
+static int default_overlay(const char *top, char *out, size_t size)
+{
+	static const char *const exts[] = { ".qcow2", ".raw", ".img" };
+	size_t n = strlen(top), i;
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	for (i = 0; i < ARRAY_SIZE(exts); i++) {
+		size_t e = strlen(exts[i]);
+
+		if (n > e && !strcmp(top + n - e, exts[i])) {
+			n -= e;
+			break;
+		}
+	}
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
+	return snprintf(out, size, "%.*s.snap-%s.qcow2", (int)n, top, when) >= (int)size ? -1 : 0;
+}
+
+/* One disk @d of @name onto a new overlay @file (NULL: the default name). */
+static int snapshot_one(struct conn *c, const char *name, struct json_object *d,
+			const char *file)
+{
+	const char *disk = member_str(d, "name"), *top = member_str(d, "path");
+	char path[PATH_MAX], full[PATH_MAX];
+	struct json_object *args, *reply = NULL, *v;
+	int fd, ret;
+
+	if (file)
+		snprintf(path, sizeof(path), "%s", file);
+	else if (default_overlay(top, path, sizeof(path))) {
+		kv_err("%s: %s: the overlay's default name is too long; give --file", name, disk);
+		return CLIENT_ERROR;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		kv_err("%s: %s: cannot create %s: %s%s", name, disk, path, strerror(errno),
+		       errno == EEXIST ? "; give --file with a new name" : "");
+		return CLIENT_ERROR;
+	}
+	if (!realpath(path, full)) {
+		kv_err("%s: %s: %s: %s", name, disk, path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return CLIENT_ERROR;
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "disk", json_object_new_string(disk));
+	json_object_object_add(args, "file", json_object_new_string(full));
+	ret = conn_call_fd(c, "snapshot-disk", args, fd, &reply);
+	close(fd);
+	if (!ret && !json_object_object_get_ex(reply, "return", &v))
+		ret = report_error(name, "snapshot-disk", reply);
+	if (ret) {
+		unlink(full);	/* not in use: the disk stayed on its image */
+	} else {
+		printf("%s: %s: %s is now a read-only base; writes go to %s\n", name, disk, top,
+		       full);
+	}
+	json_object_put(reply);
+	return ret;
+}
+
+int client_snapshot_disk(const char *name, const char *disk, const char *file)
+{
+	struct conn *c = malloc(sizeof(*c));
+	struct json_object *reply = NULL, *info, *disks, *pick[CONTROL_MAX_DISKS];
+	size_t i, n = 0;
+	int ret;
+
+	if (!c)
+		return CLIENT_ERROR;
+	ret = conn_open(c, name, false);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	ret = conn_call(c, "info", NULL, &reply);
+	if (!ret && (!json_object_object_get_ex(reply, "return", &info) ||
+		     !json_object_object_get_ex(info, "disks", &disks)))
+		ret = report_error(name, "info", reply);
+	for (i = 0; !ret && i < json_object_array_length(disks) && n < CONTROL_MAX_DISKS; i++) {
+		struct json_object *d = json_object_array_get_idx(disks, i), *v;
+		bool ro = json_object_object_get_ex(d, "readonly", &v) && json_object_get_boolean(v);
+		bool tmp = json_object_object_get_ex(d, "snapshot", &v) && json_object_get_boolean(v);
+
+		if (disk && strcmp(member_str(d, "name"), disk) && strcmp(member_str(d, "id"), disk))
+			continue;
+		if (disk && (ro || tmp)) {
+			kv_err("%s: disk %s is %s: it has nothing to snapshot", name, disk,
+			       ro ? "read-only" : "snapshot=on (its writes are thrown away)");
+			ret = CLIENT_REFUSED;
+			break;
+		}
+		if (!ro && !tmp)
+			pick[n++] = d;
+	}
+	if (!ret && !n) {
+		if (disk)
+			kv_err("%s: no disk '%s'; 'kvmini info %s' lists them (name or id)", name,
+			       disk, name);
+		else
+			kv_err("%s: no writable disk to snapshot", name);
+		ret = CLIENT_REFUSED;
+	}
+	if (!ret && file && n > 1) {
+		kv_err("%s: --file names one overlay, and %zu disks would be snapshotted; give "
+		       "--disk NAME too", name, n);
+		ret = CLIENT_ERROR;
+	}
+	for (i = 0; !ret && i < n; i++)
+		ret = snapshot_one(c, name, pick[i], file);
+	json_object_put(reply);
 	close(c->fd);
 	free(c);
 	return ret;

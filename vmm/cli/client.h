@@ -19,6 +19,11 @@ int cmd_list(int argc, char **argv);
  * 0 and *@reply (json_object_put it), or a CLIENT_ status.
  */
 int client_request(const char *name, const char *cmd, struct json_object **reply);
+/*
+ * kvmini snapshot-disk NAME [--disk DISK] [--file NEW]: every writable disk
+ * of the VM @name (or @disk) onto a new qcow2 overlay, live.
+ */
+int client_snapshot_disk(const char *name, const char *disk, const char *file);
 /* info, pause, resume, stop: argv[0] names it. */
 int cmd_control(int argc, char **argv);
 

@@ -17,10 +17,13 @@
 #include "config.h"
 #include "errmsg.h"
 #include "log.h"
+#include "client.h"
 #include "snapdisk.h"
 #include "vm.h"
 
-#define SNAPDISK_USAGE "use kvmini snapshot-disk --image FILE [--format raw|qcow2] --file NEW.qcow2"
+#define SNAPDISK_USAGE "use kvmini snapshot-disk NAME [--disk DISK] [--file NEW.qcow2] " \
+		       "(a running VM) or kvmini snapshot-disk --image FILE [--format raw|qcow2] " \
+		       "--file NEW.qcow2 (a stopped image)"
 
 static int snapshot_offline(const char *image, const char *fmt, const char *file,
 			    struct errmsg *e)
@@ -58,28 +61,34 @@ out:
 
 int cmd_snapshot_disk(int argc, char **argv)
 {
-	const char *image = NULL, *file = NULL, *fmt = NULL;
+	const char *image = NULL, *file = NULL, *fmt = NULL, *name = NULL, *disk = NULL;
 	struct errmsg e;
 	int i;
 
-	for (i = 1; i < argc; i += 2) {
+	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (a[0] != '-') {
-			kv_err("snapshot-disk %s: the live mode (a running VM's disk) goes through "
-			       "its API socket, which this kvmini does not have yet; for a stopped "
-			       "image, " SNAPDISK_USAGE, a);
-			return EXIT_ERROR;
+			if (name) {
+				kv_err("snapshot-disk: %s: one VM name at most; " SNAPDISK_USAGE, a);
+				return EXIT_ERROR;
+			}
+			name = a;
+			continue;
 		}
-		if (!v || (strcmp(a, "--image") && strcmp(a, "--file") && strcmp(a, "--format"))) {
+		if (!v || (strcmp(a, "--image") && strcmp(a, "--file") && strcmp(a, "--format") &&
+			   strcmp(a, "--disk"))) {
 			kv_err("snapshot-disk: %s %s; " SNAPDISK_USAGE, a,
 			       v ? "is not an option" : "needs a value");
 			return EXIT_ERROR;
 		}
+		i++;
 		if (!strcmp(a, "--image"))
 			image = v;
 		else if (!strcmp(a, "--file"))
 			file = v;
+		else if (!strcmp(a, "--disk"))
+			disk = v;
 		else if (!strcmp(v, "raw") || !strcmp(v, "qcow2"))
 			fmt = v;
 		else {
@@ -87,8 +96,22 @@ int cmd_snapshot_disk(int argc, char **argv)
 			return EXIT_ERROR;
 		}
 	}
+	if (name) {
+		if (image || fmt) {
+			kv_err("snapshot-disk %s: %s is for a stopped image, not a running VM; "
+			       SNAPDISK_USAGE, name, image ? "--image" : "--format");
+			return EXIT_ERROR;
+		}
+		return client_snapshot_disk(name, disk, file);
+	}
+	if (disk) {
+		kv_err("snapshot-disk: --disk picks a running VM's disk: give the VM's name; "
+		       SNAPDISK_USAGE);
+		return EXIT_ERROR;
+	}
 	if (!image || !file) {
-		kv_err("snapshot-disk: %s missing; " SNAPDISK_USAGE, !image ? "--image" : "--file");
+		kv_err("snapshot-disk: %s missing; " SNAPDISK_USAGE, !image ? "--image or a VM name" :
+		       "--file");
 		return EXIT_ERROR;
 	}
 	if (snapshot_offline(image, fmt, file, &e)) {

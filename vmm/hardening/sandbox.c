@@ -217,6 +217,18 @@ static const int stats_syscalls[] = {
 	SCMP_SYS(mincore),
 };
 
+/*
+ * The API's snapshot-disk, on the main thread: the old top flushed, the
+ * new overlay's header and tables written (its fd came from the client).
+ */
+static const int snapshot_disk_syscalls[] = {
+	SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64),
+	SCMP_SYS(fdatasync),
+	SCMP_SYS(fallocate),	/* qcow2: clusters freed by the flush */
+	SCMP_SYS(ftruncate),	/* the new overlay: its header and tables */
+};
+
 /* --on-reboot=restart: building the next VM on the filtered main thread. */
 static const int restart_syscalls[] = {
 	SCMP_SYS(eventfd2),	/* kick, irq, stop eventfds */
@@ -443,6 +455,9 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 				       ARRAY_LEN(main_fcntl_cmds));
 	if (!ret && (cfg->stats || cfg->report))
 		ret = allow_all(f, stats_syscalls, ARRAY_LEN(stats_syscalls));
+	if (!ret && KVMINI_HAVE_API &&
+	    !(cfg->api_socket && !strcmp(cfg->api_socket, "none")))
+		ret = allow_all(f, snapshot_disk_syscalls, ARRAY_LEN(snapshot_disk_syscalls));
 	if (ret || cfg->on_reboot != ON_REBOOT_RESTART)
 		return ret;
 

@@ -377,11 +377,11 @@ static void test_cow_from_backing(void **state)
  */
 static void test_live_snapshot(void **state)
 {
-	struct blk_image img;
+	struct blk_image img, other;
 	struct errmsg err;
 	static uint8_t w[4096], r[4096];
-	char ov[256];
-	int bfd;
+	char ov[256], ov2[256];
+	int bfd, ofd;
 
 	(void)state;
 	bfd = open(base_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -393,12 +393,22 @@ static void test_live_snapshot(void **state)
 	assert_int_equal(blk_image_open_err(&img, base_path, false, &err), 0);
 	assert_null(img.qcow2);
 	snprintf(ov, sizeof(ov), "%s/overlay.qcow2", dir);
-	assert_int_equal(blk_image_snapshot(&img, ov, &err), 0);
+	snprintf(ov2, sizeof(ov2), "%s/overlay2.qcow2", dir);
+	ofd = open(ov, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(ofd >= 0);
+	assert_int_equal(blk_image_snapshot(&img, ofd, ov, &err), 0);
 	assert_non_null(img.qcow2);
 	assert_string_equal(img.path, ov);
 	assert_int_equal(img.size, SIZE);
-	/* the same file again: refused, the disk unchanged */
-	assert_int_equal(blk_image_snapshot(&img, ov, &err), -EEXIST);
+	/* the old image is a base now: another reader may share it, no writer */
+	assert_int_equal(blk_image_open_err(&other, base_path, true, &err), 0);
+	blk_image_close(&other);
+	assert_int_equal(blk_image_open_err(&other, base_path, false, &err), -EBUSY);
+	/* the same file again (not empty now): refused, the disk unchanged */
+	bfd = open(ov, O_RDWR);
+	assert_int_equal(blk_image_snapshot(&img, bfd, ov, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "new, empty file"));
+	close(bfd);
 	assert_non_null(img.qcow2);
 	memset(w, 0x22, sizeof(w));
 	{
@@ -410,6 +420,18 @@ static void test_live_snapshot(void **state)
 		assert_int_equal(qcow2_write(img.qcow2, &v, 1, 0, sizeof(w)), 0);
 		assert_int_equal(qcow2_read(img.qcow2, &rv, 1, 0, sizeof(r)), 0);
 		assert_int_equal(r[0], 0x22);
+		/* a second snapshot, over the qcow2 overlay: a chain of two */
+		bfd = open(ov2, O_RDWR | O_CREAT | O_EXCL, 0600);
+		assert_int_equal(blk_image_snapshot(&img, bfd, ov2, &err), 0);
+		assert_string_equal(img.path, ov2);
+		memset(w, 0x33, 512);
+		v.iov_len = 512;
+		assert_int_equal(qcow2_write(img.qcow2, &v, 1, 8192, 512), 0);
+		assert_int_equal(qcow2_read(img.qcow2, &rv, 1, 0, sizeof(r)), 0);
+		assert_int_equal(r[0], 0x22);
+		assert_int_equal(r[4095], 0x22);
+		assert_int_equal(qcow2_read(img.qcow2, &rv, 1, 8192, 512), 0);
+		assert_int_equal(r[0], 0x33);
 	}
 	bfd = open(base_path, O_RDONLY);
 	assert_int_equal(pread(bfd, r, sizeof(r), 0), (ssize_t)sizeof(r));
@@ -417,6 +439,8 @@ static void test_live_snapshot(void **state)
 	close(bfd);
 	blk_image_close(&img);
 	qemu_img_check(ov);
+	qemu_img_check(ov2);
+	unlink(ov2);
 }
 
 /* snapshot=on: a temporary overlay, the image read-only; no live snapshot of it. */
@@ -449,8 +473,10 @@ static void test_snapshot_on(void **state)
 	assert_int_equal(qcow2_read(img.qcow2, &rv, 1, 0, sizeof(r)), 0);
 	assert_int_equal(r[4095], 0x99);
 	snprintf(ov, sizeof(ov), "%s/overlay.qcow2", dir);
-	assert_int_equal(blk_image_snapshot(&img, ov, &err), -EINVAL);
+	bfd = open(ov, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_int_equal(blk_image_snapshot(&img, bfd, ov, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "snapshot=on"));
+	close(bfd);
 	blk_image_close(&img);
 	bfd = open(base_path, O_RDONLY);
 	assert_int_equal(pread(bfd, r, sizeof(r), 0), (ssize_t)sizeof(r));

@@ -77,6 +77,42 @@ static void test_stop_arguments(void **state)
 	refused("{\"execute\":\"info\",\"arguments\":{\"x\":1}}", "bad-argument");
 }
 
+static void test_snapshot_disk_arguments(void **state)
+{
+	struct api_request req;
+	const char *code;
+	char *big;
+
+	(void)state;
+	assert_int_equal(parse("{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":\"disk1\","
+			       "\"file\":\"/srv/vm/root.snap.qcow2\"}}", &req, &code), 0);
+	assert_int_equal(req.cmd, API_CMD_SNAPSHOT_DISK);
+	assert_string_equal(req.disk, "disk1");
+	assert_string_equal(req.file, "/srv/vm/root.snap.qcow2");
+	api_request_free(&req);
+	assert_null(req.disk);
+	refused("{\"execute\":\"snapshot-disk\"}", "bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{}}", "bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":\"d\"}}", "bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{\"file\":\"/f\"}}", "bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":\"\",\"file\":\"/f\"}}",
+		"bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":\"d\",\"file\":\"f\"}}",
+		"bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":1,\"file\":\"/f\"}}",
+		"bad-argument");
+	refused("{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":\"d\",\"file\":\"/f\","
+		"\"mode\":\"x\"}}", "bad-argument");
+	/* a path longer than 4095 bytes */
+	big = malloc(5000);
+	assert_non_null(big);
+	memset(big, 'a', 5000);
+	memcpy(big, "{\"execute\":\"snapshot-disk\",\"arguments\":{\"disk\":\"d\",\"file\":\"/", 60);
+	memcpy(big + 4990, "\"}}", 4);
+	refused(big, "bad-argument");
+	free(big);
+}
+
 static void test_malformed(void **state)
 {
 	struct api_request req;
@@ -169,6 +205,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_stop_arguments),
+		cmocka_unit_test(test_snapshot_disk_arguments),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_id_echoed),
 		cmocka_unit_test(test_info_reply),
