@@ -764,10 +764,58 @@ static bool in_range(const struct qcow2 *q, uint64_t off, uint64_t len)
 	return off <= q->size && len <= q->size - off;
 }
 
+/* A data cluster whose bytes are in the file (not compressed, zero or unallocated). */
+static bool plain(const struct qcow2 *q, uint64_t e)
+{
+	return !(e & OFLAG_COMPRESSED) && (e & OFFSET_MASK) && !(q->version >= 3 && (e & OFLAG_ZERO));
+}
+
+static bool owned(const struct qcow2 *q, uint64_t e);
+
+/*
+ * From @g on, at most @left bytes: the longest span whose clusters are
+ * data clusters back to back in the file (for a write: ours alone, in an
+ * L2 table of ours, so written in place). *@span 0: @g's own cluster is
+ * not one; else *@host is where @g's byte is. One preadv or pwritev then
+ * serves what would be one per cluster.
+ */
+static int host_span(struct qcow2 *q, uint64_t g, uint64_t left, bool write, uint64_t *host,
+		     uint64_t *span)
+{
+	uint64_t piece = piece_at(q, g, left), first = 0;
+	int ret;
+
+	*span = 0;
+	for (;;) {
+		uint64_t at = g + *span, e;
+
+		if (write && !(q->l1[at >> (q->cluster_bits + q->l2_bits)] & OFLAG_COPIED))
+			return 0;	/* a table shared with an internal snapshot */
+		ret = l2_entry(q, at, &e);
+		if (ret)
+			return ret;
+		if (!(write ? owned(q, e) : plain(q, e)))
+			return 0;
+		if (e & (q->cluster_size - 1) & OFFSET_MASK)
+			return -EIO;	/* unaligned data cluster */
+		if (!*span)
+			first = e & OFFSET_MASK;
+		else if ((e & OFFSET_MASK) != first + (((at >> q->cluster_bits) -
+							 (g >> q->cluster_bits)) << q->cluster_bits))
+			return 0;
+		if (!*span)
+			*host = first + (g & (q->cluster_size - 1));
+		*span += piece;
+		if (*span >= left)
+			return 0;
+		piece = piece_at(q, g + *span, left - *span);
+	}
+}
+
 int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_t off,
 	       uint64_t len)
 {
-	uint64_t done, piece;
+	uint64_t done, piece, host;
 	int ret;
 
 	if (!in_range(q, off, len))
@@ -775,8 +823,16 @@ int qcow2_read(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64_
 	for (done = 0; done < len; done += piece) {
 		uint64_t g = off + done, e;
 
+		ret = host_span(q, g, len - done, false, &host, &piece);
+		if (!ret && piece) {
+			ret = iov_rw(q->fd, false, iov, n, (size_t)done, (size_t)piece, host);
+			if (ret)
+				return ret;
+			continue;
+		}
 		piece = piece_at(q, g, len - done);
-		ret = l2_entry(q, g, &e);
+		if (!ret)
+			ret = l2_entry(q, g, &e);
 		if (!ret)
 			ret = read_piece(q, e, iov, n, (size_t)done, g, piece);
 		if (ret)
@@ -896,8 +952,17 @@ int qcow2_write(struct qcow2 *q, const struct iovec *iov, unsigned int n, uint64
 	if (q->readonly || !in_range(q, off, len))
 		return -EIO;
 	for (done = 0; done < len; done += piece) {
-		uint64_t g = off + done;
+		uint64_t g = off + done, host;
 
+		ret = host_span(q, g, len - done, true, &host, &piece);
+		if (ret)
+			return ret;
+		if (piece) {	/* in place */
+			ret = iov_rw(q->fd, true, iov, n, (size_t)done, (size_t)piece, host);
+			if (ret)
+				return ret;
+			continue;
+		}
 		piece = piece_at(q, g, len - done);
 		if (piece == q->cluster_size) {
 			ret = write_run(q, iov, n, (size_t)done, g, (len - done) >> q->cluster_bits,

@@ -19,7 +19,7 @@ ALL_TESTS="linux-6.1-boot linux-6.12-boot linux-6.1-reboot linux-6.12-reboot lin
 linux-smp-4 linux-memory-512M linux-cmdline linux-panic linux-pvh
 exec-status exec-uname exec-stderr exec-timeout exec-default-guest quickstart-uname exec-report
 exec-volume-rw exec-volume-ro exec-volume-timeout
-blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 blk-qcow2-root firmware-multiboot api-stop stat-debugfs firmware-testdev firmware-ioapic qemu-kvm-linux
+blk-rw blk-root-6.1 blk-root-6.12 blk-kill9 blk-qcow2-root blk-live-snapshot firmware-multiboot api-stop stat-debugfs firmware-testdev firmware-ioapic qemu-kvm-linux
 net-vhost-on net-vhost-off net-two-nics net-missing-tap net-vhost-unavailable"
 
 : "${VMM_KIND:=kvmini}" "${L2_TIMEOUT:=60}" "${OUT_DIR:=/tmp/nested}"
@@ -629,6 +629,64 @@ t_blk_qcow2_root() {
 	echo "+ overlay $(du -k "$_ov" | cut -f1) KiB over a $(du -k "$_base" | cut -f1) KiB base" >>"$LOG"
 }
 
+# kvmini snapshot-disk NAME while a Debian guest keeps rewriting a 2 MiB file on its ext4 root:
+# each pass is synced and announced; after the live snapshot and two more passes, a STOP on a
+# second (read-only) disk ends the loop. The guest then reads its last pass back (page cache
+# dropped) and must see no I/O error; a second boot from the overlay reads it again.
+t_blk_live_snapshot() {
+	blk_only_kvmini && return 77
+	_img=$OUT_DIR/live-base.ext4 _ov=$OUT_DIR/live-top.qcow2 _sig=$OUT_DIR/live-signal
+	rm -f "$_ov"
+	cp "$GUEST_DIR/guest/rootfs.ext4" "$_img"
+	dd if=/dev/zero of="$_sig" bs=64k count=1 status=none
+	_name=nested-live-$$
+	mkdir -p /run
+	_cmd='p=0; while [ $p -lt 300 ]; do p=$((p+1)); yes "kvmini live pass $p" | head -c 2097152 >/root/live.dat; sync; echo "KVMINI-LIVE-PASS $p"; echo 3 >/proc/sys/vm/drop_caches; [ "$(head -c 4 /dev/vdb)" = STOP ] && break; done; a=$(yes "kvmini live pass $p" | head -c 2097152 | md5sum); echo 3 >/proc/sys/vm/drop_caches; b=$(md5sum </root/live.dat); [ "$a" = "$b" ] && echo "KVMINI-LIVE-OK $p"; mount -o remount,ro /; sync'
+	echo "+ $VMM run --name $_name ... --disk path=$_img --disk path=$_sig,readonly=on; $VMM snapshot-disk $_name" >"$LOG"
+	"$VMM" run --name "$_name" --kernel "$(kernel_of 6.1)" --initrd "$(initrd_of 6.1)" \
+		--disk "path=$_img" --disk "path=$_sig,readonly=on" --timeout "$L2_TIMEOUT" \
+		--cmdline "root=/dev/vda rw $(enc "$_cmd")" </dev/null >>"$LOG" 2>&1 &
+	_pid=$!
+	_pass() {
+		_p=$(console | sed -n 's/^KVMINI-LIVE-PASS \([0-9]*\)$/\1/p' | tail -n 1)
+		echo "${_p:-0}"
+	}
+	_wait_pass() {
+		_t=0
+		while [ $_t -lt "$L2_TIMEOUT" ] && [ "$(_pass)" -lt "$1" ] && kill -0 $_pid 2>/dev/null; do
+			sleep 1
+			_t=$((_t + 1))
+		done
+		[ "$(_pass)" -ge "$1" ]
+	}
+	_wait_pass 1 || { kill -9 $_pid 2>/dev/null; wait $_pid; REASON="the guest never wrote a pass"; return 1; }
+	"$VMM" snapshot-disk "$_name" --disk disk0 --file "$_ov" >>"$LOG" 2>&1
+	_src=$?
+	_at=$(_pass)
+	echo "+ snapshot-disk: status $_src after pass $_at" >>"$LOG"
+	[ $_src = 0 ] || { kill -9 $_pid 2>/dev/null; wait $_pid; REASON="snapshot-disk exited $_src"; return 1; }
+	_wait_pass $((_at + 2)) || { kill -9 $_pid 2>/dev/null; wait $_pid; REASON="no pass after the snapshot"; return 1; }
+	printf STOP | dd of="$_sig" conv=notrunc status=none
+	wait $_pid
+	STATUS=$?
+	need_status 0 || return 1
+	_last=$(guest_value KVMINI-LIVE-OK)
+	[ -n "$_last" ] && [ "$_last" -gt "$_at" ] ||
+		{ REASON="the guest read back '$_last' (KVMINI-LIVE-OK), after a snapshot at pass $_at"; return 1; }
+	! console | grep -q -e 'I/O error' -e 'EXT4-fs error' ||
+		{ REASON="the guest saw an I/O error"; return 1; }
+	cp "$LOG" "$LOG.live"
+	VMM_EXTRA="--disk path=$_ov,format=qcow2"
+	vm_run "$(kernel_of 6.1)" "$(initrd_of 6.1)" \
+		"root=/dev/vda ro $(enc "echo \"KVMINI-LIVE-READ \$(md5sum </root/live.dat | cut -c1-32)\"")"
+	VMM_EXTRA=
+	need_status 0 || return 1
+	_want=$(yes "kvmini live pass $_last" | head -c 2097152 | md5sum | cut -c1-32)
+	[ "$(guest_value KVMINI-LIVE-READ)" = "$_want" ] ||
+		{ REASON="the overlay's second boot read $(guest_value KVMINI-LIVE-READ), want pass $_last ($_want)"; return 1; }
+	cat "$LOG.live" >>"$LOG"
+}
+
 # The multiboot test payload (firmware/multiboot) on real KVM: every check passes, and it
 # reports through the exit device (0 failures: status 1).
 t_firmware_multiboot() {
@@ -1174,7 +1232,10 @@ if [ "${1:-}" = --extra-secs ]; then
 	shift
 	_x=0
 	for _n in "$@"; do
-		case "$_n" in net-vhost-on | net-vhost-off) _x=$((_x + NET_MB * 8)) ;; esac
+		case "$_n" in
+		net-vhost-on | net-vhost-off) _x=$((_x + NET_MB * 8)) ;;
+		blk-qcow2-root | blk-live-snapshot) _x=$((_x + 60)) ;;	# two guest runs
+		esac
 	done
 	echo $_x
 	exit 0
