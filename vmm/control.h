@@ -22,7 +22,8 @@ enum vm_state {
 };
 const char *vm_state_name(enum vm_state s);
 
-enum control_op { CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP, CONTROL_STATS };
+enum control_op { CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP, CONTROL_STATS,
+		  CONTROL_SNAPSHOT };
 
 /* One counter of `stats`: KVM's or kvmini's, in total and per vCPU where it is per vCPU. */
 struct control_stat {
@@ -71,6 +72,11 @@ struct control_request {
 	bool force;		/* stop: no power button, stop now */
 	struct control_info *info;	/* CONTROL_INFO: where to put it */
 	struct control_stats *stats;	/* CONTROL_STATS: filled, freed by the caller */
+	/* CONTROL_SNAPSHOT: the files, opened by the client; the caller closes them */
+	int state_fd, mem_fd;
+	bool then_stop;		/* stop the VM once saved (else it runs on) */
+	char *msg;		/* a failure's message, @msglen bytes ("" if none) */
+	size_t msglen;
 };
 
 /* Events for subscribers, in order. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -22,6 +23,7 @@ static const struct {
 	{ "stop", API_CMD_STOP },
 	{ "events", API_CMD_EVENTS },
 	{ "stats", API_CMD_STATS },
+	{ "snapshot", API_CMD_SNAPSHOT },
 };
 
 void api_json_init(void)
@@ -36,6 +38,8 @@ void api_request_free(struct api_request *req)
 {
 	json_object_put(req->id);
 	req->id = NULL;
+	free(req->snapshot_dir);
+	req->snapshot_dir = NULL;
 }
 
 static int fail(const char **code, char *msg, size_t msglen, const char *c, const char *fmt,
@@ -80,6 +84,44 @@ static int parse_stop_args(struct json_object *args, struct api_request *req,
 				    "stop takes timeout and force, not '%.64s'", key);
 		}
 	}
+	return 0;
+}
+
+/* "arguments" of snapshot: {"dir": PATH, "then": "resume"|"stop"}; dir is needed. */
+static int parse_snapshot_args(struct json_object *args, struct api_request *req,
+			       const char **code, char *msg, size_t msglen)
+{
+	struct json_object_iterator it, end;
+
+	it = json_object_iter_begin(args);
+	end = json_object_iter_end(args);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		struct json_object *v = json_object_iter_peek_value(&it);
+		const char *s = json_object_get_string(v);
+
+		if (!strcmp(key, "dir")) {
+			if (!json_object_is_type(v, json_type_string) || !*s ||
+			    strlen(s) >= API_SNAPSHOT_DIR_MAX)
+				return fail(code, msg, msglen, "bad-argument", "%s",
+					    "snapshot: dir must be a path of 1 to 4095 bytes");
+			free(req->snapshot_dir);
+			req->snapshot_dir = strdup(s);
+			if (!req->snapshot_dir)
+				return fail(code, msg, msglen, "internal", "%s", "out of memory");
+		} else if (!strcmp(key, "then")) {
+			if (!json_object_is_type(v, json_type_string) ||
+			    (strcmp(s, "resume") && strcmp(s, "stop")))
+				return fail(code, msg, msglen, "bad-argument", "%s",
+					    "snapshot: then must be \"resume\" or \"stop\"");
+			req->snapshot_stop = !strcmp(s, "stop");
+		} else {
+			return fail(code, msg, msglen, "bad-argument",
+				    "snapshot takes dir and then, not '%.64s'", key);
+		}
+	}
+	if (!req->snapshot_dir)
+		return fail(code, msg, msglen, "bad-argument", "%s", "snapshot needs dir");
 	return 0;
 }
 
@@ -141,7 +183,7 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 	if (i == ARRAY_SIZE(commands)) {
 		fail(code, msg, msglen, "unknown-command",
 		     "unknown command '%.64s'; the commands are info, pause, resume, stop, "
-		     "events and stats", name);
+		     "events, stats and snapshot", name);
 		goto out;
 	}
 	req->cmd = commands[i].cmd;
@@ -162,10 +204,17 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 		if (req->cmd == API_CMD_STOP) {
 			if (parse_stop_args(args, req, code, msg, msglen))
 				goto out;
+		} else if (req->cmd == API_CMD_SNAPSHOT) {
+			if (parse_snapshot_args(args, req, code, msg, msglen))
+				goto out;
 		} else if (json_object_object_length(args)) {
 			fail(code, msg, msglen, "bad-argument", "%s takes no arguments", name);
 			goto out;
 		}
+	}
+	if (req->cmd == API_CMD_SNAPSHOT && !args) {
+		fail(code, msg, msglen, "bad-argument", "%s", "snapshot needs dir");
+		goto out;
 	}
 	ret = 0;
 out:

@@ -17,7 +17,9 @@
 #define API_JSON_DEPTH 8	/* nesting a request may have */
 
 enum api_cmd { API_CMD_INFO, API_CMD_PAUSE, API_CMD_RESUME, API_CMD_STOP, API_CMD_EVENTS,
-	       API_CMD_STATS };
+	       API_CMD_STATS, API_CMD_SNAPSHOT };
+
+#define API_SNAPSHOT_DIR_MAX 4096	/* bytes of a snapshot's "dir" */
 
 struct json_object;
 
@@ -26,6 +28,8 @@ struct api_request {
 	struct json_object *id;	/* the request's "id", owned (json_object_put), or NULL */
 	double timeout;		/* stop */
 	bool force;		/* stop */
+	char *snapshot_dir;	/* snapshot: "dir" (for messages; the files come as fds), owned */
+	bool snapshot_stop;	/* snapshot: "then": "stop" (else "resume") */
 };
 
 #define API_DEFAULT_STOP_TIMEOUT 30.0

@@ -21,5 +21,7 @@ int cmd_list(int argc, char **argv);
 int client_request(const char *name, const char *cmd, struct json_object **reply);
 /* info, pause, resume, stop: argv[0] names it. */
 int cmd_control(int argc, char **argv);
+/* snapshot NAME DIR [--resume|--stop]: the VM saved into DIR (DIR/state, DIR/memory). */
+int cmd_snapshot(int argc, char **argv);
 
 #endif

@@ -196,6 +196,10 @@ static const int main_syscalls[] = {
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 	SCMP_SYS(timerfd_settime),	/* the API's stop: the hard-stop deadline */
 	SCMP_SYS(pread64),	/* the API's stats: KVM's binary statistics */
+	/* the API's snapshot: into the files its client opened and passed */
+	SCMP_SYS(pwrite64),
+	SCMP_SYS(ftruncate),
+	SCMP_SYS(fdatasync),
 };
 
 /* fcntl commands: OFD locks of disk images */
@@ -436,6 +440,8 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 
 	if (!ret)
 		ret = allow_ioctls(f, main_ioctls, ARRAY_LEN(main_ioctls));
+	if (!ret)
+		ret = allow_arch_ioctls(f, ARCH_IOCTLS_SNAPSHOT);
 	if (!ret)
 		ret = add_device_ioctls(f);
 	if (!ret)
