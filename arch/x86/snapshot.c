@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <linux/kvm.h>
 
 #include "arch.h"
@@ -40,7 +41,6 @@ int x86_snap_probe(int kvm_fd, struct x86_snap **out)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
 	struct x86_snap *s;
-	int size;
 	uint32_t i, n;
 
 	*out = NULL;
@@ -68,12 +68,14 @@ int x86_snap_probe(int kvm_fd, struct x86_snap **out)
 		s->caps |= X86_SNAP_CAP_XSAVE;
 		s->xsave_size = sizeof(struct kvm_xsave);
 #ifdef KVM_CAP_XSAVE2
-		size = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
-		if (size > (int)sizeof(struct kvm_xsave))
-			s->xsave_size = (uint32_t)size;
+		{
+			int size = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+
+			if (size > (int)sizeof(struct kvm_xsave))
+				s->xsave_size = (uint32_t)size;
+		}
 #endif
 	}
-	(void)size;
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0)
 		s->caps |= X86_SNAP_CAP_XCRS;
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_VCPU_EVENTS) > 0)
@@ -82,6 +84,7 @@ int x86_snap_probe(int kvm_fd, struct x86_snap **out)
 		s->caps |= X86_SNAP_CAP_DEBUGREGS;
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) > 0)
 		s->caps |= X86_SNAP_CAP_CLOCK;
+	s->kvmclock_ctrl = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_KVMCLOCK_CTRL) > 0;
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PIT_STATE2) > 0)
 		s->caps |= X86_SNAP_CAP_PIT2;
 	*out = s;
@@ -166,6 +169,14 @@ static int rec_take(const struct rec_in *in, uint32_t kind, void *dst, size_t si
 
 /* ---- the VM ---- */
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int get_chip(struct vm *vm, uint32_t id, struct kvm_irqchip *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -207,6 +218,11 @@ int arch_vm_save(struct vm *vm, void *buf, size_t len)
 			kv_err("snapshot: KVM_GET_CLOCK failed: %s", strerror(errno));
 			return -errno;
 		}
+		/* the time of day beside it, for the restore to add what passed */
+		if (!(clock.flags & KVM_CLOCK_REALTIME)) {
+			clock.realtime = realtime_ns();
+			clock.flags |= KVM_CLOCK_REALTIME;
+		}
 		rec_put(&o, REC_CLOCK, &clock, sizeof(clock));
 	}
 	return rec_done(&o);
@@ -223,6 +239,7 @@ static int set_ioctl(int fd, unsigned long req, void *arg, const char *name, con
 
 int arch_vm_restore(struct vm *vm, const void *buf, size_t len)
 {
+	uint64_t now;
 	static const char *const chip_names[] = { "the master PIC", "the slave PIC", "the IOAPIC" };
 	struct kvm_irqchip chip;
 	struct kvm_pit_state2 pit;
@@ -261,8 +278,16 @@ int arch_vm_restore(struct vm *vm, const void *buf, size_t len)
 	if (ret < 0)
 		return ret;
 	if (!ret) {
-		/* the guest's clock goes on from the saved value: no time passed for it */
+		/*
+		 * The clock moves on by the time of day that passed since it was
+		 * saved, so that the guest's time is right again (a clock set
+		 * back on the host counts as no time passed).
+		 */
+		now = realtime_ns();
+		if (clock.flags & KVM_CLOCK_REALTIME && now > clock.realtime)
+			clock.clock += now - clock.realtime;
 		clock.flags = 0;
+		clock.realtime = clock.host_tsc = 0;
 		ret = set_ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK", "kvmclock");
 		if (ret)
 			return ret;
@@ -512,6 +537,12 @@ int arch_vcpu_restore(struct vcpu *v, const void *buf, size_t len)
 				KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
 		ret = set_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", what);
 	}
+	/*
+	 * A guest with kvmclock learns it was stopped, so its watchdogs do not
+	 * take the jump of its clock for a hang. EINVAL: it has no kvmclock.
+	 */
+	if (!ret && s->kvmclock_ctrl && ioctl(v->fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+		kv_warn("restore: KVM_KVMCLOCK_CTRL for %s failed: %s", what, strerror(errno));
 	return ret;
 }
 

@@ -2,6 +2,7 @@
 #ifndef KVMINI_X86_SNAPSHOT_H
 #define KVMINI_X86_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -14,6 +15,7 @@ struct kvm_cpuid2;
 struct x86_snap {
 	uint32_t caps;		/* X86_SNAP_CAP_* */
 	uint32_t xsave_size;	/* bytes of KVM_GET_XSAVE(2), 0: no XSAVE */
+	bool kvmclock_ctrl;	/* KVM_KVMCLOCK_CTRL: tell the guest it was stopped */
 	uint32_t nr_msrs;
 	uint32_t msrs[];	/* indices to save */
 };

@@ -2,7 +2,7 @@
 """Snapshots on the host's /dev/kvm: `kvmini snapshot NAME DIR` and
 `kvmini run --restore DIR`, with the counter firmware.
 
-    snapshot.py KVMINI COUNTER_IMAGE MEMSUM_IMAGE CASE
+    snapshot.py KVMINI COUNTER_IMAGE MEMSUM_IMAGE KVMCLOCK_IMAGE CASE
 
 The counter prints "COUNT n" about every 50 ms from n = 0, and powers off
 on the ACPI power button. A restored guest must go on counting from where
@@ -12,6 +12,9 @@ no guest. The memory case boots the memsum firmware instead, which fills
 scattered pages with a known pattern and prints "SUM n checksum": the
 restored guest must print the same checksum, the memory file must hold the
 pattern at the pages' offsets and holes where the guest left pages zero.
+The clock case boots the kvmclock firmware ("CLOCK n ms", the guest's
+kvmclock): restored after a wait, its clock must have moved on by at least
+that wait, so that the guest's time is right again.
 Exits 0 on success, 1 on failure (with the tail of the guest's
 output and kvmini's stderr), 77 without a usable /dev/kvm. Every wait has
 a deadline (KVMINI_TEST_TIMEOUT, 120 s by default) that only stops a hung
@@ -390,6 +393,8 @@ def case_api(kvmini, image, tmp):
 
 
 MEMSUM = None  # the memsum firmware image (argv)
+KVMCLOCK = None  # the kvmclock firmware image (argv)
+CLOCK_WAIT = 2.0  # seconds between the snapshot and the restore in the clock case
 AREA, AREA_PAGES, FAR_PAGE, PAGE = 16 << 20, 16, 40 << 20, 4096
 
 
@@ -478,7 +483,53 @@ class Skip(Exception):
     pass
 
 
+def clocks(vm):
+    v = []
+    for line in vm.output().splitlines():
+        w = line.split()
+        if len(w) == 3 and w[0] == "CLOCK":
+            v.append((int(w[1]), int(w[2])))
+    return v
+
+
+def case_clock(kvmini, image, tmp):
+    """kvmclock moves on by the time between the snapshot and the restore."""
+    snap = os.path.join(tmp, "snap")
+    vms = [VM(kvmini, tmp, "orig", ["--kernel", KVMCLOCK])]
+    seen = {}
+
+    def save():
+        vm = vms[0]
+        vm.wait_for(lambda: "KVMCLOCK-NONE" in vm.output() or len(clocks(vm)) >= 3,
+                    "three CLOCK lines")
+        if "KVMCLOCK-NONE" in vm.output():
+            raise Skip("this KVM offers no kvmclock")
+        vm.wait_socket()
+        rc, out, err = client(kvmini, "snapshot", "--stop", vm.sock, snap)
+        check(rc == 0, "kvmini snapshot: status %d, %s%s" % (rc, out, err))
+        check(vm.wait_exit() == 0, "the snapshotted kvmini did not exit 0")
+        seen["last"] = clocks(vm)[-1]
+    run_guarded(vms, save)
+    # the wait the guest's clock must account for, whatever the host does meanwhile
+    time.sleep(CLOCK_WAIT)
+    vms = [VM(kvmini, tmp, "restored", ["--restore", snap])]
+
+    def restored():
+        vm = vms[0]
+        vm.wait_for(lambda: len(clocks(vm)) >= 2, "two CLOCK lines after the restore")
+        (n0, ms0), (n1, ms1) = seen["last"], clocks(vm)[0]
+        check(n1 > n0, "restored at CLOCK %d, not after %d" % (n1, n0))
+        check(ms1 >= ms0 + CLOCK_WAIT * 1000,
+              "the guest's clock read %d ms before the snapshot and %d ms after a %g s "
+              "wait: it did not move on" % (ms0, ms1, CLOCK_WAIT))
+        vm.wait_socket()
+        rc, out, err = client(kvmini, "stop", vm.sock)
+        check(rc == 0 and vm.wait_exit() == 0, "the restored VM did not power off")
+    run_guarded(vms, restored)
+
+
 CASES = {
+    "clock": case_clock,
     "jail": case_jail,
     "memory": case_memory,
     "api": case_api,
@@ -492,11 +543,11 @@ CASES = {
 
 
 def main():
-    global MEMSUM
-    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
+    global MEMSUM, KVMCLOCK
+    if len(sys.argv) != 6 or sys.argv[5] not in CASES:
         print(__doc__)
         return 2
-    kvmini, image, MEMSUM, case = sys.argv[1:]
+    kvmini, image, MEMSUM, KVMCLOCK, case = sys.argv[1:]
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no usable /dev/kvm")
         return 77
