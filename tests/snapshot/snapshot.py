@@ -2,7 +2,7 @@
 """Snapshots on the host's /dev/kvm: `kvmini snapshot NAME DIR` and
 `kvmini run --restore DIR`, with the counter firmware.
 
-    snapshot.py KVMINI COUNTER_IMAGE MEMSUM_IMAGE KVMCLOCK_IMAGE CASE
+    snapshot.py KVMINI COUNTER_IMAGE MEMSUM_IMAGE KVMCLOCK_IMAGE SMP_IMAGE CASE
 
 The counter prints "COUNT n" about every 50 ms from n = 0, and powers off
 on the ACPI power button. A restored guest must go on counting from where
@@ -14,7 +14,9 @@ restored guest must print the same checksum, the memory file must hold the
 pattern at the pages' offsets and holes where the guest left pages zero.
 The clock case boots the kvmclock firmware ("CLOCK n ms", the guest's
 kvmclock): restored after a wait, its clock must have moved on by at least
-that wait, so that the guest's time is right again.
+that wait, so that the guest's time is right again. The smp-running case
+boots the smp firmware with smp.spin: an AP counts in memory while the BSP
+prints "APCOUNT n v"; after the restore both must go on.
 Exits 0 on success, 1 on failure (with the tail of the guest's
 output and kvmini's stderr), 77 without a usable /dev/kvm. Every wait has
 a deadline (KVMINI_TEST_TIMEOUT, 120 s by default) that only stops a hung
@@ -394,6 +396,7 @@ def case_api(kvmini, image, tmp):
 
 MEMSUM = None  # the memsum firmware image (argv)
 KVMCLOCK = None  # the kvmclock firmware image (argv)
+SMP = None  # the smp firmware image (argv)
 CLOCK_WAIT = 2.0  # seconds between the snapshot and the restore in the clock case
 AREA, AREA_PAGES, FAR_PAGE, PAGE = 16 << 20, 16, 40 << 20, 4096
 
@@ -528,7 +531,49 @@ def case_clock(kvmini, image, tmp):
     run_guarded(vms, restored)
 
 
+def apcounts(vm):
+    v = []
+    for line in vm.output().splitlines():
+        w = line.split()
+        if len(w) == 3 and w[0] == "APCOUNT":
+            v.append((int(w[1]), int(w[2])))
+    return v
+
+
+def case_smp_running(kvmini, image, tmp):
+    """Two vCPUs both running (BSP printing, AP counting) are saved and go on."""
+    snap = os.path.join(tmp, "snap")
+    vms = [VM(kvmini, tmp, "orig", ["--kernel", SMP, "--cpus", "2", "--cmdline", "smp.spin"])]
+    seen = {}
+
+    def save():
+        vm = vms[0]
+        vm.wait_for(lambda: len(apcounts(vm)) >= 3 and apcounts(vm)[-1][1] > 0,
+                    "three APCOUNT lines, the AP counting")
+        vm.wait_socket()
+        rc, out, err = client(kvmini, "snapshot", "--stop", vm.sock, snap)
+        check(rc == 0, "kvmini snapshot: status %d, %s%s" % (rc, out, err))
+        check(vm.wait_exit() == 0, "the snapshotted kvmini did not exit 0")
+        seen["last"] = apcounts(vm)[-1]
+    run_guarded(vms, save)
+    vms = [VM(kvmini, tmp, "restored", ["--restore", snap])]
+
+    def restored():
+        vm = vms[0]
+        vm.wait_for(lambda: len(apcounts(vm)) >= 1, "an APCOUNT line after the restore")
+        (n0, v0), (n1, v1) = seen["last"], apcounts(vm)[0]
+        check(n1 > n0 and v1 >= v0, "restored at APCOUNT %d %d, saved after %d %d" %
+              (n1, v1, n0, v0))
+        vm.wait_for(lambda: apcounts(vm)[-1][1] > v1, "the AP counting on after the restore")
+        check("smp: MADT" not in vm.output(), "the restored guest booted again")
+        vm.wait_socket()
+        rc, out, err = client(kvmini, "stop", vm.sock)
+        check(rc == 0 and vm.wait_exit() == 0, "the restored VM did not power off")
+    run_guarded(vms, restored)
+
+
 CASES = {
+    "smp-running": case_smp_running,
     "clock": case_clock,
     "jail": case_jail,
     "memory": case_memory,
@@ -543,11 +588,11 @@ CASES = {
 
 
 def main():
-    global MEMSUM, KVMCLOCK
-    if len(sys.argv) != 6 or sys.argv[5] not in CASES:
+    global MEMSUM, KVMCLOCK, SMP
+    if len(sys.argv) != 7 or sys.argv[6] not in CASES:
         print(__doc__)
         return 2
-    kvmini, image, MEMSUM, KVMCLOCK, case = sys.argv[1:]
+    kvmini, image, MEMSUM, KVMCLOCK, SMP, case = sys.argv[1:]
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no usable /dev/kvm")
         return 77
