@@ -46,6 +46,7 @@ static const unsigned long snapshot_ioctls[] = {
 	KVM_GET_IRQCHIP,
 	KVM_GET_PIT2,
 	KVM_GET_CLOCK,
+	KVM_GET_TSC_KHZ,
 };
 
 const unsigned long *arch_seccomp_ioctls(enum arch_ioctl_use use, size_t *n)

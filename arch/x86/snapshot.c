@@ -22,7 +22,7 @@
 
 enum rec_kind {
 	REC_REGS = 1, REC_SREGS, REC_XSAVE, REC_FPU, REC_XCRS, REC_MSRS, REC_LAPIC,
-	REC_EVENTS, REC_DEBUGREGS, REC_MP_STATE,
+	REC_EVENTS, REC_DEBUGREGS, REC_MP_STATE, REC_TSC_KHZ,
 	REC_PIC_MASTER = 32, REC_PIC_SLAVE, REC_IOAPIC, REC_PIT2, REC_CLOCK,
 	REC_KINDS,
 };
@@ -351,7 +351,7 @@ int arch_vcpu_save(struct vcpu *v, void *buf, size_t len)
 	struct kvm_debugregs dregs;
 	struct kvm_mp_state mp;
 	void *xsave;
-	int ret;
+	int ret, khz;
 
 	memset(&regs, 0, sizeof(regs));
 	memset(&sregs, 0, sizeof(sregs));
@@ -408,6 +408,13 @@ int arch_vcpu_save(struct vcpu *v, void *buf, size_t len)
 		if (vcpu_get(v, KVM_GET_VCPU_EVENTS, &events, "KVM_GET_VCPU_EVENTS"))
 			return -EIO;
 		rec_put(&o, REC_EVENTS, &events, sizeof(events));
+	}
+	/* the guest's TSC rate: a restore on a host of another rate must scale it */
+	khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	if (khz > 0) {
+		uint32_t k = (uint32_t)khz;
+
+		rec_put(&o, REC_TSC_KHZ, &k, sizeof(k));
 	}
 	return rec_done(&o);
 }
@@ -479,6 +486,31 @@ static int restore_msrs(struct vcpu *v, const struct rec_in *in, const char *wha
 	return 0;
 }
 
+/*
+ * The guest's TSC ran at the saved rate. Another rate here is scaled where
+ * KVM can (KVM_CAP_TSC_CONTROL); else the guest's TSC-based time would run
+ * fast or slow, which a restore says and allows (kvmclock still holds).
+ */
+static int restore_tsc_khz(struct vcpu *v, const struct rec_in *in, const char *what)
+{
+	uint32_t saved;
+	int here, ret;
+
+	ret = rec_take(in, REC_TSC_KHZ, &saved, sizeof(saved), what, "TSC rate", false);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	here = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	if (here <= 0 || (uint32_t)here == saved)
+		return 0;
+	if (ioctl(v->fd, KVM_SET_TSC_KHZ, (unsigned long)saved) == 0)
+		return 0;
+	if (v->index == 0)
+		kv_warn("restore: the snapshot's TSC ran at %u kHz, this host's at %d kHz, and its "
+			"KVM cannot scale it (%s); the guest's TSC runs at the host's rate", saved,
+			here, strerror(errno));
+	return 0;
+}
+
 int arch_vcpu_restore(struct vcpu *v, const void *buf, size_t len)
 {
 	struct x86_snap *s = x86_vm_snap(v->vm);
@@ -514,6 +546,9 @@ int arch_vcpu_restore(struct vcpu *v, const void *buf, size_t len)
 		       "KVM_CAP_VCPU_EVENTS, which this host's KVM lacks", what);
 		return -EOPNOTSUPP;
 	}
+	ret = restore_tsc_khz(v, &in, what);
+	if (ret)
+		return ret;
 	/* sregs first: the APIC base and the mode the rest is read in */
 	ret = set_ioctl(v->fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", what);
 	if (!ret)
