@@ -572,7 +572,29 @@ def case_smp_running(kvmini, image, tmp):
     run_guarded(vms, restored)
 
 
+def case_chain(kvmini, image, tmp):
+    """A restored VM is saved again into its own DIR, and that snapshot restores."""
+    snap = os.path.join(tmp, "snap")
+    first = take_snapshot(kvmini, image, tmp, snap)
+    vms = [VM(kvmini, tmp, "second", ["--restore", snap])]
+    seen = {}
+
+    def again():
+        vm = vms[0]
+        vm.wait_counting(first + 3)
+        vm.wait_socket()
+        # its RAM is a private mapping of snap/memory, which this replaces
+        rc, out, err = client(kvmini, "snapshot", "--stop", vm.sock, snap)
+        check(rc == 0, "kvmini snapshot of a restored VM: status %d, %s%s" % (rc, out, err))
+        check(vm.wait_exit() == 0, "the restored kvmini did not exit 0 after its snapshot")
+        seen["before"] = vm.counts()[-1]
+    run_guarded(vms, again)
+    check(seen["before"] > first, "the second snapshot is not later than the first")
+    restore_and_check(kvmini, tmp, snap, seen["before"], "third")
+
+
 CASES = {
+    "chain": case_chain,
     "smp-running": case_smp_running,
     "clock": case_clock,
     "jail": case_jail,
