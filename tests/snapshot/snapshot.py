@@ -2,7 +2,7 @@
 """Snapshots on the host's /dev/kvm: `kvmini snapshot NAME DIR` and
 `kvmini run --restore DIR`, with the counter firmware.
 
-    snapshot.py KVMINI COUNTER_IMAGE MEMSUM_IMAGE KVMCLOCK_IMAGE SMP_IMAGE CASE
+    snapshot.py KVMINI COUNTER MEMSUM KVMCLOCK SMP PIOLOOP CASE    (firmware images)
 
 The counter prints "COUNT n" about every 50 ms from n = 0, and powers off
 on the ACPI power button. A restored guest must go on counting from where
@@ -16,7 +16,11 @@ The clock case boots the kvmclock firmware ("CLOCK n ms", the guest's
 kvmclock): restored after a wait, its clock must have moved on by at least
 that wait, so that the guest's time is right again. The smp-running case
 boots the smp firmware with smp.spin: an AP counts in memory while the BSP
-prints "APCOUNT n v"; after the restore both must go on.
+prints "APCOUNT n v"; after the restore both must go on. The pio-exact
+case saves the pioloop firmware in the middle of its port reads, then of
+its writes: the two runs together must count exactly as many as it makes,
+none lost and none made twice (KVM completes an IN, and on hardware an OUT,
+only at the next KVM_RUN).
 Exits 0 on success, 1 on failure (with the tail of the guest's
 output and kvmini's stderr), 77 without a usable /dev/kvm. Every wait has
 a deadline (KVMINI_TEST_TIMEOUT, 120 s by default) that only stops a hung
@@ -397,6 +401,8 @@ def case_api(kvmini, image, tmp):
 MEMSUM = None  # the memsum firmware image (argv)
 KVMCLOCK = None  # the kvmclock firmware image (argv)
 SMP = None  # the smp firmware image (argv)
+PIOLOOP = None  # the pioloop firmware image (argv)
+PIO_WRITES = 200000
 CLOCK_WAIT = 2.0  # seconds between the snapshot and the restore in the clock case
 AREA, AREA_PAGES, FAR_PAGE, PAGE = 16 << 20, 16, 40 << 20, 4096
 
@@ -593,7 +599,53 @@ def case_chain(kvmini, image, tmp):
     restore_and_check(kvmini, tmp, snap, seen["before"], "third")
 
 
+def pio_count(report):
+    with open(report) as f:
+        return json.load(f)["counters"].get("kvmini.pio.i8042", 0)
+
+
+def case_pio_exact(kvmini, image, tmp):
+    """Port accesses cut by a snapshot are neither lost nor made twice."""
+    for op in ("in", "out"):
+        pio_exact(kvmini, tmp, op)
+
+
+def pio_exact(kvmini, tmp, op):
+    tmp = os.path.join(tmp, op)
+    os.mkdir(tmp)
+    snap = os.path.join(tmp, "snap")
+    r1, r2 = os.path.join(tmp, "orig.json"), os.path.join(tmp, "restored.json")
+    vms = [VM(kvmini, tmp, "orig", ["--kernel", PIOLOOP, "--cmdline",
+                                    "pio.count=%d pio.op=%s" % (PIO_WRITES, op), "--report", r1])]
+
+    def save():
+        vm = vms[0]
+        vm.wait_for(lambda: "PIO-START" in vm.output(), "PIO-START")
+        vm.wait_socket()
+        rc, out, err = client(kvmini, "snapshot", "--stop", vm.sock, snap)
+        check(rc == 0, "kvmini snapshot: status %d, %s%s" % (rc, out, err))
+        check(vm.wait_exit() == 0, "the snapshotted kvmini did not exit 0")
+        if "PIO-DONE" in vm.output():
+            raise Skip("the guest made its %d writes before the snapshot" % PIO_WRITES)
+    run_guarded(vms, save)
+    vms = [VM(kvmini, tmp, "restored", ["--restore", snap, "--report", r2])]
+
+    def restored():
+        vm = vms[0]
+        vm.wait_for(lambda: "PIO-DONE" in vm.output(), "PIO-DONE after the restore")
+        check("PIO-START" not in vm.output(), "the restored guest started again")
+        vm.wait_socket()
+        rc, out, err = client(kvmini, "stop", "--force", vm.sock)
+        check(rc == 0 and vm.wait_exit() == 0, "the restored VM did not stop")
+        a, b = pio_count(r1), pio_count(r2)
+        check(a > 0 and b > 0, "writes before and after: %d and %d" % (a, b))
+        check(a + b == PIO_WRITES, "%d writes before the snapshot and %d after: %d, not %d" %
+              (a, b, a + b, PIO_WRITES))
+    run_guarded(vms, restored)
+
+
 CASES = {
+    "pio-exact": case_pio_exact,
     "chain": case_chain,
     "smp-running": case_smp_running,
     "clock": case_clock,
@@ -610,11 +662,11 @@ CASES = {
 
 
 def main():
-    global MEMSUM, KVMCLOCK, SMP
-    if len(sys.argv) != 7 or sys.argv[6] not in CASES:
+    global MEMSUM, KVMCLOCK, SMP, PIOLOOP
+    if len(sys.argv) != 8 or sys.argv[7] not in CASES:
         print(__doc__)
         return 2
-    kvmini, image, MEMSUM, KVMCLOCK, SMP, case = sys.argv[1:]
+    kvmini, image, MEMSUM, KVMCLOCK, SMP, PIOLOOP, case = sys.argv[1:]
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no usable /dev/kvm")
         return 77
