@@ -62,18 +62,29 @@ void arch_vm_free(struct vm *vm);
 
 /*
  * Snapshots: the VM-wide and per-vCPU state KVM holds (irqchip, clocks,
- * registers) to and from @buf of @len bytes. Declared for the snapshot
- * work; until then every arch returns -EOPNOTSUPP.
+ * registers) to and from @buf of @len bytes. A save returns the number
+ * of bytes it wrote, or -ENOSPC when @len is too small (call again with a
+ * larger buffer), or -errno after kv_err(). A restore takes what a save
+ * wrote, checks all of it before it sets anything, and returns 0 or
+ * -errno after kv_err(). The VM is restored after its vCPUs (the clock
+ * last). Main thread, vCPUs parked or not started.
  */
 int arch_vm_save(struct vm *vm, void *buf, size_t len);
 int arch_vm_restore(struct vm *vm, const void *buf, size_t len);
 int arch_vcpu_save(struct vcpu *v, void *buf, size_t len);
 int arch_vcpu_restore(struct vcpu *v, const void *buf, size_t len);
 
+/* What a snapshot needs from the host: KVM capabilities, a CPUID summary. */
+#define ARCH_SNAPSHOT_WORDS 8
+void arch_snapshot_words(struct vm *vm, uint32_t *words);
+/* Whether this host gives what @words (a snapshot's) need; -EOPNOTSUPP and @why if not. */
+int arch_snapshot_check(struct vm *vm, const uint32_t *words, char *why, size_t whylen);
+
 /* Which of kvmini's threads an arch ioctl list is for (the sandbox asks). */
 enum arch_ioctl_use {
 	ARCH_IOCTLS_VCPU,	/* vCPU threads: arch_vcpu_dump() */
 	ARCH_IOCTLS_SETUP,	/* building a VM and its vCPUs (--on-reboot=restart) */
+	ARCH_IOCTLS_SNAPSHOT,	/* the main thread reads KVM's state for a snapshot */
 };
 
 /* The arch's own KVM ioctls for @use; *n gets the count. */

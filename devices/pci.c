@@ -653,6 +653,24 @@ int pci_host_create(struct vm *vm)
 	return 0;
 }
 
+void pci_host_save_bridge(struct pci_host *h, uint8_t cfg[PCI_CFG_SIZE])
+{
+	pthread_mutex_lock(&h->lock);
+	memcpy(cfg, h->bridge.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void pci_host_restore_bridge(struct pci_host *h, const uint8_t cfg[PCI_CFG_SIZE])
+{
+	struct pci_device *b = &h->bridge;
+	unsigned int i;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < PCI_CFG_SIZE; i++)
+		b->cfg[i] = (uint8_t)((b->cfg[i] & ~b->wmask[i]) | (cfg[i] & b->wmask[i]));
+	pthread_mutex_unlock(&h->lock);
+}
+
 void pci_host_destroy(struct vm *vm)
 {
 	struct pci_host *h = vm->pci;

@@ -135,6 +135,12 @@ struct pci_device {
 int pci_host_create(struct vm *vm);
 void pci_host_destroy(struct vm *vm);
 /*
+ * Snapshots: the host bridge's config space. A restore takes only the
+ * bits the guest may write (wmask), so hostile bytes change nothing else.
+ */
+void pci_host_save_bridge(struct pci_host *h, uint8_t cfg[PCI_CFG_SIZE]);
+void pci_host_restore_bridge(struct pci_host *h, const uint8_t cfg[PCI_CFG_SIZE]);
+/*
  * A config-space access to @bus:@slot.@fn at byte @off: what the arch's
  * config mechanism decoded. Absent functions read all-ones.
  */

@@ -25,6 +25,7 @@
 #include "evloop.h"
 #include "irq.h"
 #include "inventory.h"
+#include "le.h"
 #include "log.h"
 #include "sandbox.h"
 #include "signals.h"
@@ -750,7 +751,76 @@ static void serial_stats(struct device *dev,
 	fn(ctx, "in_bytes", rx);
 }
 
+/*
+ * Snapshot: the registers, the owed THRE interrupt and the unread input.
+ * Output not yet written to the host is the host's, not the guest's:
+ * the writer still delivers it.
+ */
+#define SERIAL_STATE_VERSION	1
+#define SERIAL_STATE_FIXED	12
+
+static int serial_save(struct device *dev, void *buf, size_t len)
+{
+	struct serial *s = container_of(dev, struct serial, dev);
+	uint8_t *p = buf;
+	unsigned int i;
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = SERIAL_STATE_FIXED + (int)s->rx_count;
+	if (len < (size_t)n) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOSPC;
+	}
+	p[0] = SERIAL_STATE_VERSION;
+	p[1] = s->ier;
+	p[2] = s->iir_fifo;
+	p[3] = s->lcr;
+	p[4] = s->mcr;
+	p[5] = s->msr;
+	p[6] = s->scr;
+	p[7] = s->dll;
+	p[8] = s->dlm;
+	p[9] = s->thr_pending || s->tx_full_waiting;
+	put_le16(p + 10, (uint16_t)s->rx_count);
+	for (i = 0; i < s->rx_count; i++)
+		p[SERIAL_STATE_FIXED + i] = s->rx[(s->rx_head + i) % RX_SIZE];
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static int serial_restore(struct device *dev, const void *buf, size_t len)
+{
+	struct serial *s = container_of(dev, struct serial, dev);
+	const uint8_t *p = buf;
+	unsigned int rx;
+
+	if (len < SERIAL_STATE_FIXED || p[0] != SERIAL_STATE_VERSION || p[9] > 1)
+		return -EINVAL;
+	rx = get_le16(p + 10);
+	if (rx > RX_SIZE || len != SERIAL_STATE_FIXED + rx)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->ier = p[1] & 0x0f;
+	s->iir_fifo = p[2] & IIR_FIFO_BITS;
+	s->lcr = p[3];
+	s->mcr = p[4] & 0x1f;
+	s->msr = p[5];
+	s->scr = p[6];
+	s->dll = p[7];
+	s->dlm = p[8];
+	s->thr_pending = p[9];
+	memcpy(s->rx, p + SERIAL_STATE_FIXED, rx);
+	s->rx_head = 0;
+	s->rx_count = rx;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 static const struct device_ops serial_ops_dev = {
+	.save = serial_save,
+	.restore = serial_restore,
 	.describe = serial_describe,
 	.stats = serial_stats,
 	.quiesce = serial_quiesce,

@@ -1,6 +1,9 @@
 /*
  * Starts every enabled CPU of the MADT with INIT-SIPI-SIPI through the xAPIC
- * and reports which ones came up in long mode (trampoline.S).
+ * and reports which ones came up in long mode (trampoline.S). With
+ * smp.spin on its command line the APs keep counting instead of halting,
+ * and the BSP prints "APCOUNT n v" about every 50 ms (their count v) until
+ * the ACPI power button: a running AP for the snapshot tests.
  */
 #include <stdbool.h>
 
@@ -23,6 +26,7 @@
 #define ICR_LEVEL_ASSERT	(1u << 14)
 #define ICR_BUSY		(1u << 12)
 
+#define PM1_PWRBTN		(1u << 8)
 #define MSR_EFER		0xc0000080
 #define EFER_LMA		(1u << 10)
 #define CR4_PCIDE		(1u << 17)	/* not settable outside long mode */
@@ -158,8 +162,44 @@ static void print_ap_ids(void)
 	fw_printf("\n");
 }
 
+static bool has_word(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = cmdline; *p; p++)
+		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, word, n) &&
+		    (p[n] == ' ' || !p[n]))
+			return true;
+	return false;
+}
+
+/* smp.spin: the APs count; print their count until the power button. */
+static __attribute__((noreturn)) void report_spins(void)
+{
+	volatile uint32_t *spins = tramp_u32(ap_tramp_spins);
+	uint16_t evt = acpi_pm1a_evt_port();
+	uint32_t n;
+
+	if (evt) {
+		outw(evt, PM1_PWRBTN);
+		outw((uint16_t)(evt + 2), PM1_PWRBTN);
+	}
+	for (n = 0;; n++) {
+		fw_printf("APCOUNT %u %u\n", n, *spins);
+		acpi_delay_us(50000);
+		if (evt && (inw(evt) & PM1_PWRBTN)) {
+			outw(evt, PM1_PWRBTN);
+			fw_printf("POWER-BUTTON\n");
+			acpi_poweroff();
+		}
+	}
+}
+
 void fw_main(const uint8_t *boot_params)
 {
+	const char *cmdline = (const char *)(uintptr_t)get_le32(boot_params + BP_CMD_LINE_PTR);
+	bool spin = has_word(cmdline, "smp.spin");
 	const uint8_t *madt;
 	unsigned int ncpus, i, bsp_id, answered = 1;
 
@@ -176,6 +216,7 @@ void fw_main(const uint8_t *boot_params)
 		  ncpus, ncpus == 1 ? "" : "s", bsp_id);
 
 	if (ncpus > 1 && install_trampoline() == 0) {
+		*tramp_u32(ap_tramp_spin) = spin;
 		lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
 		for (i = 0; i < ncpus; i++) {
 			if (cpu_ids[i] == bsp_id)
@@ -189,5 +230,7 @@ void fw_main(const uint8_t *boot_params)
 		print_ap_ids();
 	}
 	fw_printf("smp: %u of %u CPUs answered\n", answered, ncpus);
+	if (spin)
+		report_spins();
 	acpi_poweroff();
 }

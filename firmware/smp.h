@@ -12,6 +12,7 @@ extern const uint8_t ap_tramp_start[], ap_tramp_end[];
 extern const uint8_t ap_tramp_cr0[], ap_tramp_cr3[], ap_tramp_cr4[];
 extern const uint8_t ap_tramp_efer[], ap_tramp_lapic[];
 extern const uint8_t ap_tramp_slots[], ap_tramp_done[], ap_tramp_ids[];
+extern const uint8_t ap_tramp_spin[], ap_tramp_spins[];
 #endif
 
 #endif

@@ -2,8 +2,9 @@
  * The application processors' way from the SIPI to long mode. smp.c copies
  * ap_tramp_start..ap_tramp_end to AP_TRAMP_BASE (SIPI vector 0x10) and fills
  * in the BSP's control registers; every address used here is that copy's.
- * An AP takes a slot, stores its APIC id there, counts itself done and halts.
- * It needs no stack.
+ * An AP takes a slot, stores its APIC id there, counts itself done and halts,
+ * or with ap_tramp_spin set counts ap_tramp_spins up forever (a running AP
+ * for the snapshot tests). It needs no stack.
  */
 #include "smp.h"
 
@@ -53,6 +54,10 @@ ap_lm64:
 	jae	1f
 	movb	%dl, T(ap_tramp_ids)(,%rcx,1)
 1:	lock incl T(ap_tramp_done)
+	cmpl	$0, T(ap_tramp_spin)
+	je	2f
+3:	lock incl T(ap_tramp_spins)
+	jmp	3b
 2:	cli
 	hlt
 	jmp	2b
@@ -71,6 +76,7 @@ ap_gdt_ptr:
 	.balign 4
 	.globl ap_tramp_cr0, ap_tramp_cr3, ap_tramp_cr4, ap_tramp_efer
 	.globl ap_tramp_lapic, ap_tramp_slots, ap_tramp_done, ap_tramp_ids
+	.globl ap_tramp_spin, ap_tramp_spins
 ap_tramp_cr0:	.long 0
 ap_tramp_cr3:	.long 0
 ap_tramp_cr4:	.long 0
@@ -78,6 +84,8 @@ ap_tramp_efer:	.long 0
 ap_tramp_lapic:	.long 0
 ap_tramp_slots:	.long 0
 ap_tramp_done:	.long 0
+ap_tramp_spin:	.long 0
+ap_tramp_spins:	.long 0
 ap_tramp_ids:	.skip AP_MAX_IDS
 	.globl ap_tramp_end
 ap_tramp_end:

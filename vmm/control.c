@@ -24,6 +24,7 @@
 #include "inventory.h"
 #include "kstats.h"
 #include "log.h"
+#include "snapshot.h"
 #include "util.h"
 #include "vm.h"
 
@@ -251,13 +252,13 @@ static int do_snapshot_disk(struct vm *vm, struct control_request *req)
 	int ret;
 
 	if (!d) {
-		snprintf(req->msg, CONTROL_MSG_MAX, "no disk '%s' (its name, disk0..., or its id=)",
+		snprintf(req->msg, req->msglen, "no disk '%s' (its name, disk0..., or its id=)",
 			 req->disk);
 		return -ENOENT;
 	}
 	ret = d->ops->snapshot_disk(d, req->fd, req->file, &e);
 	if (ret)
-		snprintf(req->msg, CONTROL_MSG_MAX, "%.*s", CONTROL_MSG_MAX - 1, e.msg);
+		snprintf(req->msg, req->msglen, "%.*s", (int)req->msglen - 1, e.msg);
 	else
 		kv_info("%s: now on %s (live snapshot)", d->name, req->file);
 	return ret;
@@ -495,6 +496,43 @@ static int do_stop(struct vm *vm, const struct control_request *req)
 	return 0;
 }
 
+/*
+ * Pause (unless paused), save, then resume or stop. A device that cannot
+ * be saved refuses the snapshot before the guest is paused.
+ */
+static int do_snapshot(struct vm *vm, const struct control_request *req)
+{
+	struct device *d = snapshot_unsaveable(vm);
+	bool was_paused = vm_paused(vm);
+	struct errmsg err;
+	int ret;
+
+	if (ctl.state == VM_STOPPING)
+		return -ESHUTDOWN;
+	if (d) {
+		snprintf(req->msg, req->msglen, "device '%s' (%s) cannot be saved yet",
+			 d->name, d->type->name);
+		return -EOPNOTSUPP;
+	}
+	if (!was_paused) {
+		ret = do_pause(vm);
+		if (ret)
+			return ret;
+	}
+	ret = snapshot_save(vm, req->state_fd, req->mem_fd, &err);
+	if (ret) {
+		snprintf(req->msg, req->msglen, "%s", err.msg);
+		kv_warn("snapshot: %s", req->msg);
+	} else if (req->then_stop) {
+		kv_debug("API: snapshot saved; stopping");
+		vm_request_stop(vm, STOP_SNAPSHOT, EXIT_POWEROFF);
+		return 0;
+	}
+	if (!was_paused || !ret)
+		do_resume(vm, "snapshot");
+	return ret;
+}
+
 static void on_stop_timeout(int fd, uint32_t events, void *opaque)
 {
 	struct vm *vm = opaque;
@@ -546,6 +584,9 @@ static void on_request(int fd, uint32_t events, void *opaque)
 			break;
 		case CONTROL_SNAPSHOT_DISK:
 			ret = do_snapshot_disk(vm, req);
+			break;
+		case CONTROL_SNAPSHOT:
+			ret = do_snapshot(vm, req);
 			break;
 		default:
 			ret = -EINVAL;

@@ -24,7 +24,7 @@ const char *vm_state_name(enum vm_state s);
 
 enum control_op {
 	CONTROL_INFO, CONTROL_PAUSE, CONTROL_RESUME, CONTROL_STOP, CONTROL_STATS,
-	CONTROL_SNAPSHOT_DISK,
+	CONTROL_SNAPSHOT_DISK, CONTROL_SNAPSHOT,
 };
 
 /* One counter of `stats`: KVM's or kvmini's, in total and per vCPU where it is per vCPU. */
@@ -89,9 +89,13 @@ struct control_request {
 	const char *disk;
 	int fd;				/* the caller's; it closes it */
 	const char *file;
-	char *msg;			/* why it failed, CONTROL_MSG_MAX bytes */
+	/* CONTROL_SNAPSHOT: the files, opened by the client; the caller closes them */
+	int state_fd, mem_fd;
+	bool then_stop;		/* stop the VM once saved (else it runs on) */
+	/* CONTROL_SNAPSHOT_DISK and CONTROL_SNAPSHOT: a failure's message, @msglen bytes ("" if none) */
+	char *msg;
+	size_t msglen;
 };
-#define CONTROL_MSG_MAX 1024
 
 /* Events for subscribers, in order. */
 enum control_event_kind { EVENT_STATE, EVENT_STOP, EVENT_POWER_BUTTON };

@@ -71,14 +71,26 @@ int device_op_resume(struct device *dev)
 	return dev->ops->resume ? dev->ops->resume(dev) : -EOPNOTSUPP;
 }
 
-int device_op_save(struct device *dev, int fd)
+int device_op_save(struct device *dev, void *buf, size_t len)
 {
-	return dev->ops->save ? dev->ops->save(dev, fd) : -EOPNOTSUPP;
+	return dev->ops->save ? dev->ops->save(dev, buf, len) : -EOPNOTSUPP;
 }
 
-int device_op_restore(struct device *dev, int fd)
+int device_op_restore(struct device *dev, const void *buf, size_t len)
 {
-	return dev->ops->restore ? dev->ops->restore(dev, fd) : -EOPNOTSUPP;
+	return dev->ops->restore ? dev->ops->restore(dev, buf, len) : -EOPNOTSUPP;
+}
+
+int device_save_none(struct device *dev, void *buf, size_t len)
+{
+	(void)dev, (void)buf, (void)len;
+	return 0;
+}
+
+int device_restore_none(struct device *dev, const void *buf, size_t len)
+{
+	(void)dev, (void)buf;
+	return len ? -EINVAL : 0;
 }
 
 /* ---- options and specs ---- */

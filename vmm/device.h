@@ -55,8 +55,16 @@ struct device_ops {
 	int (*reset)(struct device *dev);
 	int (*pause)(struct device *dev);
 	int (*resume)(struct device *dev);
-	int (*save)(struct device *dev, int fd);
-	int (*restore)(struct device *dev, int fd);
+	/*
+	 * Snapshots, with the vCPUs parked and the device paused: save writes
+	 * the instance's guest-visible state into @buf (@len bytes) and
+	 * returns how many bytes it wrote, or -ENOSPC if @len is too small
+	 * (asked again with more room). restore gets exactly those bytes, as
+	 * hostile input, on a freshly created instance before any vCPU runs:
+	 * 0, or -EINVAL if they make no sense. Host resources are not state.
+	 */
+	int (*save)(struct device *dev, void *buf, size_t len);
+	int (*restore)(struct device *dev, const void *buf, size_t len);
 	/* Add the instance to @inv (an ACPI entry, a DT node, a command-line part). */
 	int (*describe)(struct device *dev, struct inventory *inv);
 	/* On the event loop thread before the VM stops for good (flush output). */
@@ -154,8 +162,11 @@ void device_add(struct vm *vm, struct device *dev, const struct device_type *t,
 int device_op_reset(struct device *dev);
 int device_op_pause(struct device *dev);
 int device_op_resume(struct device *dev);
-int device_op_save(struct device *dev, int fd);
-int device_op_restore(struct device *dev, int fd);
+int device_op_save(struct device *dev, void *buf, size_t len);
+int device_op_restore(struct device *dev, const void *buf, size_t len);
+/* save and restore of an instance without guest-visible state. */
+int device_save_none(struct device *dev, void *buf, size_t len);
+int device_restore_none(struct device *dev, const void *buf, size_t len);
 
 /* A device the run asks for, as the user wrote it. */
 struct device_opt {

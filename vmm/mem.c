@@ -125,6 +125,14 @@ int guest_mem_alloc(struct guest_mem *m, const struct guest_ram_layout *l)
 	return 0;
 }
 
+int guest_mem_map_file(struct guest_mem *m, int fd)
+{
+	if (!m->base || mmap(m->base, m->ram_size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
 void guest_mem_free(struct guest_mem *m)
 {
 	if (m->base)

@@ -57,6 +57,12 @@ void guest_mem_layout(struct guest_mem *m, uint8_t *base, const struct guest_ram
  */
 int guest_mem_alloc(struct guest_mem *m, const struct guest_ram_layout *l);
 void guest_mem_free(struct guest_mem *m);
+/*
+ * A restore: the RAM guest_mem_alloc() made becomes a private mapping of
+ * @fd (the snapshot's memory file, at least ram_size bytes), so pages are
+ * read on first touch and the guest's writes never reach the file.
+ */
+int guest_mem_map_file(struct guest_mem *m, int fd);
 
 /* The end (gpa + 1) of the first RAM region: RAM below the arch's MMIO hole. */
 uint64_t guest_mem_low_end(const struct guest_mem *m);

@@ -200,6 +200,34 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * Before parking for a pause: KVM finishes an exit that userspace has
+ * handled (the rest of an IN or OUT: the value into RAX, RIP past the
+ * instruction) only at the next KVM_RUN, and keeps that in no state a
+ * snapshot could read. With immediate_exit set, KVM_RUN completes it and
+ * returns -EINTR before the guest runs; an exit that completion raises is
+ * handled like any other. False: this vCPU should stop.
+ */
+static bool settle_before_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping)) {
+		v->run->immediate_exit = 1;
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				break;
+			kv_err("KVM_RUN on vCPU %u failed: %s", v->index, strerror(errno));
+			vm_request_stop(vm, STOP_KVM_FAIL, EXIT_KVM_FAIL);
+			return false;
+		}
+		if (!handle_exit(v))
+			return false;
+	}
+	v->run->immediate_exit = 0;
+	return true;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -213,6 +241,8 @@ static void *vcpu_thread(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->pause_req) && !settle_before_park(v))
+			break;
 		vm_vcpu_park_point(vm);
 		if (atomic_load(&vm->stopping))
 			break;

@@ -60,12 +60,13 @@ const char *stop_reason_name(enum stop_reason r)
 		[STOP_GUEST_EXIT] = "guest-exit",
 		[STOP_TIMEOUT] = "timeout",
 		[STOP_FORCED] = "forced",
+		[STOP_SNAPSHOT] = "snapshot",
 	};
 
 	return (unsigned int)r < ARRAY_SIZE(names) && names[r] ? names[r] : "unknown";
 }
 
-static int map_memory(struct vm *vm)
+static int map_memory(struct vm *vm, int mem_fd)
 {
 	struct guest_ram_layout layout;
 	unsigned int i;
@@ -77,6 +78,10 @@ static int map_memory(struct vm *vm)
 	if (ret) {
 		kv_err("cannot allocate %llu MiB of guest memory: %s; lower --memory",
 		       (unsigned long long)(vm->cfg->memory >> 20), strerror(-ret));
+		return ret;
+	}
+	if (mem_fd >= 0 && (ret = guest_mem_map_file(&vm->mem, mem_fd))) {
+		kv_err("cannot map the snapshot's memory file: %s", strerror(-ret));
 		return ret;
 	}
 	for (i = 0; i < vm->mem.nr_regions; i++) {
@@ -100,7 +105,7 @@ static int map_memory(struct vm *vm)
 	return 0;
 }
 
-struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
+struct vm *vm_create(const struct vm_config *cfg, int kvm_fd, int mem_fd)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 
@@ -136,7 +141,7 @@ struct vm *vm_create(const struct vm_config *cfg, int kvm_fd)
 	 * RAM first: on some hosts a memslot change after the irqchip exists
 	 * costs milliseconds (measured: ~5 ms vs 0.02 ms on this software KVM).
 	 */
-	if (map_memory(vm))
+	if (map_memory(vm, mem_fd))
 		goto err;
 	if (arch_vm_init(vm))
 		goto err;

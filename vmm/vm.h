@@ -43,6 +43,7 @@ enum stop_reason {
 	STOP_GUEST_EXIT,	/* the guest wrote to the exit device */
 	STOP_TIMEOUT,
 	STOP_FORCED,		/* kvmini stop --force, or its timeout ran out */
+	STOP_SNAPSHOT,		/* saved by kvmini snapshot --stop */
 };
 /* "poweroff", "timeout": for events and reports. */
 const char *stop_reason_name(enum stop_reason r);
@@ -122,7 +123,8 @@ void vm_mark_command_start(struct vm *vm);
  */
 void vm_request_stop(struct vm *vm, enum stop_reason reason, int status);
 
-struct vm *vm_create(const struct vm_config *cfg, int kvm_fd);
+/* @mem_fd: a snapshot's memory file to map as RAM (--restore), or -1. */
+struct vm *vm_create(const struct vm_config *cfg, int kvm_fd, int mem_fd);
 void vm_destroy(struct vm *vm);
 int vm_create_vcpus(struct vm *vm);
 /* Start one thread per vCPU; returns 0 or -errno (threads already started keep running). */

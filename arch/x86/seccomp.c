@@ -25,6 +25,28 @@ static const unsigned long setup_ioctls[] = {
 	KVM_SET_REGS,
 	KVM_GET_LAPIC,
 	KVM_SET_LAPIC,
+	KVM_GET_MSR_INDEX_LIST,	/* snapshot.c's probe */
+};
+
+/* arch_vm_save() and arch_vcpu_save() on the main thread, vCPUs parked */
+static const unsigned long snapshot_ioctls[] = {
+	KVM_GET_REGS,
+	KVM_GET_SREGS,
+	KVM_GET_FPU,
+	KVM_GET_XSAVE,
+#ifdef KVM_GET_XSAVE2
+	KVM_GET_XSAVE2,
+#endif
+	KVM_GET_XCRS,
+	KVM_GET_MSRS,
+	KVM_GET_LAPIC,
+	KVM_GET_MP_STATE,
+	KVM_GET_DEBUGREGS,
+	KVM_GET_VCPU_EVENTS,
+	KVM_GET_IRQCHIP,
+	KVM_GET_PIT2,
+	KVM_GET_CLOCK,
+	KVM_GET_TSC_KHZ,
 };
 
 const unsigned long *arch_seccomp_ioctls(enum arch_ioctl_use use, size_t *n)
@@ -32,6 +54,10 @@ const unsigned long *arch_seccomp_ioctls(enum arch_ioctl_use use, size_t *n)
 	if (use == ARCH_IOCTLS_VCPU) {
 		*n = ARRAY_SIZE(vcpu_ioctls);
 		return vcpu_ioctls;
+	}
+	if (use == ARCH_IOCTLS_SNAPSHOT) {
+		*n = ARRAY_SIZE(snapshot_ioctls);
+		return snapshot_ioctls;
 	}
 	*n = ARRAY_SIZE(setup_ioctls);
 	return setup_ioctls;

@@ -14,12 +14,14 @@
 #include "inventory.h"
 #include "layout.h"
 #include "log.h"
+#include "snapshot.h"
 #include "vm.h"
 
 struct x86_vm {
 	struct boot_entry entry;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, shared by all vCPUs */
 	struct x86_gsi *gsi;		/* GSI routing table (gsi.c) */
+	struct x86_snap *snap;		/* what KVM can save (snapshot.c) */
 };
 
 /*
@@ -73,6 +75,20 @@ struct x86_gsi *x86_vm_gsi(struct vm *vm)
 	return x ? x->gsi : NULL;
 }
 
+struct x86_snap *x86_vm_snap(struct vm *vm)
+{
+	struct x86_vm *x = vm->arch;
+
+	return x ? x->snap : NULL;
+}
+
+const struct kvm_cpuid2 *x86_vm_cpuid(struct vm *vm)
+{
+	struct x86_vm *x = vm->arch;
+
+	return x ? x->cpuid : NULL;
+}
+
 int arch_vm_init(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
@@ -103,6 +119,11 @@ int arch_vm_init(struct vm *vm)
 	ret = x86_gsi_init(vm, &x->gsi);
 	if (ret)
 		return ret;
+	ret = x86_snap_probe(vm->kvm_fd, &x->snap);
+	if (ret) {
+		kv_err("KVM_GET_MSR_INDEX_LIST failed: %s", strerror(-ret));
+		return ret;
+	}
 	return vm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2");
 }
 
@@ -114,6 +135,7 @@ void arch_vm_free(struct vm *vm)
 		return;
 	free(x->cpuid);
 	x86_gsi_free(x->gsi);
+	free(x->snap);
 	free(x);
 	vm->arch = NULL;
 }

@@ -50,7 +50,7 @@ refuse() {
 	fi
 }
 
-expect "kvmini " run check unpack help version list stop
+expect "kvmini " run check unpack help version list stop snapshot
 expect "kvmini ru" run
 expect "kvmini run --ke" --kernel
 expect "kvmini run --ser" --serial
@@ -69,6 +69,9 @@ expect "kvmini info we" web webdb
 refuse "kvmini stop " NAME
 expect "kvmini stop web --" --timeout --force --json
 expect "kvmini pause --" --json
+expect "kvmini snapshot " web webdb
+expect "kvmini snapshot --" --resume --stop --json
+expect "kvmini run --res" --restore
 refuse "kvmini pause --" --timeout
 expect "kvmini list --" --json
 expect "kvmini run --" --name --pidfile --api-socket --config

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(code && *code && memchr(msg, '\0', sizeof(msg)));
 		check_line(api_reply_error(req.id, code, msg));
 	} else {
-		FUZZ_CHECK(req.cmd <= API_CMD_STATS);
+		FUZZ_CHECK(req.cmd <= API_CMD_SNAPSHOT);
 		FUZZ_CHECK(isfinite(req.timeout) && req.timeout >= 0 &&
 			   req.timeout <= API_MAX_STOP_TIMEOUT);
 		memset(&info, 0, sizeof(info));

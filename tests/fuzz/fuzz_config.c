@@ -16,7 +16,7 @@ struct outcome {
 	int ret;
 	struct vm_config cfg;	/* pointers cleared */
 	char kernel[64], cmd0[64], memory_text[64], name[80], pidfile[64], api_socket[64];
-	char report[64];
+	char report[64], restore[64];
 	char devices[MAX_DEVICE_OPTS][64];	/* the device options' text */
 };
 
@@ -33,7 +33,7 @@ static void check_config(struct vm_config *cfg, char **argv, int argc)
 	struct net_config n;
 	int k;
 
-	FUZZ_CHECK(cfg->kernel || cfg->cmd_argv);
+	FUZZ_CHECK(cfg->kernel || cfg->cmd_argv || cfg->restore);
 	FUZZ_CHECK(cfg->memory >= (2ULL << 20) && !(cfg->memory & 0xfff));
 	FUZZ_CHECK(cfg->cpus >= 1);
 	FUZZ_CHECK(cfg->exit_port >= -1 && cfg->exit_port <= 0xffff);
@@ -103,6 +103,8 @@ static int parse_once(const uint8_t *data, size_t size, char **argv, struct outc
 	copy_str(o->api_socket, sizeof(o->api_socket), o->cfg.api_socket);
 	copy_str(o->report, sizeof(o->report), o->cfg.report);
 	o->cfg.report = NULL;
+	copy_str(o->restore, sizeof(o->restore), o->cfg.restore);
+	o->cfg.restore = NULL;
 	if (o->ret == 0 && o->cfg.name)
 		FUZZ_CHECK(config_name_valid(o->cfg.name) && !strchr(o->cfg.name, '/'));
 	o->cfg.name = o->cfg.pidfile = o->cfg.api_socket = NULL;
@@ -141,7 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(!strcmp(first.memory_text, second.memory_text));
 	FUZZ_CHECK(!strcmp(first.name, second.name) && !strcmp(first.pidfile, second.pidfile) &&
 		   !strcmp(first.api_socket, second.api_socket) &&
-		   !strcmp(first.report, second.report));
+		   !strcmp(first.report, second.report) &&
+		   !strcmp(first.restore, second.restore));
 	FUZZ_CHECK(!memcmp(&first.cfg, &second.cfg, sizeof(first.cfg)));
 	FUZZ_CHECK(!memcmp(first.devices, second.devices, sizeof(first.devices)));
 	return 0;

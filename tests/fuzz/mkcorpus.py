@@ -412,13 +412,44 @@ def qcow2_seeds():
     }
 
 
+def state_file(vcpus=1, devices=(), ram=64 << 20, sections=None):
+    """A snapshot state file (vmm/snapfmt.c): header, sections, CRC-32."""
+    def section(tag, id_, payload):
+        pad = bytes(-len(payload) % 8)
+        return struct.pack('<IIQ', tag, id_, len(payload)) + payload + pad
+    if sections is None:
+        sections = [section(1, 0, struct.pack('<II', 32, 4) + b'pic!')]
+        sections += [section(2, i, struct.pack('<II', 1, 8) + bytes(8)) for i in range(vcpus)]
+        for i, (name, type_, data) in enumerate(devices):
+            sections.append(section(3, i, name.ljust(24, b'\0') + type_.ljust(24, b'\0') + data))
+    body = b''.join(sections)
+    total = 128 + len(body) + 4
+    hdr = b'KVMINISN' + struct.pack('<II', 1, 128) + b'0.1.0'.ljust(16, b'\0')
+    hdr += struct.pack('<IIQIIQ', 0x8664, vcpus, ram, len(sections), 0, total)
+    hdr += struct.pack('<8I', 1, 2, 3, 4, 5, 6, 7, 4096).ljust(64, b'\0')
+    data = hdr + body
+    return data + struct.pack('<I', zlib.crc32(data) & 0xffffffff)
+
+
+def state_seeds():
+    serial = bytes([1, 0, 0xc0, 3, 8, 0, 0, 1, 0, 0]) + struct.pack('<H', 2) + b'hi'
+    return {
+        'raw-minimal': b'\0' + state_file(),
+        'raw-devices': b'\0' + state_file(vcpus=2, devices=[
+            (b'serial0', b'serial', serial), (b'pm0', b'acpi-pm', bytes(6))]),
+        'raw-damaged': b'\0' + state_file()[:-1] + b'\0',
+        'built': bytes([1, 2, 3, 4]) + b'vmstate!' + bytes([3]) + b'cpu' + bytes([2]) + b'c1' +
+                 bytes([1]) + b'd' + bytes([5]) + b'dev-1' + bytes([0]),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else \
         os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     sets = {'virtq': virtq_seeds(), 'blk': blk_seeds(), 'net': net_seeds(),
             'loader': loader_seeds(),
             'config': config_seeds(), 'util': util_seeds(), 'qemu': qemu_seeds(),
-            'qcow2': qcow2_seeds()}
+            'qcow2': qcow2_seeds(), 'state': state_seeds()}
     for harness, seeds in sets.items():
         d = os.path.join(root, harness)
         os.makedirs(d, exist_ok=True)

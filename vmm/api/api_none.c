@@ -39,6 +39,13 @@ int cmd_control(int argc, char **argv)
 	return CLIENT_ERROR;
 }
 
+int cmd_snapshot(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	kv_err("kvmini snapshot: " NO_API);
+	return CLIENT_ERROR;
+}
+
 int client_request(const char *name, const char *cmd, struct json_object **reply)
 {
 	(void)name, (void)cmd, (void)reply;

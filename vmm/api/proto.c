@@ -24,6 +24,7 @@ static const struct {
 	{ "events", API_CMD_EVENTS },
 	{ "stats", API_CMD_STATS },
 	{ "snapshot-disk", API_CMD_SNAPSHOT_DISK },
+	{ "snapshot", API_CMD_SNAPSHOT },
 };
 
 void api_json_init(void)
@@ -41,6 +42,8 @@ void api_request_free(struct api_request *req)
 	req->disk = req->file = NULL;
 	json_object_put(req->id);
 	req->id = NULL;
+	free(req->snapshot_dir);
+	req->snapshot_dir = NULL;
 }
 
 static int fail(const char **code, char *msg, size_t msglen, const char *c, const char *fmt,
@@ -118,6 +121,44 @@ static int parse_stop_args(struct json_object *args, struct api_request *req,
 	return 0;
 }
 
+/* "arguments" of snapshot: {"dir": PATH, "then": "resume"|"stop"}; dir is needed. */
+static int parse_snapshot_args(struct json_object *args, struct api_request *req,
+			       const char **code, char *msg, size_t msglen)
+{
+	struct json_object_iterator it, end;
+
+	it = json_object_iter_begin(args);
+	end = json_object_iter_end(args);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		struct json_object *v = json_object_iter_peek_value(&it);
+		const char *s = json_object_get_string(v);
+
+		if (!strcmp(key, "dir")) {
+			if (!json_object_is_type(v, json_type_string) || !*s ||
+			    strlen(s) >= API_SNAPSHOT_DIR_MAX)
+				return fail(code, msg, msglen, "bad-argument", "%s",
+					    "snapshot: dir must be a path of 1 to 4095 bytes");
+			free(req->snapshot_dir);
+			req->snapshot_dir = strdup(s);
+			if (!req->snapshot_dir)
+				return fail(code, msg, msglen, "internal", "%s", "out of memory");
+		} else if (!strcmp(key, "then")) {
+			if (!json_object_is_type(v, json_type_string) ||
+			    (strcmp(s, "resume") && strcmp(s, "stop")))
+				return fail(code, msg, msglen, "bad-argument", "%s",
+					    "snapshot: then must be \"resume\" or \"stop\"");
+			req->snapshot_stop = !strcmp(s, "stop");
+		} else {
+			return fail(code, msg, msglen, "bad-argument",
+				    "snapshot takes dir and then, not '%.64s'", key);
+		}
+	}
+	if (!req->snapshot_dir)
+		return fail(code, msg, msglen, "bad-argument", "%s", "snapshot needs dir");
+	return 0;
+}
+
 int api_parse_request(const char *line, size_t len, struct api_request *req,
 		      const char **code, char *msg, size_t msglen)
 {
@@ -176,7 +217,7 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 	if (i == ARRAY_SIZE(commands)) {
 		fail(code, msg, msglen, "unknown-command",
 		     "unknown command '%.64s'; the commands are info, pause, resume, stop, "
-		     "events, stats and snapshot-disk", name);
+		     "events, stats, snapshot and snapshot-disk", name);
 		goto out;
 	}
 	req->cmd = commands[i].cmd;
@@ -204,10 +245,17 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 		} else if (req->cmd == API_CMD_SNAPSHOT_DISK) {
 			if (parse_snapshot_disk_args(args, req, code, msg, msglen))
 				goto out;
+		} else if (req->cmd == API_CMD_SNAPSHOT) {
+			if (parse_snapshot_args(args, req, code, msg, msglen))
+				goto out;
 		} else if (json_object_object_length(args)) {
 			fail(code, msg, msglen, "bad-argument", "%s takes no arguments", name);
 			goto out;
 		}
+	}
+	if (req->cmd == API_CMD_SNAPSHOT && !args) {
+		fail(code, msg, msglen, "bad-argument", "%s", "snapshot needs dir");
+		goto out;
 	}
 	ret = 0;
 out:

@@ -17,9 +17,10 @@
 #define API_JSON_DEPTH 8	/* nesting a request may have */
 
 enum api_cmd { API_CMD_INFO, API_CMD_PAUSE, API_CMD_RESUME, API_CMD_STOP, API_CMD_EVENTS,
-	       API_CMD_STATS, API_CMD_SNAPSHOT_DISK };
+	       API_CMD_STATS, API_CMD_SNAPSHOT_DISK, API_CMD_SNAPSHOT };
 
 #define API_PATH_MAX 4095	/* snapshot-disk: bytes of the file's name */
+#define API_SNAPSHOT_DIR_MAX 4096	/* bytes of a snapshot's "dir" */
 
 struct json_object;
 
@@ -30,6 +31,8 @@ struct api_request {
 	bool force;		/* stop */
 	char *disk;		/* snapshot-disk: the disk's name or id= (malloc'd) */
 	char *file;		/* snapshot-disk: the new overlay's full path (malloc'd) */
+	char *snapshot_dir;	/* snapshot: "dir" (for messages; the files come as fds), owned */
+	bool snapshot_stop;	/* snapshot: "then": "stop" (else "resume") */
 };
 
 #define API_DEFAULT_STOP_TIMEOUT 30.0

@@ -29,6 +29,7 @@
 #define API_MAX_CLIENTS 64		/* beyond: "busy", then closed */
 #define API_OUT_MAX (1u << 20)		/* queued replies and events per client */
 #define API_DRAIN_MS 1000		/* at the end: time to hand over the last events */
+#define API_SNAPSHOT_FDS 2		/* snapshot: DIR/state, then DIR/memory */
 
 struct client {
 	int fd;
@@ -39,7 +40,9 @@ struct client {
 	size_t out_len, out_cap;
 	bool subscribed;
 	bool closing;			/* close once @out is written */
-	int passed_fd;			/* sent with SCM_RIGHTS, for snapshot-disk; -1: none */
+	/* fds that came with the bytes read (SCM_RIGHTS): snapshot's files; -1: none */
+	int fds[API_SNAPSHOT_FDS];
+	unsigned int nr_fds;
 };
 
 static struct {
@@ -56,22 +59,29 @@ static struct {
 /* An API thread's system calls: socket I/O, poll. Base: read, write, close, futex, memory. */
 static const char *const api_syscalls[] = {
 	"poll", "ppoll", "accept4", "getsockopt",
-	"recvmsg",	/* a request line, with the fd snapshot-disk hands over */
+	"recvmsg",	/* a request line, with the files snapshot and snapshot-disk hand over */
 	NULL,
 };
 static const struct sandbox_io_class api_class = { .name = "api", .syscalls = api_syscalls };
 SANDBOX_IO_CLASS(api_class);
 
+static void client_drop_fds(struct client *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_fds; i++)
+		close(c->fds[i]);
+	c->nr_fds = 0;
+}
+
 static void client_close(struct client *c)
 {
-	if (c->passed_fd >= 0)
-		close(c->passed_fd);
+	client_drop_fds(c);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	c->passed_fd = -1;
 }
 
 /* Queue @line (malloc'd, taken). False: the client is dropped (it does not read). */
@@ -132,7 +142,7 @@ static void handle_request(struct client *c, const char *line, size_t len)
 	struct control_info *info = NULL;
 	struct api_request req;
 	const char *code, *emsg;
-	char msg[192];
+	char msg[512];
 	int ret;
 
 	if (api_parse_request(line, len, &req, &code, msg, sizeof(msg))) {
@@ -182,10 +192,8 @@ static void handle_request(struct client *c, const char *line, size_t len)
 		}
 		free(info);
 		break;
-	case API_CMD_SNAPSHOT_DISK: {
-		char why[CONTROL_MSG_MAX] = "";
-
-		if (c->passed_fd < 0) {
+	case API_CMD_SNAPSHOT_DISK:
+		if (c->nr_fds != 1) {
 			client_queue(c, api_reply_error(req.id, "bad-request",
 							"snapshot-disk needs the new file's descriptor, "
 							"sent with the request (SCM_RIGHTS)"));
@@ -194,19 +202,44 @@ static void handle_request(struct client *c, const char *line, size_t len)
 		creq.op = CONTROL_SNAPSHOT_DISK;
 		creq.disk = req.disk;
 		creq.file = req.file;
-		creq.fd = c->passed_fd;
-		creq.msg = why;
-		c->passed_fd = -1;	/* the disk keeps it, or it is closed below */
+		creq.fd = c->fds[0];
+		c->nr_fds = 0;	/* the disk keeps it, or it is closed below */
+		msg[0] = 0;
+		creq.msg = msg;
+		creq.msglen = sizeof(msg);
 		ret = control_call(&creq);
 		if (ret) {
 			close(creq.fd);
 			code = api_errno_code(ret, &emsg);
-			client_queue(c, api_reply_error(req.id, code, why[0] ? why : emsg));
+			client_queue(c, api_reply_error(req.id, code, msg[0] ? msg : emsg));
 		} else {
 			client_queue(c, api_reply_snapshot_disk(&req, req.disk, req.file));
 		}
 		break;
-	}
+	case API_CMD_SNAPSHOT:
+		if (c->nr_fds != API_SNAPSHOT_FDS) {
+			client_queue(c, api_reply_error(req.id, "bad-argument",
+				"snapshot: send the open files DIR/state and DIR/memory with the "
+				"request (SCM_RIGHTS), as kvmini snapshot does"));
+			break;
+		}
+		creq.op = CONTROL_SNAPSHOT;
+		creq.state_fd = c->fds[0];
+		creq.mem_fd = c->fds[1];
+		creq.then_stop = req.snapshot_stop;
+		msg[0] = 0;
+		creq.msg = msg;
+		creq.msglen = sizeof(msg);
+		ret = control_call(&creq);
+		if (ret) {
+			code = api_errno_code(ret, &emsg);
+			if (ret == -EOPNOTSUPP)
+				code = "unsupported";
+			client_queue(c, api_reply_error(req.id, code, msg[0] ? msg : emsg));
+		} else {
+			client_queue(c, api_reply_ok(&req, NULL));
+		}
+		break;
 	case API_CMD_PAUSE:
 	case API_CMD_RESUME:
 	case API_CMD_STOP:
@@ -230,51 +263,46 @@ static void handle_request(struct client *c, const char *line, size_t len)
 		break;
 	}
 	api_request_free(&req);
+	client_drop_fds(c);	/* fds count for the request they came with only */
 }
 
-/*
- * recvmsg() that keeps one descriptor passed with the bytes (the newest);
- * any other, or a truncated set, is closed at once.
- */
-static ssize_t recv_with_fd(struct client *c, char *buf, size_t size)
+/* Keep the fds of @m's SCM_RIGHTS for the next request; more than it takes are closed. */
+static void client_take_fds(struct client *c, struct msghdr *m)
 {
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(4 * sizeof(int))];
-	} ctl;
-	struct iovec v = { .iov_base = buf, .iov_len = size };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = ctl.b,
-			    .msg_controllen = sizeof(ctl.b) };
-	struct cmsghdr *h;
-	ssize_t n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	struct cmsghdr *cm;
 
-	if (n < 0)
-		return n;
-	for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
-		size_t i, nfd;
-		int fd;
+	for (cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+		size_t i, n;
 
-		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
 			continue;
-		nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfd; i++) {
-			memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-			if (i == 0 && !(m.msg_flags & MSG_CTRUNC)) {
-				if (c->passed_fd >= 0)
-					close(c->passed_fd);
-				c->passed_fd = fd;
-			} else {
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->nr_fds < API_SNAPSHOT_FDS)
+				c->fds[c->nr_fds++] = fd;
+			else
 				close(fd);
-			}
 		}
 	}
-	return n;
 }
 
 /* New bytes from @c: complete lines are requests. False: close it now. */
 static bool client_read(struct client *c)
 {
 	char buf[4096];
+	union {
+		char b[CMSG_SPACE(API_SNAPSHOT_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b),
+	};
 	ssize_t n;
 	size_t i, start;
 
@@ -283,7 +311,9 @@ static bool client_read(struct client *c)
 		if (!c->in)
 			return false;
 	}
-	n = recv_with_fd(c, buf, sizeof(buf));
+	n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC);
+	if (n > 0 || m.msg_controllen)
+		client_take_fds(c, &m);
 	if (n == 0)
 		return false;	/* closed */
 	if (n < 0)
@@ -356,7 +386,6 @@ static void accept_clients(void)
 		c = &api.clients[i];
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
-		c->passed_fd = -1;
 		api.nr++;
 		client_queue(c, api_greeting(api.name, (int)getpid()));
 	}

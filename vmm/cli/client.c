@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,32 +178,37 @@ static int conn_open(struct conn *c, const char *name, bool quiet)
 	return 0;
 }
 
-/* The request line; @pass_fd >= 0 goes with its first byte (SCM_RIGHTS). */
-static int conn_send_fd(struct conn *c, struct json_object *req, int pass_fd)
+/* The request line, with @nfds (at most 2) open files attached (SCM_RIGHTS). */
+static int conn_send_fds(struct conn *c, struct json_object *req, const int *fds,
+			 unsigned int nfds)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	size_t n = strlen(s);
 	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec v = { .iov_base = (void *)s, .iov_len = n };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+		char b[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)s, .iov_len = strlen(s) },
+		{ .iov_base = (void *)"\n", .iov_len = 1 },
+	};
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
 
-	if (pass_fd >= 0) {
-		struct cmsghdr *h;
+	if (nfds) {
+		struct cmsghdr *cm;
 
-		memset(&ctl, 0, sizeof(ctl));
-		m.msg_control = ctl.b;
-		m.msg_controllen = sizeof(ctl.b);
-		h = CMSG_FIRSTHDR(&m);
-		h->cmsg_level = SOL_SOCKET;
-		h->cmsg_type = SCM_RIGHTS;
-		h->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
+		memset(&ctrl, 0, sizeof(ctrl));
+		m.msg_control = ctrl.b;
+		m.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
-	if (sendmsg(c->fd, &m, MSG_NOSIGNAL) != (ssize_t)n || write(c->fd, "\n", 1) != 1) {
-		kv_err("cannot write to %s: %s", c->path, strerror(errno));
+	n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+	if (n != (ssize_t)(iov[0].iov_len + 1)) {
+		kv_err("cannot write to %s: %s", c->path, n < 0 ? strerror(errno) : "short write");
 		return CLIENT_ERROR;
 	}
 	return 0;
@@ -221,7 +228,7 @@ static int conn_call_fd(struct conn *c, const char *cmd, struct json_object *arg
 	json_object_object_add(req, "execute", json_object_new_string(cmd));
 	if (args)
 		json_object_object_add(req, "arguments", args);
-	ret = conn_send_fd(c, req, pass_fd);
+	ret = conn_send_fds(c, req, &pass_fd, pass_fd >= 0);
 	json_object_put(req);
 	if (ret)
 		return ret;
@@ -719,6 +726,179 @@ int client_snapshot_disk(const char *name, const char *disk, const char *file)
 	for (i = 0; !ret && i < n; i++)
 		ret = snapshot_one(c, name, pick[i], file);
 	json_object_put(reply);
+	close(c->fd);
+	free(c);
+	return ret;
+}
+
+#define SNAPSHOT_TIMEOUT_MS (10 * 60 * 1000)	/* writing guest RAM out can take a while */
+#define SNAPSHOT_USAGE "usage: kvmini snapshot [--resume|--stop] [--json] NAME DIR\n"
+
+static const char *const snap_names[2] = { "state", "memory" };
+
+/* DIR/NAME, or DIR/.NAME.new while the VM writes it. */
+static int snap_path(char *path, size_t size, const char *dir, unsigned int i, bool fresh)
+{
+	int n = snprintf(path, size, fresh ? "%s/.%s.new" : "%s/%s", dir, snap_names[i]);
+
+	if (n < 0 || (size_t)n >= size) {
+		kv_err("snapshot: %s: the path is too long", dir);
+		return CLIENT_ERROR;
+	}
+	return 0;
+}
+
+/*
+ * DIR, made if missing, and two new files in it, opened here with the
+ * user's rights: the VM's filters let it write only into files it is
+ * handed. A snapshot already in DIR stays until the new one is complete.
+ */
+static int snapshot_files(const char *dir, int fds[2])
+{
+	char path[PATH_MAX];
+	unsigned int i;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		kv_err("snapshot: cannot make %s: %s", dir, strerror(errno));
+		return CLIENT_ERROR;
+	}
+	for (i = 0; i < 2; i++) {
+		if (snap_path(path, sizeof(path), dir, i, true))
+			goto err;
+		unlink(path);	/* left by a snapshot that was interrupted */
+		fds[i] = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fds[i] < 0) {
+			kv_err("snapshot: cannot create %s: %s; give a directory you may write",
+			       path, strerror(errno));
+			goto err;
+		}
+	}
+	return 0;
+err:
+	while (i--) {
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	return CLIENT_ERROR;
+}
+
+/*
+ * The VM saved: the new files take the names, memory first (a state file
+ * is never newer than the memory beside it). Refused: they go.
+ */
+static int snapshot_finish(const char *dir, bool saved)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 2; i-- > 0;) {
+		if (snap_path(from, sizeof(from), dir, i, true) ||
+		    snap_path(to, sizeof(to), dir, i, false))
+			return CLIENT_ERROR;
+		if (!saved || ret) {
+			unlink(from);
+		} else if (rename(from, to) < 0) {
+			kv_err("snapshot: cannot rename %s to %s: %s", from, to, strerror(errno));
+			unlink(from);
+			ret = CLIENT_ERROR;
+		}
+	}
+	return ret;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "resume", no_argument, NULL, 'r' },
+		{ "stop", no_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct json_object *req, *args, *reply = NULL, *v;
+	const char *name, *dir;
+	bool stop = false, json = false;
+	int fds[2] = { -1, -1 };
+	struct conn *c;
+	char *line;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			stop = false;
+			break;
+		case 's':
+			stop = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(SNAPSHOT_USAGE, stdout);
+			return CLIENT_OK;
+		default:
+			fputs(SNAPSHOT_USAGE, stderr);
+			return CLIENT_ERROR;
+		}
+	}
+	if (optind != argc - 2) {
+		kv_err("kvmini snapshot needs a VM name and a directory; " SNAPSHOT_USAGE);
+		return CLIENT_ERROR;
+	}
+	name = argv[optind];
+	dir = argv[optind + 1];
+	c = malloc(sizeof(*c));
+	if (!c) {
+		kv_err("out of memory");
+		return CLIENT_ERROR;
+	}
+	ret = conn_open(c, name, false);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	ret = snapshot_files(dir, fds);
+	if (ret) {
+		snapshot_finish(dir, false);
+		goto out;
+	}
+	req = json_object_new_object();
+	args = json_object_new_object();
+	json_object_object_add(args, "dir", json_object_new_string(dir));
+	json_object_object_add(args, "then", json_object_new_string(stop ? "stop" : "resume"));
+	json_object_object_add(req, "execute", json_object_new_string("snapshot"));
+	json_object_object_add(req, "arguments", args);
+	ret = conn_send_fds(c, req, fds, 2);
+	json_object_put(req);
+	close(fds[0]);
+	close(fds[1]);
+	while (!ret) {
+		ret = read_line(c, &line, now_ms() + SNAPSHOT_TIMEOUT_MS);
+		if (ret) {
+			kv_err("%s: no reply to snapshot (%s)", name,
+			       ret == -ETIMEDOUT ? "timed out" : "connection closed");
+			ret = CLIENT_ERROR;
+			break;
+		}
+		reply = json_tokener_parse(line);
+		if (reply && !json_object_object_get_ex(reply, "event", &v))
+			break;
+		json_object_put(reply);
+		reply = NULL;
+	}
+	if (!ret && !json_object_object_get_ex(reply, "return", &v))
+		ret = report_error(name, "snapshot", reply);
+	if (snapshot_finish(dir, !ret) && !ret)
+		ret = CLIENT_ERROR;
+	if (!ret && json)
+		print_json(reply);
+	else if (!ret)
+		printf("%s: saved to %s; %s\n", name, dir, stop ? "stopped" : "running");
+	json_object_put(reply);
+out:
 	close(c->fd);
 	free(c);
 	return ret;

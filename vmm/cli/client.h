@@ -26,5 +26,7 @@ int client_request(const char *name, const char *cmd, struct json_object **reply
 int client_snapshot_disk(const char *name, const char *disk, const char *file);
 /* info, pause, resume, stop: argv[0] names it. */
 int cmd_control(int argc, char **argv);
+/* snapshot NAME DIR [--resume|--stop]: the VM saved into DIR (DIR/state, DIR/memory). */
+int cmd_snapshot(int argc, char **argv);
 
 #endif

@@ -40,6 +40,7 @@ enum {
 	OPT_PIDFILE,
 	OPT_API_SOCKET,
 	OPT_REPORT,
+	OPT_RESTORE,
 	OPT_HELP,
 	OPT_DEVICE,	/* + the index of a device type among those with options */
 };
@@ -67,6 +68,7 @@ static const struct option fixed_options[] = {
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -78,6 +80,8 @@ static const struct {
 } fixed_help[] = {
 	{ "kernel", "  --kernel FILE        bzImage, ELF vmlinux (PVH or 64-bit entry), multiboot\n"
 		    "                       kernel or firmware ELF\n" },
+	{ "restore", "  --restore DIR        run the VM saved by kvmini snapshot NAME DIR instead of\n"
+		     "                       booting a kernel (its vCPUs and RAM come from DIR)\n" },
 	{ "initrd", "  --initrd FILE        initial ramdisk; repeat for multiboot modules\n" },
 	{ "cmdline", "  --cmdline STR        appended to the default kernel command line\n" },
 	{ "memory", "  --memory SIZE        guest RAM, e.g. 256M, 2G (default 256M); K, M, G, T\n"
@@ -464,6 +468,9 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 		case OPT_KERNEL:
 			cfg->kernel = optarg;
 			break;
+		case OPT_RESTORE:
+			cfg->restore = optarg;
+			break;
 		case OPT_INITRD:
 			if (cfg->nr_initrds == MAX_INITRDS) {
 				kv_err("--initrd %s: kvmini takes at most %d --initrd files; pack some into one",
@@ -661,7 +668,15 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 		kv_err("nothing after --; give the command to run in the guest");
 		return -EINVAL;
 	}
-	if (!cfg->kernel && !cfg->cmd_argv) {
+	if (cfg->restore && (cfg->kernel || cfg->nr_initrds || cfg->cmdline_extra ||
+			     cfg->cmd_argv || cfg->on_reboot == ON_REBOOT_RESTART)) {
+		kv_err("--restore %s: the snapshot holds the guest; drop %s", cfg->restore,
+		       cfg->kernel ? "--kernel" : cfg->nr_initrds ? "--initrd" :
+		       cfg->cmdline_extra ? "--cmdline" : cfg->cmd_argv ? "the command after --" :
+		       "--on-reboot restart");
+		return -EINVAL;
+	}
+	if (!cfg->kernel && !cfg->cmd_argv && !cfg->restore) {
 		kv_err("no kernel given; use --kernel FILE, or -- CMD for the default guest; "
 		       SEE_HELP);
 		return -EINVAL;

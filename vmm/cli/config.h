@@ -56,6 +56,7 @@ struct vm_config {
 	const char *pidfile;	/* --pidfile FILE (NULL: none) */
 	const char *api_socket;	/* --api-socket PATH|none (NULL: the default path) */
 	const char *report;	/* --report FILE.json (NULL: none) */
+	const char *restore;	/* --restore DIR: a snapshot instead of a kernel (NULL: none) */
 };
 
 /* --name: letters, digits, '.', '_', '-'; a file name in the runtime directory. */

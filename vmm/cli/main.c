@@ -33,6 +33,8 @@ int main(int argc, char **argv)
 		return cmd_qemu(argc - 1, argv + 1);
 	if (!strcmp(cmd, "unpack"))
 		return cmd_unpack(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-disk"))
 		return cmd_snapshot_disk(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
@@ -55,6 +57,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	kv_err("unknown command '%s'; the commands are run, qemu, list, info, pause, resume, "
-	       "stop, stat, snapshot-disk, check, unpack, help and version", cmd);
+	       "stop, stat, snapshot, snapshot-disk, check, unpack, help and version", cmd);
 	return EXIT_ERROR;
 }

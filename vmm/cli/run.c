@@ -35,6 +35,7 @@
 #include "run.h"
 #include "sandbox.h"
 #include "signals.h"
+#include "snapshot.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -431,7 +432,8 @@ static void inputs_free(struct inputs *in)
 static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int sig_fd,
 				 const struct kernel_blobs *blobs, struct inputs *drop,
 				 const struct device_specs *specs,
-				 const struct device_env *env, int *status)
+				 const struct device_env *env, const struct snapshot_in *snap,
+				 int *status)
 {
 	struct errmsg err;
 	enum stop_reason reason = STOP_ERROR;
@@ -441,7 +443,7 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	int ret;
 
 	*status = EXIT_ERROR;
-	vm = vm_create(cfg, kvm_fd);
+	vm = vm_create(cfg, kvm_fd, snap ? snap->mem_fd : -1);
 	if (!vm)
 		return STOP_ERROR;
 	/* devices first: the firmware tables and command line describe them */
@@ -453,10 +455,12 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 		kv_err("out of memory");
 		goto out_devices;
 	}
-	ret = arch_vm_load(vm, &k, &vm->inventory);
-	if (ret)
-		goto out_devices;
-	warn_software_kvm(k.kernel_path, k.kernel, k.kernel_len);
+	if (!snap) {
+		ret = arch_vm_load(vm, &k, &vm->inventory);
+		if (ret)
+			goto out_devices;
+		warn_software_kvm(k.kernel_path, k.kernel, k.kernel_len);
+	}
 	if (drop)
 		inputs_free(drop);
 	if (evloop_add(vm->loop, sig_fd, EPOLLIN, on_signal, vm))
@@ -470,6 +474,9 @@ static enum stop_reason run_once(const struct vm_config *cfg, int kvm_fd, int si
 	if (jail_lock_down(cfg) || privs_drop(cfg))
 		goto out_devices;
 	if (vm_create_vcpus(vm))
+		goto out_devices;
+	/* the saved state over what the build set up; nothing has run yet */
+	if (snap && snapshot_restore(vm, snap))
 		goto out_devices;
 	sandbox_setup_done();	/* I/O threads load their filters now */
 	if (vm_start_vcpus(vm)) {
@@ -532,6 +539,8 @@ int cmd_run(int argc, char **argv)
 	struct inputs inputs = { 0 };
 	struct device_specs specs = { 0 };
 	struct device_env env = { 0 };
+	struct snapshot_in snap = { .mem_fd = -1 };
+	char memory_text[32];
 	char netns[PATH_MAX + 16];
 	struct vm_config cfg;
 	struct errmsg err;
@@ -596,9 +605,19 @@ int cmd_run(int argc, char **argv)
 	if (cfg.cmd_argv && command_prepare(&cfg, &cmd_state))
 		goto out;
 
-	if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &inputs.kernel,
-		       &blobs.kernel_len))
+	if (cfg.restore) {
+		/* the record says what VM to build: its vCPUs and RAM */
+		if (snapshot_open(cfg.restore, &snap))
+			goto out;
+		cfg.cpus = snap.img.h.nr_vcpus;
+		cfg.memory = snap.img.h.ram_size;
+		snprintf(memory_text, sizeof(memory_text), "%lluM",
+			 (unsigned long long)(cfg.memory >> 20));
+		cfg.memory_text = memory_text;
+	} else if (load_input("kernel", "--kernel", cfg.kernel, MAX_KERNEL_SIZE, &inputs.kernel,
+			      &blobs.kernel_len)) {
 		goto out;
+	}
 	for (i = 0; i < cfg.nr_initrds; i++) {
 		initrds[i].path = cfg.initrds[i];
 		if (load_input("initrd", "--initrd", cfg.initrds[i], cfg.memory,
@@ -676,7 +695,7 @@ int cmd_run(int argc, char **argv)
 	do {
 		reason = run_once(&cfg, kvm_fd, sig_fd, &blobs,
 				  cfg.on_reboot == ON_REBOOT_RESTART ? NULL : &inputs, &specs, &env,
-				  &status);
+				  cfg.restore ? &snap : NULL, &status);
 		if (stop_signal) {
 			reason = STOP_SIGNAL;
 			status = EXIT_SIGNAL_BASE + stop_signal;
@@ -718,6 +737,7 @@ out:
 	if (kvm_fd >= 0)
 		close(kvm_fd);
 	inputs_free(&inputs);
+	snapshot_close(&snap);
 	command_release(&cmd_state);
 	if (stop_signal)
 		signals_end_by(stop_signal);

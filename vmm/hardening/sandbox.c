@@ -196,6 +196,10 @@ static const int main_syscalls[] = {
 	SCMP_SYS(eventfd2),	/* virtio-net reset (config writes reach main too) */
 	SCMP_SYS(timerfd_settime),	/* the API's stop: the hard-stop deadline */
 	SCMP_SYS(pread64),	/* the API's stats: KVM's binary statistics */
+	/* the API's snapshot: into the files its client opened and passed */
+	SCMP_SYS(pwrite64),
+	SCMP_SYS(ftruncate),
+	SCMP_SYS(fdatasync),
 };
 
 /* fcntl commands: OFD locks of disk images */
@@ -218,15 +222,12 @@ static const int stats_syscalls[] = {
 };
 
 /*
- * The API's snapshot-disk, on the main thread: the old top flushed, the
- * new overlay's header and tables written (its fd came from the client).
+ * The API's snapshot-disk, on the main thread, besides the snapshot's
+ * pwrite64/ftruncate/fdatasync: the old top's flush gives freed qcow2
+ * clusters back (its fd and the new overlay's came from setup and the client).
  */
 static const int snapshot_disk_syscalls[] = {
-	SCMP_SYS(pread64),
-	SCMP_SYS(pwrite64),
-	SCMP_SYS(fdatasync),
-	SCMP_SYS(fallocate),	/* qcow2: clusters freed by the flush */
-	SCMP_SYS(ftruncate),	/* the new overlay: its header and tables */
+	SCMP_SYS(fallocate),
 };
 
 /* --on-reboot=restart: building the next VM on the filtered main thread. */
@@ -448,6 +449,8 @@ static int add_main_rules(scmp_filter_ctx f, const struct vm_config *cfg)
 
 	if (!ret)
 		ret = allow_ioctls(f, main_ioctls, ARRAY_LEN(main_ioctls));
+	if (!ret)
+		ret = allow_arch_ioctls(f, ARCH_IOCTLS_SNAPSHOT);
 	if (!ret)
 		ret = add_device_ioctls(f);
 	if (!ret)

@@ -11,6 +11,7 @@
 #include "inventory.h"
 #include "irq.h"
 #include "layout.h"
+#include "le.h"
 #include "log.h"
 #include "util.h"
 #include "vm.h"
@@ -153,7 +154,41 @@ static void acpi_pm_destroy(struct device *dev)
 	free(pm);
 }
 
+/* Snapshot: PM1 status, enable and control; the PM timer follows the host clock. */
+static int acpi_pm_save(struct device *dev, void *buf, size_t len)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+	uint8_t *p = buf;
+
+	if (len < 6)
+		return -ENOSPC;
+	pthread_mutex_lock(&pm->lock);
+	put_le16(p, pm->sts);
+	put_le16(p + 2, pm->en);
+	put_le16(p + 4, pm->cnt);
+	pthread_mutex_unlock(&pm->lock);
+	return 6;
+}
+
+static int acpi_pm_restore(struct device *dev, const void *buf, size_t len)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+	const uint8_t *p = buf;
+
+	if (len != 6)
+		return -EINVAL;
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = get_le16(p);
+	pm->en = get_le16(p + 2);
+	pm->cnt = (uint16_t)(get_le16(p + 4) & ~ACPI_PM1_CNT_SLP_EN);
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
 static const struct device_ops acpi_pm_ops = {
+	.save = acpi_pm_save,
+	.restore = acpi_pm_restore,
 	.reset = acpi_pm_reset,
 	.describe = acpi_pm_describe,
 	.power_button = acpi_pm_power_button,

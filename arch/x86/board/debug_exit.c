@@ -65,6 +65,8 @@ static void debug_exit_destroy(struct device *dev)
 }
 
 static const struct device_ops debug_exit_ops = {
+	.save = device_save_none,	/* no state */
+	.restore = device_restore_none,
 	.describe = debug_exit_describe,
 	.destroy = debug_exit_destroy,
 };

@@ -59,6 +59,8 @@ static void i8042_destroy(struct device *dev)
 }
 
 static const struct device_ops i8042_ops = {
+	.save = device_save_none,	/* no state */
+	.restore = device_restore_none,
 	.describe = i8042_describe,
 	.destroy = i8042_destroy,
 };

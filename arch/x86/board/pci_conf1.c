@@ -12,6 +12,7 @@
 #include "errmsg.h"
 #include "inventory.h"
 #include "layout.h"
+#include "le.h"
 #include "log.h"
 #include "pci.h"
 #include "util.h"
@@ -175,7 +176,38 @@ void pci_host_exit(struct vm *vm)
 	}
 }
 
+/* Snapshot: CONFIG_ADDRESS, then the host bridge's config space. */
+static int conf1_save(struct device *dev, void *buf, size_t len)
+{
+	struct conf1 *c = container_of(dev, struct conf1, dev);
+	uint8_t *p = buf;
+
+	if (len < 4 + PCI_CFG_SIZE)
+		return -ENOSPC;
+	pthread_mutex_lock(&c->lock);
+	put_le32(p, c->config_addr);
+	pthread_mutex_unlock(&c->lock);
+	pci_host_save_bridge(c->host, p + 4);
+	return 4 + PCI_CFG_SIZE;
+}
+
+static int conf1_restore(struct device *dev, const void *buf, size_t len)
+{
+	struct conf1 *c = container_of(dev, struct conf1, dev);
+	const uint8_t *p = buf;
+
+	if (len != 4 + PCI_CFG_SIZE)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	c->config_addr = get_le32(p) & CONF1_ADDR_MASK;
+	pthread_mutex_unlock(&c->lock);
+	pci_host_restore_bridge(c->host, p + 4);
+	return 0;
+}
+
 static const struct device_ops conf1_ops = {
+	.save = conf1_save,
+	.restore = conf1_restore,
 	.describe = conf1_describe,
 	.destroy = conf1_destroy,
 };

@@ -113,6 +113,41 @@ static void test_snapshot_disk_arguments(void **state)
 	free(big);
 }
 
+static void test_snapshot_arguments(void **state)
+{
+	struct api_request req;
+	const char *code;
+
+	(void)state;
+	assert_int_equal(parse("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"/s\"}}", &req,
+			       &code), 0);
+	assert_int_equal(req.cmd, API_CMD_SNAPSHOT);
+	assert_string_equal(req.snapshot_dir, "/s");
+	assert_false(req.snapshot_stop);
+	api_request_free(&req);
+	assert_null(req.snapshot_dir);
+	assert_int_equal(parse("{\"execute\":\"snapshot\",\"arguments\":{\"then\":\"stop\","
+			       "\"dir\":\"d\"}}", &req, &code), 0);
+	assert_true(req.snapshot_stop);
+	api_request_free(&req);
+	refused("{\"execute\":\"snapshot\"}", "bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{}}", "bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"\"}}", "bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":7}}", "bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":null}}", "bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"d\",\"then\":\"pause\"}}",
+		"bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"d\",\"then\":true}}",
+		"bad-argument");
+	refused("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"d\",\"fd\":3}}",
+		"bad-argument");
+	/* a dir given twice: the second counts, the first is not leaked */
+	assert_int_equal(parse("{\"execute\":\"snapshot\",\"arguments\":{\"dir\":\"a\","
+			       "\"dir\":\"b\"}}", &req, &code), 0);
+	assert_string_equal(req.snapshot_dir, "b");
+	api_request_free(&req);
+}
+
 static void test_malformed(void **state)
 {
 	struct api_request req;
@@ -206,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_stop_arguments),
 		cmocka_unit_test(test_snapshot_disk_arguments),
+		cmocka_unit_test(test_snapshot_arguments),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_id_echoed),
 		cmocka_unit_test(test_info_reply),

@@ -259,7 +259,7 @@ static void test_instance_order(void **state)
 
 	/* not declared: -EOPNOTSUPP, for the snapshot and control-plane work */
 	assert_int_equal(device_op_pause(vm->devices), -EOPNOTSUPP);
-	assert_int_equal(device_op_save(vm->devices, -1), -EOPNOTSUPP);
+	assert_int_equal(device_op_save(vm->devices, NULL, 0), -EOPNOTSUPP);
 	assert_int_equal(device_op_reset(vm->devices), -EOPNOTSUPP);
 
 	devices_destroy(vm);

@@ -30,7 +30,7 @@ static int setup(void **state)
 	if (f.kvm_fd < 0)
 		skip();
 	f.cfg = (struct vm_config){ .memory = 2 << 20, .cpus = 1, .exit_port = -1 };
-	f.vm = vm_create(&f.cfg, f.kvm_fd);
+	f.vm = vm_create(&f.cfg, f.kvm_fd, -1);
 	if (!f.vm)
 		return -1;
 	*state = &f;
