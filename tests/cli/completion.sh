@@ -50,14 +50,15 @@ refuse() {
 	fi
 }
 
-expect "kvmini " run check unpack help version list stop snapshot
+expect "kvmini " run check unpack help version list stop snapshot snapshot-disk stat
 expect "kvmini ru" run
 expect "kvmini run --ke" --kernel
 expect "kvmini run --ser" --serial
 expect "kvmini run --con" --config
-expect "kvmini run --disk " path= readonly= id=
+expect "kvmini run --disk " path= format= readonly= snapshot= id=
 expect "kvmini run --disk path=/tmp,read" path=/tmp,readonly=
 expect "kvmini run --disk path=/tmp,readonly=" path=/tmp,readonly=on path=/tmp,readonly=off
+expect "kvmini run --disk path=/tmp,format=" path=/tmp,format=raw path=/tmp,format=qcow2
 expect "kvmini run --net " tap= mac= vhost=
 expect "kvmini run --net tap=x,vhost=" tap=x,vhost=auto tap=x,vhost=on tap=x,vhost=off
 expect "kvmini run --net tap=" tap=lo
@@ -72,6 +73,9 @@ expect "kvmini pause --" --json
 expect "kvmini snapshot " web webdb
 expect "kvmini snapshot --" --resume --stop --json
 expect "kvmini run --res" --restore
+expect "kvmini snapshot-disk " web webdb
+expect "kvmini snapshot-disk web --" --disk --file --image --format
+expect "kvmini snapshot-disk --format " raw qcow2
 refuse "kvmini pause --" --timeout
 expect "kvmini list --" --json
 expect "kvmini run --" --name --pidfile --api-socket --config
