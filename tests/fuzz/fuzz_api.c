@@ -37,13 +37,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(code && *code && memchr(msg, '\0', sizeof(msg)));
 		check_line(api_reply_error(req.id, code, msg));
 	} else {
-		FUZZ_CHECK(req.cmd <= API_CMD_SNAPSHOT);
+		FUZZ_CHECK(req.cmd <= API_CMD_SNAPSHOT || req.cmd == API_CMD_SNAPSHOT_DISK);
+		if (req.cmd == API_CMD_SNAPSHOT_DISK) {
+			FUZZ_CHECK(req.disk && req.file && req.file[0] == '/' && req.disk[0]);
+			FUZZ_CHECK(strlen(req.file) <= API_PATH_MAX && strlen(req.disk) <= API_PATH_MAX);
+			check_line(api_reply_snapshot_disk(&req, req.disk, req.file));
+		}
 		FUZZ_CHECK(isfinite(req.timeout) && req.timeout >= 0 &&
 			   req.timeout <= API_MAX_STOP_TIMEOUT);
 		memset(&info, 0, sizeof(info));
 		info.nr_devices = 1;
 		info.devices[0].role = "uart";
 		info.devices[0].irq = -1;
+		info.nr_disks = 1;
+		snprintf(info.disks[0].path, sizeof(info.disks[0].path), "%.*s", (int)(size < 64 ? size : 64),
+			 (const char *)data);	/* hostile bytes in a path: still one line of JSON */
 		check_line(api_reply_ok(&req, NULL));
 		check_line(api_reply_info(&req, "fuzz", &info));
 	}
