@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
+#include "arch.h"
 #include "board.h"
 #include "irq.h"
 #include "vm.h"
@@ -42,7 +43,7 @@ void vm_irq_free(struct vm *vm, unsigned int line)
 
 int vm_irq_line(struct vm *vm, unsigned int line, int level)
 {
-	struct kvm_irq_level irq = { .irq = line, .level = level };
+	struct kvm_irq_level irq = { .irq = arch_irq_line(line), .level = level };
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
