@@ -412,13 +412,34 @@ def qcow2_seeds():
     }
 
 
+def arm64_image(text_offset=0, image_size=0x200000, flags=0xa, length=4096):
+    body = bytearray(length)
+    struct.pack_into('<IIQQQQQQII', body, 0, 0x91005a4d, 0x14000000, text_offset, image_size,
+                     flags, 0, 0, 0, 0x644d5241, 0)
+    for i in range(64, length):
+        body[i] = (i * 7) & 0xff
+    return bytes(body)
+
+
+def arm64_image_seeds():
+    import gzip
+    img = arm64_image()
+    return {
+        'image': b'\x01\x00\x00' + img,
+        'image-initrd': b'\x02\x10\x00' + img,
+        'image-old': b'\x01\x00\x00' + arm64_image(text_offset=0x1234, image_size=0),
+        'image-gzip': b'\x03\x01\x00' + gzip.compress(img, mtime=0),
+        'image-big': b'\x00\x00\x00' + arm64_image(image_size=0x3000000),
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else \
         os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     sets = {'virtq': virtq_seeds(), 'blk': blk_seeds(), 'net': net_seeds(),
             'loader': loader_seeds(),
             'config': config_seeds(), 'util': util_seeds(), 'qemu': qemu_seeds(),
-            'qcow2': qcow2_seeds()}
+            'qcow2': qcow2_seeds(), 'arm64_image': arm64_image_seeds()}
     for harness, seeds in sets.items():
         d = os.path.join(root, harness)
         os.makedirs(d, exist_ok=True)
