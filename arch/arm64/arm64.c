@@ -11,19 +11,13 @@
 #include <linux/kvm.h>
 
 #include "arch.h"
+#include "arm64.h"
 #include "devtree.h"
-#include "gic.h"
 #include "image.h"
 #include "inventory.h"
 #include "layout.h"
 #include "log.h"
 #include "vm.h"
-
-struct arm64_vm {
-	struct arm64_gic gic;
-	struct kvm_vcpu_init init;	/* KVM_ARM_PREFERRED_TARGET, shared by all vCPUs */
-	uint64_t entry, dtb;
-};
 
 /* The console is the MMIO 16550 the device tree's stdout-path names: earlycon finds it. */
 const char *arch_default_cmdline(void)
@@ -68,10 +62,12 @@ int arch_vm_init(struct vm *vm)
 		return -EINVAL;
 	}
 	ret = arm64_gic_create(vm->vm_fd, vm->nr_vcpus, &a->gic);
-	if (ret)
+	if (ret) {
 		kv_err("cannot create the in-kernel GIC (v3 or v2): %s; run 'kvmini check'",
 		       strerror(-ret));
-	return ret;
+		return ret;
+	}
+	return a->gic.its_fd >= 0 ? arm64_msi_init(a) : 0;
 }
 
 void arch_vm_free(struct vm *vm)
@@ -80,6 +76,7 @@ void arch_vm_free(struct vm *vm)
 
 	if (!a)
 		return;
+	arm64_msi_free(a);
 	arm64_gic_destroy(&a->gic);
 	free(a);
 	vm->arch = NULL;

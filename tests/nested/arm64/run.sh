@@ -13,7 +13,7 @@ src=$(cd "$here/../../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_ARM64_DIR [CACHE_DIR]}" && pwd)
 cache=${2:-$src/.cache-arm64}
 sysroot=/opt/kvmini/sysroot-arm64
-timeout_s=${ARM64_BED_TIMEOUT:-900}
+timeout_s=${ARM64_BED_TIMEOUT:-1500}
 
 command -v qemu-system-aarch64 >/dev/null || { echo "skip: no qemu-system-aarch64 (qemu-system-arm)"; exit 77; }
 [ -x "$build/kvmini" ] || { echo "skip: no $build/kvmini"; exit 77; }
@@ -33,9 +33,17 @@ bb=$cache/root/bin/busybox
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-arm64-bed.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# L2: busybox and l2-init
-mkdir -p "$work/l2/bin"
+# L2: busybox, l2-init and the virtio modules (Debian builds them as modules)
+mkdir -p "$work/l2/bin" "$work/l2/lib/modules"
 cp "$bb" "$work/l2/bin/busybox"
+for m in virtio_ring virtio virtio_mmio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do
+	f=$(find "$cache"/root/lib/modules -name "$m.ko*" | head -n 1)
+	case "$f" in
+	*.xz) xz -dc "$f" >"$work/l2/lib/modules/$m.ko" ;;
+	*.zst) zstd -qdc "$f" >"$work/l2/lib/modules/$m.ko" ;;
+	?*) cp "$f" "$work/l2/lib/modules/$m.ko" ;;
+	esac
+done
 cp "$here/l2-init" "$work/l2/init"
 chmod 755 "$work/l2/init"
 ( cd "$work/l2" && find . | cpio -o -H newc --quiet ) >"$work/l2.cpio"
@@ -65,6 +73,9 @@ reboot 4 $L2 --cmdline kvmini_test=reboot
 cpus2 0 $L2 --cpus 2
 memory512 0 $L2 --memory 512M
 bad-image 2 --kernel /l2/initrd.cpio
+panic 4 $L2 --cmdline kvmini_test=panic
+disk-mmio 0 $L2 --transport mmio --disk path=/tmp/disk.img --cmdline kvmini_test=disk
+disk-pci 0 $L2 --disk path=/tmp/disk.img --cmdline kvmini_test=disk
 EOS
 ( cd "$r" && find . | cpio -o -H newc --quiet ) >"$work/l1.cpio"
 
@@ -97,6 +108,25 @@ while read -r _ name st want t0 t1; do
 		fail=1
 	fi
 done < <(grep '^SCENARIO-END' "$log" | tr -d '\r')
+# the disk scenarios: L2 read L1's marker, and L1 found L2's words on the image afterwards
+for name in disk-mmio disk-pci; do
+	grep -q "^SCENARIO-END $name" "$log" || continue
+	if ! grep -q "^  $name| L2-DISK-READ KVMINI-DISK-MARKER" "$log" ||
+	   ! grep -q "^L1-DISK-CHECK $name WRITTEN-BY-L2" "$log"; then
+		echo "FAIL $name: the guest did not read and write the disk"
+		sed -i "/arm64-nested-$name\"/d" "$results" 2>/dev/null
+		result "$name" FAIL
+		fail=1
+	fi
+done
+# virtio-pci's queues interrupt through the ITS (MSI-X), not INTx
+if grep -q '^SCENARIO-END disk-pci' "$log" && ! grep -q '^  disk-pci| L2-IRQ .*ITS-MSI.*virtio' "$log"; then
+	echo "FAIL disk-pci: the disk's interrupts are not ITS MSIs:"
+	grep '^  disk-pci| L2-IRQ' "$log"
+	sed -i '/arm64-nested-disk-pci"/d' "$results" 2>/dev/null
+	result disk-pci FAIL
+	fail=1
+fi
 if grep -q '^SCENARIO-END poweroff' "$log" && ! grep -q 'poweroff| L2-USERSPACE-OK' "$log"; then
 	echo "FAIL poweroff: L2 never reached userspace"
 	result poweroff-userspace FAIL
