@@ -44,6 +44,9 @@ bool arch_kernel_is_linux(const uint8_t *kernel, size_t len);
 /* Where @ram_size bytes of guest RAM go. 0, or -EINVAL if they cannot. */
 int arch_ram_layout(uint64_t ram_size, struct guest_ram_layout *l);
 
+/* KVM_IRQ_LINE's irq field for board line @line (x86: the GSI; arm64: an SPI). */
+uint32_t arch_irq_line(unsigned int line);
+
 /* After KVM_CREATE_VM and memory, before devices and vCPUs: irqchip, timers. */
 int arch_vm_init(struct vm *vm);
 /*

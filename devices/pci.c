@@ -58,6 +58,12 @@ static bool msix_masked(const struct pci_device *pd, unsigned int v)
 	       (pd->msix[v].ctrl & PCI_MSIX_ENTRY_MASKED);
 }
 
+/* Bus 0, function 0 of the device's slot: what its MSIs name as their source. */
+static uint32_t pci_requester_id(const struct pci_device *pd)
+{
+	return pd->slot << 3;
+}
+
 static void msix_send(struct pci_device *pd, struct pci_msix_vector *m)
 {
 	uint64_t addr = (uint64_t)m->addr_hi << 32 | m->addr_lo;
@@ -66,7 +72,7 @@ static void msix_send(struct pci_device *pd, struct pci_msix_vector *m)
 		if (eventfd_write(m->fd, 1) == 0)
 			return;
 	}
-	if (vm_msi_signal(pd->vm, addr, m->data))
+	if (vm_msi_signal(pd->vm, addr, m->data, pci_requester_id(pd)))
 		kv_debug("%s: MSI-X to 0x%llx failed", pd->name, (unsigned long long)addr);
 }
 
@@ -80,7 +86,8 @@ static void msix_update(struct pci_device *pd, unsigned int v)
 	if (msix_masked(pd, v))
 		return;		/* the route may stay: delivery checks the mask */
 	if (m->gsi >= 0 && (!m->routed || m->r_addr != addr || m->r_data != m->data)) {
-		m->routed = vm_msi_set(pd->vm, (unsigned int)m->gsi, addr, m->data, false) == 0;
+		m->routed = vm_msi_set(pd->vm, (unsigned int)m->gsi, addr, m->data,
+				       pci_requester_id(pd), false) == 0;
 		m->r_addr = addr;
 		m->r_data = m->data;
 	}
@@ -98,7 +105,7 @@ static void msix_update_all(struct pci_device *pd)
 		struct pci_msix_vector *m = &pd->msix[v];
 
 		if (!enabled && m->routed) {
-			vm_msi_set(pd->vm, (unsigned int)m->gsi, 0, 0, true);
+			vm_msi_set(pd->vm, (unsigned int)m->gsi, 0, 0, pci_requester_id(pd), true);
 			m->routed = false;
 		}
 		msix_update(pd, v);
@@ -259,7 +266,7 @@ static void msix_teardown(struct pci_device *pd)
 			close(m->fd);
 		}
 		if (m->routed)
-			vm_msi_set(pd->vm, (unsigned int)m->gsi, 0, 0, true);
+			vm_msi_set(pd->vm, (unsigned int)m->gsi, 0, 0, pci_requester_id(pd), true);
 	}
 	free(pd->msix);
 	free(pd->msix_pba);
@@ -509,6 +516,12 @@ void pci_config_access(struct pci_host *h, unsigned int bus, unsigned int slot,
 {
 	struct pci_device *pd;
 
+	/* the arch decoded @off; a mechanism reaching beyond 256 bytes gets nothing */
+	if (off >= PCI_CFG_SIZE || len > PCI_CFG_SIZE - off) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
 	pthread_mutex_lock(&h->lock);
 	pd = bus == 0 && fn == 0 && slot < PCI_SLOTS ? h->slots[slot] : NULL;
 	if (pd && is_write)

@@ -3,9 +3,11 @@
  * and ioeventfds. The MSI routing table is the arch's (arch/x86/gsi.c).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
+#include "arch.h"
 #include "board.h"
 #include "irq.h"
 #include "vm.h"
@@ -42,29 +44,12 @@ void vm_irq_free(struct vm *vm, unsigned int line)
 
 int vm_irq_line(struct vm *vm, unsigned int line, int level)
 {
-	struct kvm_irq_level irq = { .irq = line, .level = level };
+	struct kvm_irq_level irq = { .irq = arch_irq_line(line), .level = level };
 
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
 
-int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data)
-{
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)addr,
-		.address_hi = (uint32_t)(addr >> 32),
-		.data = data,
-	};
-
-	/*
-	 * KVM returns how many CPUs took it; -1 (seen as EPERM) when no CPU
-	 * matched the destination. Like a real MSI to nowhere, that is dropped.
-	 */
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && errno != EPERM)
-		return -errno;
-	return 0;
-}
-
-int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
+static int irqfd_ioctl(struct vm *vm, int fd, unsigned int gsi, bool assign)
 {
 	struct kvm_irqfd irqfd = {
 		.fd = (uint32_t)fd,
@@ -73,6 +58,65 @@ int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
 	};
 
 	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+static int irqfd_defer(struct irqfd_deferred *d, int fd, unsigned int gsi)
+{
+	if (d->nr == d->cap) {
+		unsigned int cap = d->cap ? d->cap * 2 : 16;
+		struct irqfd_wait *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->nr++] = (struct irqfd_wait){ .fd = fd, .gsi = gsi };
+	return 0;
+}
+
+/* Whether (@fd, @gsi) was waiting; it no longer is. */
+static bool irqfd_undefer(struct irqfd_deferred *d, int fd, unsigned int gsi)
+{
+	for (unsigned int i = 0; i < d->nr; i++) {
+		if (d->v[i].fd == fd && d->v[i].gsi == gsi) {
+			d->v[i] = d->v[--d->nr];
+			return true;
+		}
+	}
+	return false;
+}
+
+int vm_irqfd(struct vm *vm, int fd, unsigned int gsi, bool assign)
+{
+	struct irqfd_deferred *d = &vm->irqfd_wait;
+	int ret;
+
+	if (!assign && !d->ready && irqfd_undefer(d, fd, gsi))
+		return 0;
+	ret = irqfd_ioctl(vm, fd, gsi, assign);
+	if (ret == -EAGAIN && assign && !d->ready)
+		return irqfd_defer(d, fd, gsi);
+	return ret;
+}
+
+int vm_irqfd_replay(struct vm *vm)
+{
+	struct irqfd_deferred *d = &vm->irqfd_wait;
+	int ret = 0;
+
+	d->ready = true;
+	for (unsigned int i = 0; i < d->nr && !ret; i++)
+		ret = irqfd_ioctl(vm, d->v[i].fd, d->v[i].gsi, true);
+	irqfd_deferred_free(d);
+	return ret;
+}
+
+void irqfd_deferred_free(struct irqfd_deferred *d)
+{
+	free(d->v);
+	d->v = NULL;
+	d->nr = d->cap = 0;
 }
 
 static int ioeventfd(struct vm *vm, struct kvm_ioeventfd *io, bool is_pio, bool assign)

@@ -177,7 +177,13 @@ int vm_create_vcpus(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	return arch_vcpus_ready(vm);
+	ret = arch_vcpus_ready(vm);
+	if (ret)
+		return ret;
+	ret = vm_irqfd_replay(vm);
+	if (ret)
+		kv_err("cannot connect the devices' interrupts (KVM_IRQFD): %s", strerror(-ret));
+	return ret;
 }
 
 int vm_start_vcpus(struct vm *vm)
@@ -282,6 +288,7 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	pthread_mutex_destroy(&vm->stop_lock);
 	inventory_free(&vm->inventory);
+	irqfd_deferred_free(&vm->irqfd_wait);
 	free(vm);
 }
 

@@ -96,6 +96,7 @@ struct vm {
 	struct device *devices;	/* every device instance, in creation order */
 	struct inventory inventory;	/* what the instances described; arch_vm_load() walks it */
 	struct irq_pool irqs;		/* lines for devices without a fixed one */
+	struct irqfd_deferred irqfd_wait;	/* irqfds waiting for the irqchip (arm64) */
 
 	pthread_mutex_t stop_lock;
 	enum stop_reason stop_reason;

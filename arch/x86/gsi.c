@@ -131,12 +131,14 @@ int vm_msi_alloc(struct vm *vm)
 	return gsi;
 }
 
-int vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data, bool masked)
+int vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data, uint32_t devid,
+	       bool masked)
 {
 	struct x86_gsi *g = x86_vm_gsi(vm);
 	struct msi_route *m, old;
 	int ret = 0;
 
+	(void)devid;	/* x86 MSIs carry no requester ID */
 	if (!g)
 		return -ENODEV;
 	pthread_mutex_lock(&g->lock);
@@ -157,4 +159,22 @@ int vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data, bo
 out:
 	pthread_mutex_unlock(&g->lock);
 	return ret;
+}
+
+int vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data, uint32_t devid)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	(void)devid;	/* the IOAPIC's world has no requester IDs */
+	/*
+	 * KVM returns how many CPUs took it; -1 (seen as EPERM) when no CPU
+	 * matched the destination. Like a real MSI to nowhere, that is dropped.
+	 */
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && errno != EPERM)
+		return -errno;
+	return 0;
 }

@@ -40,6 +40,11 @@ int arch_ram_layout(uint64_t ram_size, struct guest_ram_layout *l)
 	return 0;
 }
 
+uint32_t arch_irq_line(unsigned int line)
+{
+	return line;	/* board lines are GSIs */
+}
+
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
 {
 	unsigned int n;

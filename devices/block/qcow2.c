@@ -66,6 +66,8 @@ struct qcow2 {
 	unsigned int l2_bits;		/* entries per L2 table: 1 << l2_bits */
 	uint64_t *l1;			/* host order */
 	uint64_t *l2_ok;		/* per L1 entry: the table offset checked; 0: none */
+	uint64_t *meta;			/* sorted cluster indices of the metadata at open */
+	size_t n_meta;
 	uint32_t l1_size;
 	uint64_t l1_offset;
 	uint64_t *rt;			/* refcount table, host order */
@@ -532,23 +534,60 @@ static int l2_load(struct qcow2 *q, uint64_t off, struct l2_slot **out)
 	return 0;
 }
 
-/* Whether entry @e of a table points at or past the file's end when it was opened. */
-static bool past_open_end(const struct qcow2 *q, uint64_t e)
-{
-	uint64_t off = e & OFFSET_MASK;
+static void compressed_span(const struct qcow2 *q, uint64_t e, uint64_t *off, uint64_t *len);
 
-	if (e & OFLAG_COMPRESSED)
-		off = e & ((1ULL << (62 - (q->cluster_bits - 8))) - 1);
-	return off >= q->open_end;
+/* Whether cluster @c held metadata when the image was opened (binary search). */
+static bool is_meta(const struct qcow2 *q, uint64_t c)
+{
+	size_t lo = 0, hi = q->n_meta;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (q->meta[mid] == c)
+			return true;
+		if (q->meta[mid] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/*
+ * Whether entry @e of a table the file brought is unusable: it points at
+ * or past the file's end when opened (kvmini's own clusters will be
+ * there), or into the header, an L1, L2 or refcount table or block (an
+ * in-place write there, or a free of it, would change the metadata).
+ */
+static bool bad_entry(const struct qcow2 *q, uint64_t e)
+{
+	uint64_t off, len, c;
+
+	if (e & OFLAG_COMPRESSED) {
+		compressed_span(q, e, &off, &len);
+		if (!off)
+			return false;	/* decompress() refuses it when read */
+	} else {
+		off = e & OFFSET_MASK;
+		len = q->cluster_size;
+		if (!off)
+			return false;
+	}
+	if (off >= q->open_end || len > q->open_end - off)
+		return true;
+	for (c = off >> q->cluster_bits; c <= (off + len - 1) >> q->cluster_bits; c++)
+		if (is_meta(q, c))
+			return true;
+	return false;
 }
 
 /*
  * The L2 table at @off, reached through L1 entry @i1, checked before its
  * first use. A table that was in the file when it was opened may only
- * point inside that file: anything past it would alias the clusters
- * kvmini allocates there. Once a table has passed, the entries kvmini
- * writes into it (clusters it allocated past that end) are its own; a
- * table that fails is never used, for reads or writes.
+ * point at data inside that file (bad_entry()). Once a table has passed,
+ * the entries kvmini writes into it (clusters it allocated past that end)
+ * are its own; a table that fails is never used, for reads or writes.
  */
 static int l2_table(struct qcow2 *q, uint64_t i1, uint64_t off, struct l2_slot **out)
 {
@@ -558,7 +597,7 @@ static int l2_table(struct qcow2 *q, uint64_t i1, uint64_t off, struct l2_slot *
 	if (ret || off >= q->open_end || q->l2_ok[i1] == off)
 		return ret;
 	for (i = 0; i < 1ULL << q->l2_bits; i++)
-		if (past_open_end(q, be64((*out)->buf + i * 8)))
+		if (bad_entry(q, be64((*out)->buf + i * 8)))
 			return -EIO;
 	q->l2_ok[i1] = off;
 	return 0;
@@ -1293,6 +1332,39 @@ static bool tables_inside(const struct qcow2 *q)
 	return true;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The clusters of the header, the L1 and refcount tables, L2 tables and refcount blocks. */
+static int collect_meta(struct qcow2 *q)
+{
+	uint64_t l1c = ((uint64_t)q->l1_size * 8 + q->cluster_size - 1) >> q->cluster_bits;
+	uint64_t rtc = (q->rt_entries * 8 + q->cluster_size - 1) >> q->cluster_bits, i;
+	size_t n = 0, cap = 1 + l1c + rtc + q->l1_size + q->rt_entries;
+
+	q->meta = malloc(cap * sizeof(*q->meta));
+	if (!q->meta)
+		return -ENOMEM;
+	q->meta[n++] = 0;
+	for (i = 0; i < l1c; i++)
+		q->meta[n++] = (q->l1_offset >> q->cluster_bits) + i;
+	for (i = 0; i < rtc; i++)
+		q->meta[n++] = (q->rt_offset >> q->cluster_bits) + i;
+	for (i = 0; i < q->l1_size; i++)
+		if (q->l1[i] & OFFSET_MASK)
+			q->meta[n++] = (q->l1[i] & OFFSET_MASK) >> q->cluster_bits;
+	for (i = 0; i < q->rt_entries; i++)
+		if (q->rt[i] & OFFSET_MASK)
+			q->meta[n++] = (q->rt[i] & OFFSET_MASK) >> q->cluster_bits;
+	qsort(q->meta, n, sizeof(*q->meta), cmp_u64);
+	q->n_meta = n;
+	return 0;
+}
+
 static int alloc_buffers(struct qcow2 *q)
 {
 	unsigned int i;
@@ -1398,6 +1470,10 @@ int qcow2_open(struct qcow2 **out, int fd, const struct qcow2_open_args *a,
 			      "the file");
 		goto err;
 	}
+	if (collect_meta(q)) {
+		ret = errmsg_set(e, -ENOMEM, "path=%s: out of memory", a->path);
+		goto err;
+	}
 	if (!q->readonly && h.autoclear) {
 		/* bits we do not keep up to date are cleared before the first write */
 		uint8_t zero[8] = { 0 };
@@ -1436,6 +1512,7 @@ void qcow2_close(struct qcow2 *q)
 	free(q->mbuf);
 	free(q->l1);
 	free(q->l2_ok);
+	free(q->meta);
 	free(q->rt);
 	free(q);
 }

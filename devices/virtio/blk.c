@@ -267,7 +267,7 @@ int blk_image_snapshot(struct blk_image *img, int fd, const char *overlay, struc
 	struct qcow2 *q = NULL;
 	struct stat st;
 	char *path, *real;
-	int ret;
+	int ret, fl;
 
 	if (img->readonly)
 		return errmsg_set(e, -EROFS, "path=%s: a read-only disk has nothing to snapshot",
@@ -281,12 +281,17 @@ int blk_image_snapshot(struct blk_image *img, int fd, const char *overlay, struc
 		return errmsg_set(e, -EMLINK, "path=%s: its backing chain is already %u deep; "
 				  "merge it first (qemu-img commit)", img->path,
 				  qcow2_chain_depth(img->qcow2) + 1);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)
-		return errmsg_set(e, -EINVAL, "%s: the overlay must be a new, empty file",
-				  overlay);
+	fl = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size || fl < 0 ||
+	    (fl & O_ACCMODE) != O_RDWR || (fl & O_APPEND))
+		return errmsg_set(e, -EINVAL, "%s: the overlay must be a new, empty file, open "
+				  "for reading and writing (not appending)", overlay);
 	ret = image_lock(fd, false);
-	if (ret)
+	if (ret == -EAGAIN || ret == -EACCES)
 		return errmsg_set(e, -EBUSY, "%s: locked by another process", overlay);
+	if (ret)	/* as at open: a file system without OFD locks */
+		kv_warn("%s: cannot lock it (%s); other programs may open it", overlay,
+			strerror(-ret));
 	path = strdup(overlay);
 	real = strdup(overlay);
 	if (!path || !real) {
@@ -971,7 +976,10 @@ int blk_disk_snapshot(struct device *dev, int fd, const char *overlay, struct er
 	if (dev->type != &blk_type)
 		return errmsg_set(e, -EINVAL, "%s: not a disk", dev->name);
 	b = container_of(dev, struct blk_disk, dev);
+	/* as a reset does: a round under way gives the lock up at its next chunk */
+	__atomic_add_fetch(&b->resets_waiting, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(b->lock);	/* no request is being served */
+	__atomic_sub_fetch(&b->resets_waiting, 1, __ATOMIC_SEQ_CST);
 	ret = blk_image_snapshot(b->host, fd, overlay, e);
 	if (!ret) {
 		memcpy(id, b->img.id, sizeof(id));

@@ -443,13 +443,57 @@ def state_seeds():
     }
 
 
+def arm64_image(text_offset=0, image_size=0x200000, flags=0xa, length=4096):
+    body = bytearray(length)
+    struct.pack_into('<IIQQQQQQII', body, 0, 0x91005a4d, 0x14000000, text_offset, image_size,
+                     flags, 0, 0, 0, 0x644d5241, 0)
+    for i in range(64, length):
+        body[i] = (i * 7) & 0xff
+    return bytes(body)
+
+
+def arm64_image_seeds():
+    import gzip
+    img = arm64_image()
+    return {
+        'image': b'\x01\x00\x00' + img,
+        'image-initrd': b'\x02\x10\x00' + img,
+        'image-old': b'\x01\x00\x00' + arm64_image(text_offset=0x1234, image_size=0),
+        'image-gzip': b'\x03\x01\x00' + gzip.compress(img, mtime=0),
+        'image-big': b'\x00\x00\x00' + arm64_image(image_size=0x3000000),
+    }
+
+
+def arm64_devtree_seeds():
+    # roles: 0 UART, 1 PCI host, 2 virtio-mmio, 5 exit (vmm/inventory.h)
+    def entry(role, ranges, irq=-1, pio=False):
+        ranges = list(ranges) + [(0, 0)] * (3 - len(ranges))
+        out = struct.pack('<BBb', role, (len([r for r in ranges if r[1]]) << 1) | pio, irq)
+        for base, length in ranges:
+            out += struct.pack('<QQ', base, length)
+        return out
+
+    board = (entry(0, [(0x09000000, 8)], 1) + entry(0, [(0x09001000, 8)], 2) +
+             entry(2, [(0x0a000000, 0x1000)], 16) +
+             entry(1, [(0x3f000000, 0x100000), (0x10000000, 0x2eff0000)]) +
+             entry(5, [(0x09010000, 4)]))
+    tail = struct.pack('<QQ', 0x4f000000, 0x4f100000) + b'console=ttyS0 earlycon panic=1'
+    return {
+        'gicv3-its': bytes([2, 3 | 4 | (2 << 3), 5]) + board + tail,
+        'gicv2': bytes([4, 2 | (2 << 3), 5]) + board + tail,
+        'pio-uart': bytes([1, 3 | (1 << 3), 1]) + entry(0, [(0x3f8, 8)], 4, True) + tail,
+        'small-buffer': bytes([8, 3 | 4, 5]) + board + tail,
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else \
         os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     sets = {'virtq': virtq_seeds(), 'blk': blk_seeds(), 'net': net_seeds(),
             'loader': loader_seeds(),
             'config': config_seeds(), 'util': util_seeds(), 'qemu': qemu_seeds(),
-            'qcow2': qcow2_seeds(), 'state': state_seeds()}
+            'qcow2': qcow2_seeds(), 'state': state_seeds(), 'arm64_image': arm64_image_seeds(),
+            'arm64_devtree': arm64_devtree_seeds()}
     for harness, seeds in sets.items():
         d = os.path.join(root, harness)
         os.makedirs(d, exist_ok=True)

@@ -148,6 +148,7 @@ static void handle_request(struct client *c, const char *line, size_t len)
 	if (api_parse_request(line, len, &req, &code, msg, sizeof(msg))) {
 		client_queue(c, api_reply_error(req.id, code, msg));
 		api_request_free(&req);
+		client_drop_fds(c);	/* fds count for the request they came with only */
 		return;
 	}
 	switch (req.cmd) {
@@ -311,8 +312,10 @@ static bool client_read(struct client *c)
 		if (!c->in)
 			return false;
 	}
+	memset(&ctrl, 0, sizeof(ctrl));
 	n = recvmsg(c->fd, &m, MSG_CMSG_CLOEXEC);
-	if (n > 0 || m.msg_controllen)
+	/* a failed recvmsg() leaves msg_control as it was: nothing in it is ours */
+	if (n >= 0 && m.msg_controllen)
 		client_take_fds(c, &m);
 	if (n == 0)
 		return false;	/* closed */

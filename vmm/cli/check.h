@@ -31,6 +31,7 @@ enum check_cpu_virt {
 	CPU_VIRT_NONE,		/* neither vmx nor svm in /proc/cpuinfo */
 	CPU_VIRT_VMX,		/* Intel VT-x */
 	CPU_VIRT_SVM,		/* AMD-V */
+	CPU_VIRT_ARM64_EL2,	/* arm64: KVM exists only on a kernel booted at EL2 */
 };
 
 /* Who may open /dev/kvm, for the permission hint. Tests fill this by hand. */

@@ -268,8 +268,12 @@ static int report_error(const char *name, const char *cmd, struct json_object *r
 static const char *member_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
+	const char *s;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return "";
+	s = json_object_get_string(v);
+	return s ? s : "";
 }
 
 static long long member_int(struct json_object *o, const char *key)
@@ -632,6 +636,15 @@ static int default_overlay(const char *top, char *out, size_t size)
 	return snprintf(out, size, "%.*s.snap-%s.qcow2", (int)n, top, when) >= (int)size ? -1 : 0;
 }
 
+/* Whether the VM at the other end runs as this user. */
+static bool same_owner(struct conn *c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	return !getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) && cr.uid == geteuid();
+}
+
 /* One disk @d of @name onto a new overlay @file (NULL: the default name). */
 static int snapshot_one(struct conn *c, const char *name, struct json_object *d,
 			const char *file)
@@ -647,7 +660,8 @@ static int snapshot_one(struct conn *c, const char *name, struct json_object *d,
 		kv_err("%s: %s: the overlay's default name is too long; give --file", name, disk);
 		return CLIENT_ERROR;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* 0600: the guest's writes from now on are no more readable than need be */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		kv_err("%s: %s: cannot create %s: %s%s", name, disk, path, strerror(errno),
 		       errno == EEXIST ? "; give --file with a new name" : "");
@@ -664,10 +678,14 @@ static int snapshot_one(struct conn *c, const char *name, struct json_object *d,
 	json_object_object_add(args, "file", json_object_new_string(full));
 	ret = conn_call_fd(c, "snapshot-disk", args, fd, &reply);
 	close(fd);
-	if (!ret && !json_object_object_get_ex(reply, "return", &v))
-		ret = report_error(name, "snapshot-disk", reply);
 	if (ret) {
-		unlink(full);	/* not in use: the disk stayed on its image */
+		/* no answer: the switch may have happened, so the file may be in use */
+		kv_err("%s: %s: kvmini did not answer; %s is left in place: 'kvmini info %s' "
+		       "says whether the disk writes to it (if not, remove it)", name, disk, full,
+		       name);
+	} else if (!json_object_object_get_ex(reply, "return", &v)) {
+		ret = report_error(name, "snapshot-disk", reply);
+		unlink(full);	/* refused: the disk stayed on its image */
 	} else {
 		printf("%s: %s: %s is now a read-only base; writes go to %s\n", name, disk, top,
 		       full);
@@ -692,8 +710,14 @@ int client_snapshot_disk(const char *name, const char *disk, const char *file)
 	}
 	ret = conn_call(c, "info", NULL, &reply);
 	if (!ret && (!json_object_object_get_ex(reply, "return", &info) ||
-		     !json_object_object_get_ex(info, "disks", &disks)))
+		     !json_object_object_get_ex(info, "disks", &disks) ||
+		     !json_object_is_type(disks, json_type_array)))
 		ret = report_error(name, "info", reply);
+	if (!ret && !file && !same_owner(c)) {
+		/* the default name comes from the VM's own report of its image's path */
+		kv_err("%s runs as another user: give --file for each disk (with --disk)", name);
+		ret = CLIENT_ERROR;
+	}
 	for (i = 0; !ret && i < json_object_array_length(disks) && n < CONTROL_MAX_DISKS; i++) {
 		struct json_object *d = json_object_array_get_idx(disks, i), *v;
 		bool ro = json_object_object_get_ex(d, "readonly", &v) && json_object_get_boolean(v);

@@ -205,6 +205,7 @@ static const int main_syscalls[] = {
 /* fcntl commands: OFD locks of disk images */
 static const unsigned long main_fcntl_cmds[] = {
 	F_GETFD, F_SETFD, F_OFD_SETLK, F_OFD_GETLK,
+	F_GETFL,	/* snapshot-disk: the client's file is open read-write */
 };
 
 /*

@@ -32,7 +32,7 @@
 
 static struct {
 	unsigned int next_gsi;
-	struct { uint64_t addr; uint32_t data; bool active; int sets; } route[MAX_GSI];
+	struct { uint64_t addr; uint32_t data, devid; bool active; int sets; } route[MAX_GSI];
 	int irqfd[MAX_GSI];		/* eventfd bound to each GSI, or -1 */
 	int line[MAX_GSI];		/* vm_irq_line levels */
 	int signals;			/* vm_msi_signal calls */
@@ -47,22 +47,24 @@ int __wrap_vm_msi_alloc(struct vm *vm)
 }
 
 int __wrap_vm_msi_set(struct vm *vm, unsigned int gsi, uint64_t addr, uint32_t data,
-		      bool masked)
+		      uint32_t devid, bool masked)
 {
 	(void)vm;
 	assert_true(gsi >= IOAPIC_NR_PINS && gsi < kvm.next_gsi);
 	kvm.route[gsi].addr = addr;
 	kvm.route[gsi].data = data;
+	kvm.route[gsi].devid = devid;
 	kvm.route[gsi].active = !masked;
 	kvm.route[gsi].sets++;
 	return 0;
 }
 
-int __wrap_vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data)
+int __wrap_vm_msi_signal(struct vm *vm, uint64_t addr, uint32_t data, uint32_t devid)
 {
 	(void)vm;
 	(void)addr;
 	(void)data;
+	(void)devid;
 	kvm.signals++;
 	return 0;
 }
@@ -504,6 +506,8 @@ static void test_msix(void **state)
 	assert_true(kvm.route[gsi1].active);
 	assert_int_equal(kvm.route[gsi1].addr, 0xfee01000);
 	assert_int_equal(kvm.route[gsi1].data, 0x4041);
+	/* the requester ID of slot 1, function 0: what arm64's ITS takes as the DeviceID */
+	assert_int_equal(kvm.route[gsi1].devid, 1 << 3);
 	/* the table size field stays read-only */
 	assert_int_equal(cfg_rd(f, 1, cap + PCI_MSIX_FLAGS, 2), PCI_MSIX_FLAGS_ENABLE | 2);
 

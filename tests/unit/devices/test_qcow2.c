@@ -322,6 +322,19 @@ static void test_reopened_tables(void **state)
 	assert_int_equal(rw(false, r, 512, 7 * CS), -EIO);
 	assert_int_equal(rw(false, r, 512, 0), -EIO);		/* the whole table */
 	assert_int_equal(rw(true, b, 512, 6 * CS), -EIO);
+	/* data entries into the metadata: the table itself, the L1 table, a refcount block */
+	for (int k = 0; k < 3; k++) {
+		uint64_t at = k == 0 ? l2 : k == 1 ? L1_OFF : file_be(RT_OFF, 8);
+
+		qcow2_close(q);
+		q = NULL;
+		for (int i = 0; i < 8; i++)
+			e[i] = (uint8_t)((at | COPIED) >> (56 - 8 * i));
+		assert_int_equal(pwrite(fd, e, 8, (off_t)(l2 + 7 * 8)), 8);
+		assert_int_equal(qcow2_open(&q, fd, &a, &err), 0);
+		assert_int_equal(rw(true, b, 512, 7 * CS), -EIO);	/* never in place */
+		assert_int_equal(rw(false, r, 512, 0), -EIO);
+	}
 	memset(e, 0, sizeof(e));
 	assert_int_equal(pwrite(fd, e, 8, (off_t)(l2 + 7 * 8)), 8);	/* for qemu-img check */
 }

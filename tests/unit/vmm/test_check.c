@@ -97,6 +97,12 @@ static void test_hardware_kvm_ready(void **state)
 	check_decide(&p, &r);
 	assert_int_equal(r.status, CHECK_READY);
 	assert_non_null(strstr(r.verdict, "AMD-V"));
+
+	/* an arm64 build: no CPU flag, but its /dev/kvm is hardware KVM */
+	p.cpu_virt = CPU_VIRT_ARM64_EL2;
+	check_decide(&p, &r);
+	assert_int_equal(r.status, CHECK_READY);
+	assert_non_null(strstr(r.verdict, "ready: hardware KVM (arm64 EL2)"));
 }
 
 static void test_software_kvm_pvm(void **state)
@@ -193,6 +199,10 @@ static void test_no_dev_kvm(void **state)
 	check_decide(&p, &r);
 	assert_true(has_hint(&r, "modprobe kvm_amd"));
 	assert_false(has_hint(&r, "kvm_intel"));
+	p.cpu_virt = CPU_VIRT_ARM64_EL2;
+	check_decide(&p, &r);
+	assert_true(has_hint(&r, "boot the host kernel at EL2"));
+	assert_false(has_hint(&r, "modprobe"));
 }
 
 static void test_dev_kvm_permission(void **state)

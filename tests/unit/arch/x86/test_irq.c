@@ -52,24 +52,24 @@ static void test_msi_routes(void **state)
 	int gsi = vm_msi_alloc(f->vm), n = 1;
 
 	assert_int_equal(gsi, IOAPIC_NR_PINS);
-	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x4030, false), 0);
+	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x4030, 0, false), 0);
 	/* unchanged, changed, removed, removed again */
-	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x4030, false), 0);
-	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee01000, 0x4031, false), 0);
-	assert_int_equal(vm_msi_set(f->vm, gsi, 0, 0, true), 0);
-	assert_int_equal(vm_msi_set(f->vm, gsi, 0, 0, true), 0);
+	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x4030, 0, false), 0);
+	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee01000, 0x4031, 0, false), 0);
+	assert_int_equal(vm_msi_set(f->vm, gsi, 0, 0, 0, true), 0);
+	assert_int_equal(vm_msi_set(f->vm, gsi, 0, 0, 0, true), 0);
 	/* IOAPIC pins and unallocated GSIs are not MSI routes */
-	assert_int_equal(vm_msi_set(f->vm, 5, 0xfee00000, 0x30, false), -EINVAL);
-	assert_int_equal(vm_msi_set(f->vm, gsi + 1, 0xfee00000, 0x30, false), -EINVAL);
+	assert_int_equal(vm_msi_set(f->vm, 5, 0xfee00000, 0x30, 0, false), -EINVAL);
+	assert_int_equal(vm_msi_set(f->vm, gsi + 1, 0xfee00000, 0x30, 0, false), -EINVAL);
 	/* the pool runs out cleanly, and a full table is accepted by KVM */
 	while ((gsi = vm_msi_alloc(f->vm)) >= 0) {
 		n++;
-		assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x40 + n % 64, false), 0);
+		assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x40 + n % 64, 0, false), 0);
 	}
 	assert_int_equal(gsi, -ENOSPC);
 	assert_true(n >= 256);
 	/* no vCPU matches: dropped, not an error */
-	assert_int_equal(vm_msi_signal(f->vm, 0xfee00000, 0x30), 0);
+	assert_int_equal(vm_msi_signal(f->vm, 0xfee00000, 0x30, 0), 0);
 	/* the legacy lines still work after MSI routes were added */
 	assert_int_equal(vm_irq_line(f->vm, PCI_INTX_GSI_BASE, 1), 0);
 	assert_int_equal(vm_irq_line(f->vm, PCI_INTX_GSI_BASE, 0), 0);
@@ -83,7 +83,7 @@ static void test_irqfd_and_ioeventfd(void **state)
 	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	assert_true(gsi >= 0 && fd >= 0 && kick >= 0);
-	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x4030, false), 0);
+	assert_int_equal(vm_msi_set(f->vm, gsi, 0xfee00000, 0x4030, 0, false), 0);
 	assert_int_equal(vm_irqfd(f->vm, fd, gsi, true), 0);
 	assert_int_equal(eventfd_write(fd, 1), 0);
 	assert_int_equal(vm_irqfd(f->vm, fd, gsi, false), 0);
