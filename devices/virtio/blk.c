@@ -768,7 +768,13 @@ static bool blk_serve(void *opaque)
 		if (blk_serve_queue_ctl(&b->vdev, &b->img, q, BLK_BUDGET, &ctl) == BLK_BUDGET)
 			more = true;
 	pthread_mutex_unlock(b->lock);
-	return more;	/* come back after a reset had its chance */
+	/*
+	 * Come back after a reset or a live snapshot had its chance: a request
+	 * given back unserved (stopped) is still in the ring, and the guest
+	 * that queued it will not kick again for it.
+	 */
+	return more || (ctl.stopped && !virtio_worker_stopping(&b->worker) &&
+			!atomic_load(&b->vdev.vm->stopping));
 }
 
 /* I/O thread, its loop ended: what a qcow2 image keeps for later goes to disk now. */
