@@ -65,8 +65,10 @@ class VM:
         self.deadline = time.monotonic() + LIMIT
 
     def output(self):
+        """What the guest printed, in whole lines: the last one may still be half written."""
         with open(self.out_path, "rb") as f:
-            return f.read().decode(errors="replace")
+            data = f.read()
+        return data[:data.rfind(b"\n") + 1].decode(errors="replace")
 
     def stderr(self):
         with open(self.err_path, "rb") as f:
